@@ -1,0 +1,38 @@
+# The two commands the README promises work on a fresh machine:
+#   make demo   set up, then validate the sample jobs and run one end to end on the local Docker engine
+#   make test   set up, then run the whole test suite against a real engine
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup engine images demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+engine:
+	scripts/ensure-engine.sh
+
+images: setup engine
+	scripts/build-base-images.sh
+	scripts/build-sample-jobs.sh
+
+demo: images
+	$(BIN)/seed validate sample_jobs/watermark
+	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
+
+test: setup engine
+	scripts/build-base-images.sh
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/validate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,113 @@
+"""Benchmark: `seed validate` throughput and cold start.
+
+Prints one line per figure:
+  - manifests per second validating 10,000 documents (valid and invalid mixed) through the same code path as the
+    CLI (`seed_runner.validation.validate_all` on files: read, parse, schema, rules, command);
+  - the same for in-memory documents (`validate_document`), which isolates parsing from file I/O;
+  - the median wall time of `seed validate one.json` against `python3 -c pass` measured in the same run, and
+    the difference (target: at most 150 ms above the floor).
+
+Run: .venv/bin/python bench/validate.py [--count 10000] [--repeat 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import CLEAN_MANIFEST  # noqa: E402  (the suite's clean manifest, reused as the base)
+
+
+def corpus(count: int) -> list[object]:
+    """Half valid manifests, half with one of several mistakes (schema and semantic)."""
+    rng = random.Random(7)
+    breakers = [
+        lambda d: d["job"].pop("title"),
+        lambda d: d["job"].update(timeout="60"),
+        lambda d: d["job"]["interface"]["settings"][0].update(name="INPUT_FILE"),
+        lambda d: d["job"]["interface"]["mounts"][0].update(path="relative"),
+        lambda d: d["job"]["interface"].update(command="run $(id)"),
+        lambda d: d["job"].update(name="bad_name"),
+        lambda d: d["job"]["interface"]["outputs"]["files"][0].update(extra=1),
+    ]
+    docs = []
+    for i in range(count):
+        doc = copy.deepcopy(CLEAN_MANIFEST)
+        doc["job"]["title"] = f"Job {i}"
+        if i % 2:
+            rng.choice(breakers)(doc)
+        docs.append(doc)
+    return docs
+
+
+def throughput_files(docs: list[object]) -> tuple[float, int]:
+    from seed_runner.validation import validate_all
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, doc in enumerate(docs):
+            path = Path(tmp) / f"m{i}.json"
+            path.write_text(json.dumps(doc))
+            paths.append(str(path))
+        start = time.perf_counter()
+        results = validate_all(paths)
+        elapsed = time.perf_counter() - start
+    return len(docs) / elapsed, sum(not r.valid for r in results)
+
+
+def throughput_documents(docs: list[object]) -> float:
+    from seed_runner.validation import validate_document
+
+    start = time.perf_counter()
+    for doc in docs:
+        validate_document(doc)
+    return len(docs) / (time.perf_counter() - start)
+
+
+def median_wall(argv: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=21)
+    args = parser.parse_args()
+
+    docs = corpus(args.count)
+    rate, invalid = throughput_files(docs)
+    print(f"validate files: {rate:,.0f} manifests/s ({args.count} manifests, {invalid} invalid; target >= 5,000)")
+    print(f"validate documents: {throughput_documents(docs):,.0f} manifests/s (no file I/O)")
+
+    seed = str(Path(sys.executable).with_name("seed"))
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "one.json"
+        one.write_text(json.dumps(CLEAN_MANIFEST))
+        # Interleave the two commands so that machine noise hits both alike.
+        floor_times, seed_times = [], []
+        for _ in range(args.repeat):
+            floor_times.append(median_wall([sys.executable, "-c", "pass"], 1))
+            seed_times.append(median_wall([seed, "validate", str(one)], 1))
+    floor, cold = statistics.median(floor_times), statistics.median(seed_times)
+    print(f"cold start: seed validate one.json {cold * 1000:.0f} ms, python3 -c pass {floor * 1000:.0f} ms, "
+          f"difference {(cold - floor) * 1000:.0f} ms (target <= 150 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers, and that the static busybox the test and sample images use is present.
+#
+# - An engine that already answers `docker info` is used as it is (nothing is installed or started).
+# - Otherwise Debian's docker.io is installed when dockerd is missing, and dockerd is started in the background;
+#   the script waits until it answers. It never stops an engine (it does not know who else uses it).
+# - busybox-static (a static /bin/busybox, copied into FROM-scratch images) is installed when missing.
+set -euo pipefail
+
+log() { printf 'ensure-engine: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else log "need root to run: $*  (run this script as root or install sudo)"; exit 1
+  fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  log "installing $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+static_busybox() {
+  # busybox-static puts a statically linked binary at /bin/busybox; the plain busybox package does not.
+  [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1
+}
+
+static_busybox || apt_install busybox-static
+
+if docker info >/dev/null 2>&1; then
+  log "the Docker engine already answers"
+  exit 0
+fi
+
+command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+command -v docker >/dev/null 2>&1 || apt_install docker.io
+
+logfile="${SEED_DOCKERD_LOG:-/tmp/seed-runner-dockerd.log}"
+log "starting dockerd in the background (log: $logfile)"
+as_root sh -c "nohup dockerd >'$logfile' 2>&1 &"
+
+for _ in $(seq 1 60); do
+  if docker info >/dev/null 2>&1; then
+    log "the Docker engine answers"
+    exit 0
+  fi
+  sleep 1
+done
+log "dockerd did not answer within 60 s; last lines of $logfile:"
+tail -n 20 "$logfile" >&2 || true
+exit 1

@@ -1,0 +1,59 @@
+"""Names the Seed spec derives from a manifest: environment variables and the image reference."""
+
+from __future__ import annotations
+
+import re
+
+_NOT_VARIABLE_CHAR = re.compile(r"[^A-Z0-9_]")
+
+# Variables the runner injects itself; inputs and settings may not take these names.
+OUTPUT_DIR = "OUTPUT_DIR"
+INPUT_METADATA = "INPUT_METADATA"
+ALLOCATED_PREFIX = "ALLOCATED_"
+
+LABEL = "com.ngageoint.seed.manifest"
+
+# Resources the runner knows how to allocate (DECISIONS.md "Environment injection").
+KNOWN_RESOURCES = ("cpus", "mem", "sharedMem", "disk", "gpus")
+
+# Docker's limit on a tag's length.
+MAX_TAG_LENGTH = 128
+
+
+def normalize_name(name: str) -> str:
+    """SEED-RULES 4.1: upper-case, ``-`` to ``_``, anything else outside ``[A-Z0-9_]`` dropped.
+
+    >>> normalize_name("inPut-File")
+    'INPUT_FILE'
+    """
+    return _NOT_VARIABLE_CHAR.sub("", name.upper().replace("-", "_"))
+
+
+def allocated_variable(resource_name: str) -> str:
+    return ALLOCATED_PREFIX + normalize_name(resource_name)
+
+
+def image_repository(name: str, job_version: str) -> str:
+    """``<name>-<jobVersion>-seed``, the repository part of the image name (SEED-RULES 2)."""
+    return f"{name}-{job_version}-seed"
+
+
+def image_name(name: str, job_version: str, package_version: str) -> str:
+    """``<name>-<jobVersion>-seed:<packageVersion>``."""
+    return f"{image_repository(name, job_version)}:{package_version}"
+
+
+def split_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """Split an image reference into (path without registry/org, tag, digest).
+
+    ``registry:5000/org/my-job-1.0.0-seed:1.0.0`` -> (``my-job-1.0.0-seed``, ``1.0.0``, None).
+    The tag is only looked for after the last ``/`` so that a registry's ``:port`` is not taken for it.
+    """
+    digest = None
+    if "@" in reference:
+        reference, digest = reference.split("@", 1)
+    last = reference.rsplit("/", 1)[-1]
+    tag = None
+    if ":" in last:
+        last, tag = last.rsplit(":", 1)
+    return last, tag, digest

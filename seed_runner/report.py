@@ -1,0 +1,56 @@
+"""Human and machine renderings of validation results (the CLI only prints what these return)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import __version__
+from .validation import ValidationResult
+
+# The shape of `seed validate --json`; bump on an incompatible change.
+VALIDATION_REPORT_VERSION = 1
+
+
+def validation_summary(results: Sequence[ValidationResult], *, strict: bool = False) -> dict[str, int]:
+    valid = sum(r.is_valid(strict=strict) for r in results)
+    return {"sources": len(results), "valid": valid, "invalid": len(results) - valid,
+            "errors": sum(len(r.errors) for r in results), "warnings": sum(len(r.warnings) for r in results)}
+
+
+def validation_document(results: Sequence[ValidationResult], *, strict: bool = False) -> dict[str, Any]:
+    summary = validation_summary(results, strict=strict)
+    return {"reportVersion": VALIDATION_REPORT_VERSION, "seedRunner": __version__, "strict": strict,
+            "valid": summary["invalid"] == 0, "summary": summary,
+            "results": [r.to_dict(strict=strict) for r in results]}
+
+
+def print_validation(results: Sequence[ValidationResult], *, strict: bool = False, console: Any = None) -> None:
+    """Rich output grouped per source, errors first, then one summary line."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(highlight=False)
+    for result in results:
+        ok = result.is_valid(strict=strict)
+        mark = "[green]✔[/]" if ok else "[red]✘[/]"
+        job = result.manifest.job if result.manifest else None
+        about = f"  [dim]{escape(job.name)} {escape(job.job_version)} (package {escape(job.package_version)})[/]" \
+            if job else ""
+        console.print(f"{mark} [bold]{escape(result.source)}[/]{about}")
+        if not result.findings:
+            continue
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column()
+        for finding in result.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            table.add_row(f"  [{colour}]{finding.severity}[/]",
+                          f"[bold]{escape(finding.code)}[/] [cyan]{escape(finding.path)}[/]\n{escape(finding.message)}")
+        console.print(table)
+    s = validation_summary(results, strict=strict)
+    colour = "green" if s["invalid"] == 0 else "red"
+    plural = "" if s["sources"] == 1 else "s"
+    console.print(f"[{colour}]{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid[/] "
+                  f"({s['errors']} error{'s' * (s['errors'] != 1)}, {s['warnings']} warning{'s' * (s['warnings'] != 1)})"
+                  + (" [dim](--strict: warnings count as errors)[/]" if strict else ""))

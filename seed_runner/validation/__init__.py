@@ -1,0 +1,150 @@
+"""`seed validate` as a library: schema, semantic rules, the command check and, for images, rule 17."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from ..errors import EngineUnavailableError, ImageNotFoundError
+from ..findings import Finding, Severity, error, has_errors
+from ..model import Manifest
+from ..sources import Source, read_file, resolve
+from .command_rules import command_findings
+from .rules import rule_findings
+from .schema_findings import schema_findings
+
+__all__ = ["ValidationResult", "validate", "validate_all", "validate_document"]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Everything `seed validate` found about one source."""
+
+    source: str
+    kind: str
+    findings: tuple[Finding, ...]
+    manifest: Manifest | None = None
+    """The typed manifest, when the document has no errors."""
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.findings)
+
+    def is_valid(self, *, strict: bool = False) -> bool:
+        """``strict``: warnings count as errors (`seed validate --strict`)."""
+        return not has_errors(self.findings, strict=strict)
+
+    def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
+        job = self.manifest.job if self.manifest else None
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "valid": self.is_valid(strict=strict),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "job": None if job is None else {
+                "name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
+                "title": job.title, "image": self.manifest.image_name},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    # Errors first, then by place in the document; stable within one path.
+    return tuple(sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, f.path)))
+
+
+def validate_document(document: Any, *, image_env: Iterable[str] = ()) -> list[Finding]:
+    """All findings for a parsed manifest document (schema, rules 1-16, command)."""
+    if not isinstance(document, dict):
+        kind = {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
+            type(document), "a number")
+        return [error("not-an-object", "$",
+                      f"the manifest is {kind}; a Seed manifest is a JSON object "
+                      "{\"seedVersion\": \"1.0.0\", \"job\": {...}}")]
+    try:
+        return [*schema_findings(document), *rule_findings(document), *command_findings(document, image_env)]
+    except RecursionError:
+        return [error("too-deeply-nested", "$", "the manifest nests arrays or objects too deeply to be checked")]
+
+
+def _result(source: Source, document: Any, findings: list[Finding]) -> ValidationResult:
+    manifest = None
+    if document is not None and not has_errors(findings):
+        manifest = Manifest.from_dict(document)
+    return ValidationResult(source.name, source.kind, _ordered(findings), manifest)
+
+
+def _validate_source(source: Source, *, engine: Any = None) -> ValidationResult:
+    if source.problem is not None:
+        return ValidationResult(source.name, source.kind, (source.problem,))
+    if source.kind == "image":
+        return _validate_image(source, engine)
+    document, findings = read_file(source.path, source.name)
+    if document is not None or not findings:
+        findings += validate_document(document)
+    return _result(source, document, findings)
+
+
+def _validate_image(source: Source, engine: Any) -> ValidationResult:
+    from ..images import inspect_image
+    from .image_rules import image_document, image_name_findings
+
+    try:
+        image = inspect_image(source.name, engine() if callable(engine) else engine)
+    except ImageNotFoundError:
+        return ValidationResult(source.name, source.kind, (error(
+            "image-not-found", "$", f"no file, directory or local image named {source.name!r}; check the path, "
+                                    "or build or pull the image first"),))
+    except EngineUnavailableError as exc:
+        return ValidationResult(source.name, source.kind, (error("engine-unavailable", "$", str(exc)),))
+    document, findings = image_document(image)
+    if document is not None:
+        findings += validate_document(document, image_env=image.env)
+        findings += image_name_findings(image, document)
+    return _result(source, document, findings)
+
+
+def validate(source: str | Path | Mapping[str, Any], *, engine: Any = None) -> ValidationResult:
+    """Validate one manifest: a path (file or directory), an image reference, or a parsed document.
+
+    >>> validate({"seedVersion": "1.0.0"}).valid
+    False
+    """
+    if isinstance(source, Mapping):
+        findings = validate_document(source)
+        return _result(Source("<document>", "document"), dict(source), findings)
+    return validate_all([str(source)], engine=engine)[0]
+
+
+def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engine: Any = None
+                 ) -> list[ValidationResult]:
+    """Validate every source; a directory with ``recursive`` stands for every manifest below it.
+
+    ``engine`` is a docker client for image sources; by default one is made on first need and shared.
+    """
+    if engine is None:
+        engine = _shared_client()
+    return [_validate_source(source, engine=engine)
+            for text in sources for source in resolve(str(text), recursive=recursive)]
+
+
+def _shared_client():
+    """A callable that connects to the engine once, on first use (file-only runs never import docker)."""
+    from functools import cache
+
+    @cache
+    def client() -> Any:
+        from ..images import docker_client
+        return docker_client()
+
+    return client

@@ -1,0 +1,64 @@
+"""Rule 12 and DECISIONS "Command": `interface.command` parsed with the runner's own Bash-compatible expander.
+
+Syntax the runner will not expand (command substitution, arithmetic, ``${V:=w}``, shell operators)
+is an error: the run would fail or, worse, do something else than Bash would. Variables nothing
+injects and optional inputs used bare are warnings.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from ..command import CommandSyntaxError, parse_command
+from ..findings import Finding, error, warning
+from ..names import INPUT_METADATA, OUTPUT_DIR, allocated_variable, normalize_name
+from .rules import FILE_INPUTS, FILE_OUTPUTS, JSON_INPUTS, MOUNTS, SCALARS, SETTINGS, get, items, named
+
+PATH = "$.job.interface.command"
+
+
+def command_findings(doc: dict, image_env: Iterable[str] = ()) -> list[Finding]:
+    command = get(doc, ("job", "interface", "command"))
+    if not isinstance(command, str):
+        return []
+    try:
+        parsed = parse_command(command)
+    except CommandSyntaxError as exc:
+        code = exc.code if exc.code.startswith("command-") else f"command-{exc.code}"
+        return [error(code, PATH, str(exc))]
+    return list(_reference_findings(doc, parsed.references, set(image_env)))
+
+
+def _reference_findings(doc: dict, references, image_env: set[str]) -> Iterator[Finding]:
+    injected = {OUTPUT_DIR, INPUT_METADATA}
+    injected.update(allocated_variable(name) for _, name in named(doc, SCALARS))
+    for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
+        injected.update(normalize_name(name) for _, name in named(doc, group))
+    optional = {normalize_name(element["name"])
+                for group in (FILE_INPUTS, JSON_INPUTS) for _, element in items(doc, group)
+                if element.get("required") is False and isinstance(element.get("name"), str)}
+    no_variable = {normalize_name(name): f"mount '{name}' (mounts inject no variable; use its container path "
+                                         f"{element.get('path')!r})"
+                   for _, element in items(doc, MOUNTS) if isinstance(name := element.get("name"), str)}
+    no_variable.update({normalize_name(name): f"output '{name}' (outputs inject no variable; write under "
+                                               "${OUTPUT_DIR})" for _, name in named(doc, FILE_OUTPUTS)})
+
+    reported: set[str] = set()
+    for ref in references:
+        column = ref.position + 1
+        if ref.name not in injected and ref.name not in image_env:
+            if ref.name in reported:
+                continue
+            reported.add(ref.name)
+            why = f"it names {no_variable[ref.name]}" if ref.name in no_variable else (
+                "no input, setting or resource of the manifest injects it")
+            yield warning("command-unknown-variable", PATH,
+                          f"${{{ref.name}}} at column {column} expands to nothing: {why}; the command is expanded "
+                          "by the runner, not by a shell in the container")
+        elif ref.name in optional and ref.operator is None and ref.name not in reported:
+            reported.add(ref.name)
+            effect = "one empty argument" if ref.quoted else "nothing"
+            yield warning("command-optional-input-bare", PATH,
+                          f"optional input {ref.name} is used bare at column {column}: when it is not given this "
+                          f"becomes {effect}; write ${{{ref.name}/#/-flag }} or ${{{ref.name}:+...}} to make the "
+                          "argument conditional")

@@ -1,0 +1,115 @@
+"""Schema validation, with each failure turned into a finding a person can act on.
+
+jsonschema-rs answers yes/no fast; only a failing document pays for python-jsonschema, whose
+errors carry the keyword, the sub-schema and the instance needed for a precise message.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterator
+
+from ..findings import Finding, error, json_path
+from ..schemas import detailed_validator, is_schema_valid
+
+SUPPORTED_SEED_VERSIONS = ("1.0.0",)
+
+_JSON_TYPE_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+                    int: "an integer", float: "a number", type(None): "null"}
+
+_EXPECTED = {"object": "an object", "array": "an array", "string": "a string", "boolean": "true or false",
+             "integer": "an integer", "number": "a number"}
+
+
+def schema_findings(document: Any, kind: str = "manifest") -> list[Finding]:
+    if is_schema_valid(kind, document):
+        return []
+    findings: list[Finding] = []
+    for err in detailed_validator(kind).iter_errors(document):
+        findings.extend(_explain(err))
+    if not findings:  # the two validators disagree: never call an invalid document valid
+        findings.append(error("schema", "$", "the document does not match the Seed schema"))
+    findings.sort(key=lambda f: f.path)
+    return findings
+
+
+def _describe(value: Any) -> str:
+    kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+    text = repr(value) if not isinstance(value, (dict, list)) else ""
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{kind} {text}".strip()
+
+
+def _field_hint(subschema: dict, member: str) -> str:
+    description = subschema.get("properties", {}).get(member, {}).get("description")
+    # Short descriptions make good hints; long ones belong in `seed schema`, not in a one-line message.
+    return f" ({description.rstrip('.')})" if description and len(description) <= 80 else ""
+
+
+def _explain(err: Any) -> Iterator[Finding]:
+    parts = list(err.absolute_path)
+    path = json_path(parts)
+    keyword = err.validator
+    instance = err.instance
+    last = parts[-1] if parts else None
+
+    if keyword == "required":
+        present = instance.keys() if isinstance(instance, dict) else ()
+        for member in err.validator_value:
+            if member not in present:
+                yield error("missing-member", json_path([*parts, member]),
+                            f"required member '{member}' is missing{_field_hint(err.schema, member)}; add it")
+    elif keyword == "additionalProperties":
+        allowed = list(err.schema.get("properties", {}))
+        for member in instance:
+            if member in allowed:
+                continue
+            close = difflib.get_close_matches(member, allowed, n=1, cutoff=0.6) or [
+                a for a in allowed if a.lower() == member.lower()]
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+            yield error("unknown-member", json_path([*parts, member]),
+                        f"unknown member '{member}'; {hint} (remove it or fix its spelling)")
+    elif keyword == "type":
+        expected = err.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(expected)
+        if expected == "integer" and isinstance(instance, float) and instance.is_integer():
+            msg = f"must be a whole number written without a decimal point ({int(instance)}, not {instance!r})"
+        else:
+            msg = f"must be {_EXPECTED.get(expected, expected)}, not {_describe(instance)}"
+        yield error("wrong-type", path, msg)
+    elif keyword == "pattern":
+        yield _pattern_finding(parts, path, instance, last)
+    elif keyword == "enum":
+        choices = ", ".join(repr(c) for c in err.validator_value)
+        yield error("invalid-value", path, f"{_describe(instance)} is not allowed; use one of {choices}")
+    else:  # keywords the manifest schema does not use today; keep jsonschema's own words
+        yield error("schema", path, err.message)
+
+
+def _pattern_finding(parts: list, path: str, value: str, last: Any) -> Finding:
+    if parts == ["seedVersion"]:
+        supported = ", ".join(SUPPORTED_SEED_VERSIONS)
+        return error("unsupported-seed-version", path,
+                     f"seedVersion {value!r} is not supported; seed-runner implements Seed {supported}: "
+                     f"set \"seedVersion\": \"1.0.0\" and update the manifest to that version of the spec")
+    if last in ("jobVersion", "packageVersion"):
+        return error("invalid-version", path,
+                     f"{last} {value!r} is not a SemVer 2.0 version; write MAJOR.MINOR.PATCH such as 1.0.0")
+    if parts == ["job", "name"]:
+        return error("invalid-name", path,
+                     f"job name {value!r} may hold only letters, digits and '-' (no '_', spaces or dots); "
+                     f"for example {_suggest_name(value, '-')!r}")
+    return error("invalid-name", path,
+                 f"name {value!r} may hold only letters, digits, '_' and '-'; for example {_suggest_name(value, '_')!r}")
+
+
+def _suggest_name(value: str, separator: str) -> str:
+    out = []
+    for ch in value:
+        if ch.isascii() and ch.isalnum() or ch == "-" or (ch == "_" and separator == "_"):
+            out.append(ch)
+        elif out and out[-1] != separator:
+            out.append(separator)
+    return "".join(out).strip(separator) or "my-job"
