@@ -87,13 +87,20 @@ class _Param:
 
 
 _Part = Union[_Lit, _Param]
+_LITERAL_DOLLAR = _Lit("$", False)  # an unquoted $ that starts no expansion
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    parts: tuple[_Part, ...]
+    split: bool  # False when a literal $ follows the last expansion (see _Parser.word)
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
     source: str
     references: tuple[VariableReference, ...]
-    words: tuple[tuple[_Part, ...], ...]  # internal structure used by expand_command
+    words: tuple[_Word, ...]  # internal structure used by expand_command
 
 
 def _fail(code: str, pos: int, what: str, fix: str) -> CommandSyntaxError:
@@ -110,9 +117,9 @@ class _Parser:
         self.dq_depth = 0  # how many double-quoted regions enclose the cursor
 
     # ---- top level -------------------------------------------------------
-    def command(self) -> tuple[tuple[_Part, ...], ...]:
+    def command(self) -> tuple[_Word, ...]:
         s, n, i = self.s, self.n, 0
-        words: list[tuple[_Part, ...]] = []
+        words: list[_Word] = []
         while True:
             while i < n and (s[i] in " \t" or s.startswith("\\\n", i)):
                 i += 2 if s[i] == "\\" else 1
@@ -123,9 +130,12 @@ class _Parser:
                 if nl < 0:
                     break
                 i = nl
-            word, bare, i = self.word(i)
+            parts, bare, i = self.word(i)
             self.check_word(bare)
-            words.append(word)
+            # Bash splits a word only if its last unquoted top-level $ was an expansion:
+            # a $ left alone (as in $V$%) resets the flag that asks for word splitting.
+            last = next((p for p in reversed(parts) if p == _LITERAL_DOLLAR or type(p) is _Param and not p.dq), None)
+            words.append(_Word(parts, last != _LITERAL_DOLLAR))
         return tuple(words)
 
     def word(self, i: int) -> tuple[tuple[_Part, ...], list[tuple[int, str]], int]:
@@ -196,9 +206,9 @@ class _Parser:
                         "write every word out, or quote the braces ('{a,b}') to keep them literal")
 
     # ---- quoting contexts --------------------------------------------------
-    def dquote(self, start: int, parts: list[_Part], escapes: str = '$`"\\') -> int:
-        """``"..."``: backslash escapes only $ ` " \\ and newline (and } inside a
-        double-quoted ``${V:-w}``, POSIX issue 221)."""
+    def dquote(self, start: int, parts: list[_Part], escapes: str | None = '$`"\\') -> int:
+        """``"..."``: backslash escapes only $ ` " \\ and newline; ``escapes=None``:
+        before any character (nested quotes in a double-quoted ``${V:-w}``)."""
         s, n, i = self.s, self.n, start + 1
         self.dq_depth += 1
         while i < n:
@@ -214,7 +224,7 @@ class _Parser:
                 nxt = s[i + 1:i + 2]
                 if nxt == "\n":
                     i += 2
-                elif nxt and nxt in escapes:
+                elif nxt and (escapes is None or nxt in escapes):
                     parts.append(_Lit(nxt, True))
                     i += 2
                 else:
@@ -285,7 +295,9 @@ class _Parser:
                 raise _fail("unsupported-expansion", i, "single quote inside a double-quoted ${...}",
                             "is not supported (Bash keeps it literally): use \"'\" or move the quotes outside")
             elif c == '"':
-                i = self.dquote(i, parts, '$`"\\}')
+                # Bash strips these quotes first and, between them, drops every
+                # backslash that would not escape in "..." (string_extract_double_quoted).
+                i = self.dquote(i, parts, None)
             elif c == "$":
                 i = self.dollar(i, parts, dq=True, dq_special=True)
             else:
@@ -334,7 +346,7 @@ class _Parser:
             raise _fail("unsupported-expansion", i, kind, "is not supported: use plain '...' or \"...\" quotes")
         if c == "\\" and s.startswith("\n", i + 2):
             raise _fail("unsupported-expansion", i, "line continuation after $", "is not supported: join the lines")
-        parts.append(_Lit("$", dq))  # Bash leaves such a $ alone
+        parts.append(_Lit("$", dq))  # Bash leaves such a $ alone (_LITERAL_DOLLAR when unquoted)
         return i + 1
 
     def ref(self, name: str, op: str | None, pos: int) -> VariableReference:
@@ -387,7 +399,9 @@ class _Parser:
             word, k = self.uword(k, "}", i)
             rep = None
         else:  # pattern substitution; the pattern ends at the first unquoted /
-            word, k = self.uword(k, "}/", i)
+            lead = s.startswith("/", k) and op[0] == "//"  # ${V///x}: the pattern is "/"
+            word, k = self.uword(k + lead, "}/", i)
+            word = (_Lit("/", False),) + word if lead else word
             rep = None
             if s[k] == "/":
                 rep, k = self.uword(k + 1, "}", i)
@@ -439,8 +453,11 @@ def expand_command(command: str | ParsedCommand, env: Mapping[str, str]) -> list
     out: list[str] = []
     for word in parsed.words:
         segments: list[tuple[str, bool]] = []
-        _expand(word, env, segments)
-        _split(segments, out)
+        _expand(word.parts, env, segments)
+        if word.split:
+            _split(segments, out)
+        else:
+            out.append("".join(text for text, _ in segments))
     return out
 
 

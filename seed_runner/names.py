@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NOT_VARIABLE_CHAR = re.compile(r"[^A-Z0-9_]")
 
@@ -20,6 +21,7 @@ KNOWN_RESOURCES = ("cpus", "mem", "sharedMem", "disk", "gpus")
 MAX_TAG_LENGTH = 128
 
 
+@lru_cache(maxsize=4096)  # the same few names are normalized by many rules
 def normalize_name(name: str) -> str:
     """SEED-RULES 4.1: upper-case, ``-`` to ``_``, anything else outside ``[A-Z0-9_]`` dropped.
 

@@ -7,6 +7,7 @@ not a manifest) becomes a finding of that source, so that the other sources are 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,8 +38,12 @@ def looks_like_path(text: str) -> bool:
 
 def resolve(text: str, *, recursive: bool = False) -> list[Source]:
     """One argument of `seed validate` to the sources it stands for."""
-    path = Path(os.path.expanduser(text))
-    if path.is_dir():
+    path = Path(os.path.expanduser(text) if text.startswith("~") else text)
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         if recursive:
             found = find_manifests(path)
             if found:
@@ -51,7 +56,7 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
         return [Source(text, "directory", path, error(
             "missing-manifest", "$", f"{text} has no {MANIFEST_FILE}; name the manifest file, or add --recursive "
                                      "to check every manifest below it"))]
-    if path.exists() or looks_like_path(text):
+    if mode is not None or looks_like_path(text):
         return [Source(text, "file", path)]
     return [Source(text, "image")]
 
@@ -66,14 +71,30 @@ def find_manifests(root: Path) -> list[Path]:
 
 
 def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
-    """Read and parse a manifest file; never raises for a bad file."""
+    """Read and parse a manifest file; never raises for a bad file.
+
+    One open and one fstat: O_NONBLOCK keeps a FIFO from blocking the open, and the fstat refuses
+    anything that is not a regular file before a byte is read.
+    """
+    not_regular = [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
     try:
-        if not path.exists():
-            return None, [error("source-not-found", "$", f"{name}: no such file or directory; check the path")]
-        if not path.is_file():
-            return None, [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, [error("source-not-found", "$", f"{name}: no such file or directory; check the path")]
+    except IsADirectoryError:
+        return None, not_regular
     except OSError as exc:
         return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
-    return parse_json_text(data)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, not_regular
+        chunks = []
+        remaining = MAX_DOCUMENT_BYTES + 1  # one byte more than allowed tells "too large" without reading it all
+        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+    finally:
+        os.close(fd)
+    return parse_json_text(b"".join(chunks))

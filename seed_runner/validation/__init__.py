@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -11,21 +12,28 @@ from ..findings import Finding, Severity, error, has_errors
 from ..model import Manifest
 from ..sources import Source, read_file, resolve
 from .command_rules import command_findings
-from .rules import rule_findings
+from .rules import Document, rule_findings
 from .schema_findings import schema_findings
 
 __all__ = ["ValidationResult", "validate", "validate_all", "validate_document"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ValidationResult:
     """Everything `seed validate` found about one source."""
 
     source: str
     kind: str
     findings: tuple[Finding, ...]
-    manifest: Manifest | None = None
-    """The typed manifest, when the document has no errors."""
+    document: Any = field(default=None, repr=False, compare=False)
+    """The parsed document (None when the source could not be read or parsed)."""
+
+    @cached_property
+    def manifest(self) -> Manifest | None:
+        """The typed manifest, when the document has no errors (built on first use)."""
+        if self.document is None or not self.valid:
+            return None
+        return Manifest.from_dict(self.document)
 
     @property
     def errors(self) -> list[Finding]:
@@ -72,16 +80,14 @@ def validate_document(document: Any, *, image_env: Iterable[str] = ()) -> list[F
                       f"the manifest is {kind}; a Seed manifest is a JSON object "
                       "{\"seedVersion\": \"1.0.0\", \"job\": {...}}")]
     try:
-        return [*schema_findings(document), *rule_findings(document), *command_findings(document, image_env)]
+        doc = Document(document)
+        return [*schema_findings(document), *rule_findings(doc), *command_findings(doc, image_env)]
     except RecursionError:
         return [error("too-deeply-nested", "$", "the manifest nests arrays or objects too deeply to be checked")]
 
 
 def _result(source: Source, document: Any, findings: list[Finding]) -> ValidationResult:
-    manifest = None
-    if document is not None and not has_errors(findings):
-        manifest = Manifest.from_dict(document)
-    return ValidationResult(source.name, source.kind, _ordered(findings), manifest)
+    return ValidationResult(source.name, source.kind, _ordered(findings), document)
 
 
 def _validate_source(source: Source, *, engine: Any = None) -> ValidationResult:

@@ -12,13 +12,15 @@ from typing import Iterable, Iterator
 from ..command import CommandSyntaxError, parse_command
 from ..findings import Finding, error, warning
 from ..names import INPUT_METADATA, OUTPUT_DIR, allocated_variable, normalize_name
-from .rules import FILE_INPUTS, FILE_OUTPUTS, JSON_INPUTS, MOUNTS, SCALARS, SETTINGS, get, items, named
+from .rules import FILE_INPUTS, FILE_OUTPUTS, JSON_INPUTS, MOUNTS, SCALARS, SETTINGS, Document
 
 PATH = "$.job.interface.command"
 
 
-def command_findings(doc: dict, image_env: Iterable[str] = ()) -> list[Finding]:
-    command = get(doc, ("job", "interface", "command"))
+def command_findings(doc: Document | dict, image_env: Iterable[str] = ()) -> list[Finding]:
+    if not isinstance(doc, Document):
+        doc = Document(doc)
+    command = doc.value(("job", "interface", "command"))
     if not isinstance(command, str):
         return []
     try:
@@ -29,19 +31,19 @@ def command_findings(doc: dict, image_env: Iterable[str] = ()) -> list[Finding]:
     return list(_reference_findings(doc, parsed.references, set(image_env)))
 
 
-def _reference_findings(doc: dict, references, image_env: set[str]) -> Iterator[Finding]:
+def _reference_findings(doc: Document, references, image_env: set[str]) -> Iterator[Finding]:
     injected = {OUTPUT_DIR, INPUT_METADATA}
-    injected.update(allocated_variable(name) for _, name in named(doc, SCALARS))
+    injected.update(allocated_variable(name) for _, name in doc.named(SCALARS))
     for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
-        injected.update(normalize_name(name) for _, name in named(doc, group))
+        injected.update(normalize_name(name) for _, name in doc.named(group))
     optional = {normalize_name(element["name"])
-                for group in (FILE_INPUTS, JSON_INPUTS) for _, element in items(doc, group)
+                for group in (FILE_INPUTS, JSON_INPUTS) for _, element in doc.items(group)
                 if element.get("required") is False and isinstance(element.get("name"), str)}
     no_variable = {normalize_name(name): f"mount '{name}' (mounts inject no variable; use its container path "
                                          f"{element.get('path')!r})"
-                   for _, element in items(doc, MOUNTS) if isinstance(name := element.get("name"), str)}
+                   for _, element in doc.items(MOUNTS) if isinstance(name := element.get("name"), str)}
     no_variable.update({normalize_name(name): f"output '{name}' (outputs inject no variable; write under "
-                                               "${OUTPUT_DIR})" for _, name in named(doc, FILE_OUTPUTS)})
+                                               "${OUTPUT_DIR})" for _, name in doc.named(FILE_OUTPUTS)})
 
     reported: set[str] = set()
     for ref in references:

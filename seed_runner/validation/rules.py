@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 from .. import layout
 from ..findings import Finding, error, json_path, warning
@@ -17,7 +16,7 @@ from ..names import (INPUT_METADATA, KNOWN_RESOURCES, MAX_TAG_LENGTH, OUTPUT_DIR
                      normalize_name)
 
 Path = tuple[str | int, ...]
-Rule = Callable[[dict], Iterator[Finding]]
+Rule = Callable[["Document"], Iterator[Finding]]
 
 INTERFACE: Path = ("job", "interface")
 FILE_INPUTS: Path = (*INTERFACE, "inputs", "files")
@@ -37,44 +36,52 @@ KIND_LABELS = {FILE_INPUTS: "input", JSON_INPUTS: "json input", SETTINGS: "setti
                JSON_OUTPUTS: "json output", MOUNTS: "mount", ERRORS: "error", SCALARS: "resource"}
 
 
-def get(doc: Any, path: Path) -> Any:
-    """The value at ``path``, or None when any step is missing or of the wrong type."""
-    for key in path:
-        if isinstance(key, int):
-            if not isinstance(doc, list) or key >= len(doc):
+class Document:
+    """The raw manifest with the lookups the rules share, each computed once per document.
+
+    Rules read it defensively: a value of the wrong type is treated as absent (the schema reports it).
+    """
+
+    def __init__(self, raw: dict):
+        self.raw = raw
+        self._items: dict[Path, list[tuple[Path, dict]]] = {}
+        self._named: dict[Path, list[tuple[Path, str]]] = {}
+
+    def value(self, path: Path) -> Any:
+        """The value at ``path``, or None when any step is missing or of the wrong type."""
+        node: Any = self.raw
+        for key in path:
+            if not isinstance(node, dict):
                 return None
-        elif not isinstance(doc, dict):
-            return None
-        doc = doc[key] if isinstance(key, int) else doc.get(key)
-    return doc
+            node = node.get(key)
+        return node
 
+    def items(self, path: Path) -> list[tuple[Path, dict]]:
+        """(path, element) for every object in the array at ``path``."""
+        found = self._items.get(path)
+        if found is None:
+            array = self.value(path)
+            found = [((*path, i), e) for i, e in enumerate(array) if isinstance(e, dict)] \
+                if isinstance(array, list) else []
+            self._items[path] = found
+        return found
 
-def items(doc: Any, path: Path) -> Iterator[tuple[Path, dict]]:
-    """(path, element) for every object in the array at ``path``."""
-    array = get(doc, path)
-    if isinstance(array, list):
-        for index, element in enumerate(array):
-            if isinstance(element, dict):
-                yield (*path, index), element
+    def named(self, path: Path) -> list[tuple[Path, str]]:
+        """(path of the name member, name) for every element of the array at ``path`` with a string name."""
+        found = self._named.get(path)
+        if found is None:
+            found = [((*p, "name"), e["name"]) for p, e in self.items(path) if isinstance(e.get("name"), str)]
+            self._named[path] = found
+        return found
 
+    def declared_scalars(self) -> list[str]:
+        return [name for _, name in self.named(SCALARS)]
 
-def named(doc: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """(path of the name member, name) for every element of the array at ``path`` with a string name."""
-    for element_path, element in items(doc, path):
-        name = element.get("name")
-        if isinstance(name, str):
-            yield (*element_path, "name"), name
-
-
-def declared_scalars(doc: Any) -> list[str]:
-    return [name for _, name in named(doc, SCALARS)]
-
-
-def variable_names(doc: Any) -> Iterator[tuple[Path, str, str]]:
-    """(path, name, kind) of every element that becomes an environment variable."""
-    for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
-        for path, name in named(doc, group):
-            yield path, name, KIND_LABELS[group]
+    def variable_names(self) -> Iterator[tuple[Path, str, str]]:
+        """(path, name, kind) of every element that becomes an environment variable."""
+        for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
+            for path, name in self.named(group):
+                yield path, name, KIND_LABELS[group]
 
 
 def _is_number(value: Any) -> bool:
@@ -84,19 +91,19 @@ def _is_number(value: Any) -> bool:
 # -- rules --------------------------------------------------------------------------------------
 
 
-def resources_need_scalar(doc: dict) -> Iterator[Finding]:
+def resources_need_scalar(doc: Document) -> Iterator[Finding]:
     """Rule 2: the spec makes ``scalar`` required; the official schema's check does nothing."""
-    resources = get(doc, ("job", "resources"))
+    resources = doc.value(("job", "resources"))
     if isinstance(resources, dict) and "scalar" not in resources:
         yield error("missing-scalar", json_path((*SCALARS[:2], "scalar")),
                     "resources has no 'scalar' list; declare at least cpus, mem and disk, "
                     "e.g. \"scalar\": [{\"name\": \"cpus\", \"value\": 1}], or remove 'resources'")
 
 
-def mount_paths(doc: dict) -> Iterator[Finding]:
+def mount_paths(doc: Document) -> Iterator[Finding]:
     """Rule 3: absolute mount paths; shared, root or system paths are suspicious."""
     seen: dict[str, Path] = {}
-    for element_path, mount in items(doc, MOUNTS):
+    for element_path, mount in doc.items(MOUNTS):
         path = mount.get("path")
         if not isinstance(path, str):
             continue
@@ -122,12 +129,12 @@ def mount_paths(doc: dict) -> Iterator[Finding]:
                           "outputs; choose another path")
 
 
-def reserved_names(doc: dict) -> Iterator[Finding]:
+def reserved_names(doc: Document) -> Iterator[Finding]:
     """Rule 4 (+ DECISIONS: INPUT_METADATA): inputs and settings may not take an injected variable's name."""
     reserved = {OUTPUT_DIR: "the output directory", INPUT_METADATA: "the input metadata file"}
-    for scalar in declared_scalars(doc):
+    for scalar in doc.declared_scalars():
         reserved[allocated_variable(scalar)] = f"the allocation of resource '{scalar}'"
-    for path, name, kind in variable_names(doc):
+    for path, name, kind in doc.variable_names():
         variable = normalize_name(name)
         if variable in reserved:
             yield error("reserved-name", json_path(path),
@@ -135,10 +142,10 @@ def reserved_names(doc: dict) -> Iterator[Finding]:
                         f"{reserved[variable]}; rename the {kind}")
 
 
-def variable_collisions(doc: dict) -> Iterator[Finding]:
+def variable_collisions(doc: Document) -> Iterator[Finding]:
     """Rule 5: inputs and settings become one environment variable each, so their normalized names must differ."""
     first: dict[str, tuple[str, str]] = {}
-    for path, name, kind in variable_names(doc):
+    for path, name, kind in doc.variable_names():
         variable = normalize_name(name)
         if variable in first:
             other_kind, other_name = first[variable]
@@ -149,7 +156,7 @@ def variable_collisions(doc: dict) -> Iterator[Finding]:
             first[variable] = (kind, name)
 
 
-def duplicate_names(doc: dict) -> Iterator[Finding]:
+def duplicate_names(doc: Document) -> Iterator[Finding]:
     """Rule 6: unique names among outputs, mounts, errors and (normalized) resources."""
     groups: list[tuple[tuple[Path, ...], Callable[[str], str]]] = [
         ((FILE_OUTPUTS, JSON_OUTPUTS), str),
@@ -160,7 +167,7 @@ def duplicate_names(doc: dict) -> Iterator[Finding]:
     for paths, key in groups:
         first: dict[str, tuple[Path, str]] = {}
         for group in paths:
-            for path, name in named(doc, group):
+            for path, name in doc.named(group):
                 k = key(name)
                 if k in first:
                     other_path, other = first[k]
@@ -172,9 +179,9 @@ def duplicate_names(doc: dict) -> Iterator[Finding]:
                     first[k] = (path, name)
 
 
-def recommended_resources(doc: dict) -> Iterator[Finding]:
+def recommended_resources(doc: Document) -> Iterator[Finding]:
     """Rule 7: cpus, mem and disk should be declared."""
-    job = get(doc, ("job",))
+    job = doc.value(("job",))
     if not isinstance(job, dict):
         return
     if "resources" not in job:
@@ -182,8 +189,8 @@ def recommended_resources(doc: dict) -> Iterator[Finding]:
                       "no resources declared; declare cpus, mem (MiB) and disk (MiB) so that runners can "
                       "reserve what the job needs")
         return
-    declared = set(declared_scalars(doc))
-    if not isinstance(get(doc, SCALARS), list):
+    declared = set(doc.declared_scalars())
+    if not isinstance(doc.value(SCALARS), list):
         return
     for name in ("cpus", "mem", "disk"):
         if name not in declared:
@@ -192,10 +199,10 @@ def recommended_resources(doc: dict) -> Iterator[Finding]:
                           f"add {{\"name\": \"{name}\", \"value\": ...}}")
 
 
-def names_not_normalized(doc: dict) -> Iterator[Finding]:
+def names_not_normalized(doc: Document) -> Iterator[Finding]:
     """Rule 8: names of inputs, outputs, mounts and settings should already be in variable form."""
     for group in (FILE_INPUTS, JSON_INPUTS, FILE_OUTPUTS, JSON_OUTPUTS, MOUNTS, SETTINGS):
-        for path, name in named(doc, group):
+        for path, name in doc.named(group):
             normal = normalize_name(name)
             if normal != name:
                 yield warning("name-not-normalized", json_path(path),
@@ -203,9 +210,9 @@ def names_not_normalized(doc: dict) -> Iterator[Finding]:
                               f"write it as '{normal}' so the name and its variable read the same")
 
 
-def unknown_resources(doc: dict) -> Iterator[Finding]:
+def unknown_resources(doc: Document) -> Iterator[Finding]:
     """Rule 9: resources the runner cannot allocate make `seed run` refuse unless overridden."""
-    for path, name in named(doc, SCALARS):
+    for path, name in doc.named(SCALARS):
         if name in KNOWN_RESOURCES:
             continue
         close = difflib.get_close_matches(name, KNOWN_RESOURCES, n=1, cutoff=0.6) or [
@@ -216,10 +223,10 @@ def unknown_resources(doc: dict) -> Iterator[Finding]:
                       f"{hint}`seed run` refuses it unless given with --resource {name}=VALUE")
 
 
-def error_codes(doc: dict) -> Iterator[Finding]:
+def error_codes(doc: Document) -> Iterator[Finding]:
     """Rule 10: exit codes that can never be told apart or never happen."""
     seen: dict[int, str] = {}
-    for element_path, spec in items(doc, ERRORS):
+    for element_path, spec in doc.items(ERRORS):
         code = spec.get("code")
         if not isinstance(code, int) or isinstance(code, bool):
             continue
@@ -238,14 +245,14 @@ def error_codes(doc: dict) -> Iterator[Finding]:
                           f"exit code {code} cannot occur (exit codes are 0-255); use a code from 1 to 255")
 
 
-def non_positive_values(doc: dict) -> Iterator[Finding]:
+def non_positive_values(doc: Document) -> Iterator[Finding]:
     """Rule 11: timeout <= 0, negative resource values and multipliers."""
-    timeout = get(doc, ("job", "timeout"))
+    timeout = doc.value(("job", "timeout"))
     if _is_number(timeout) and timeout <= 0:
         meaning = "0 means no limit at all" if timeout == 0 else "a negative timeout is meaningless"
         yield warning("timeout-not-positive", "$.job.timeout",
                       f"timeout is {timeout}: {meaning}; give the job's longest expected run time in seconds")
-    for element_path, scalar in items(doc, SCALARS):
+    for element_path, scalar in doc.items(SCALARS):
         for member in ("value", "inputMultiplier"):
             value = scalar.get(member)
             if _is_number(value) and value < 0:
@@ -253,28 +260,28 @@ def non_positive_values(doc: dict) -> Iterator[Finding]:
                               f"{member} of resource '{scalar.get('name')}' is negative ({value}); use 0 or more")
 
 
-def image_name_rules(doc: dict) -> Iterator[Finding]:
+def image_name_rules(doc: Document) -> Iterator[Finding]:
     """Rule 13: the image name <name>-<jobVersion>-seed:<packageVersion> must be legal for Docker."""
-    name = get(doc, ("job", "name"))
+    name = doc.value(("job", "name"))
     if isinstance(name, str) and name != name.lower():
         yield warning("image-name-uppercase", "$.job.name",
                       f"job name {name!r} has upper-case letters, which Docker image names cannot; "
                       f"use {name.lower()!r}")
     for member in ("jobVersion", "packageVersion"):
-        version = get(doc, ("job", member))
+        version = doc.value(("job", member))
         if isinstance(version, str) and "+" in version:
             yield warning("image-name-plus", f"$.job.{member}",
                           f"{member} {version!r} has build metadata ('+'), which Docker image names and tags "
                           "cannot hold; drop the '+...' part")
-    package = get(doc, ("job", "packageVersion"))
+    package = doc.value(("job", "packageVersion"))
     if isinstance(package, str) and len(package) > MAX_TAG_LENGTH:
         yield warning("image-tag-too-long", "$.job.packageVersion",
                       f"packageVersion is {len(package)} characters; a Docker tag holds at most {MAX_TAG_LENGTH}")
 
 
-def output_patterns(doc: dict) -> Iterator[Finding]:
+def output_patterns(doc: Document) -> Iterator[Finding]:
     """Rule 14 (DECISIONS "Outputs": absolute or climbing patterns are errors)."""
-    for element_path, output in items(doc, FILE_OUTPUTS):
+    for element_path, output in doc.items(FILE_OUTPUTS):
         pattern = output.get("pattern")
         if not isinstance(pattern, str):
             continue
@@ -300,10 +307,10 @@ def output_patterns(doc: dict) -> Iterator[Finding]:
                           "as outputs too; make sure that is intended")
 
 
-def json_output_keys(doc: dict) -> Iterator[Finding]:
+def json_output_keys(doc: Document) -> Iterator[Finding]:
     """Rule 15: keys of seed.outputs.json members."""
     seen: dict[str, Path] = {}
-    for element_path, output in items(doc, JSON_OUTPUTS):
+    for element_path, output in doc.items(JSON_OUTPUTS):
         key = output.get("key")
         if key == "":
             yield error("empty-output-key", json_path((*element_path, "key")),
@@ -321,9 +328,9 @@ def json_output_keys(doc: dict) -> Iterator[Finding]:
             seen[resolved] = element_path
 
 
-def input_hints(doc: dict) -> Iterator[Finding]:
+def input_hints(doc: Document) -> Iterator[Finding]:
     """Rule 16: partial together with multiple; an empty mediaTypes list."""
-    for element_path, file_input in items(doc, FILE_INPUTS):
+    for element_path, file_input in doc.items(FILE_INPUTS):
         if file_input.get("partial") is True and file_input.get("multiple") is True:
             yield warning("partial-multiple", json_path((*element_path, "partial")),
                           "partial is set on a multiple input; partial is meant for one very large file, "
@@ -340,7 +347,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def rule_findings(doc: Any) -> list[Finding]:
-    if not isinstance(doc, dict):
-        return []
+def rule_findings(doc: Document | Any) -> list[Finding]:
+    if not isinstance(doc, Document):
+        if not isinstance(doc, dict):
+            return []
+        doc = Document(doc)
     return [finding for rule in RULES for finding in rule(doc)]

@@ -1,7 +1,8 @@
 """Schema validation, with each failure turned into a finding a person can act on.
 
-jsonschema-rs answers yes/no fast; only a failing document pays for python-jsonschema, whose
-errors carry the keyword, the sub-schema and the instance needed for a precise message.
+jsonschema-rs answers yes/no in microseconds; for a failing document its errors carry the keyword,
+the schema path (which leads to the sub-schema, for hints and allowed members) and the instance.
+python-jsonschema validates the same schema in the tests as a second opinion.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import difflib
 from typing import Any, Iterator
 
 from ..findings import Finding, error, json_path
-from ..schemas import detailed_validator, is_schema_valid
+from ..schemas import fast_validator, load_schema
 
 SUPPORTED_SEED_VERSIONS = ("1.0.0",)
 
@@ -22,12 +23,14 @@ _EXPECTED = {"object": "an object", "array": "an array", "string": "a string", "
 
 
 def schema_findings(document: Any, kind: str = "manifest") -> list[Finding]:
-    if is_schema_valid(kind, document):
+    validator = fast_validator(kind)
+    if validator.is_valid(document):
         return []
+    schema = load_schema(kind)
     findings: list[Finding] = []
-    for err in detailed_validator(kind).iter_errors(document):
-        findings.extend(_explain(err))
-    if not findings:  # the two validators disagree: never call an invalid document valid
+    for err in validator.iter_errors(document):
+        findings.extend(_explain(err, _subschema(schema, list(err.schema_path)[:-1])))
+    if not findings:  # an error kind _explain does not know: never call an invalid document valid
         findings.append(error("schema", "$", "the document does not match the Seed schema"))
     findings.sort(key=lambda f: f.path)
     return findings
@@ -47,33 +50,34 @@ def _field_hint(subschema: dict, member: str) -> str:
     return f" ({description.rstrip('.')})" if description and len(description) <= 80 else ""
 
 
-def _explain(err: Any) -> Iterator[Finding]:
-    parts = list(err.absolute_path)
+def _subschema(schema: Any, path: list[str | int]) -> dict:
+    for key in path:
+        schema = schema[key]
+    return schema
+
+
+def _explain(err: Any, subschema: dict) -> Iterator[Finding]:
+    parts = list(err.instance_path)
     path = json_path(parts)
-    keyword = err.validator
+    keyword = err.kind.name
+    detail = err.kind.as_dict()
     instance = err.instance
     last = parts[-1] if parts else None
 
     if keyword == "required":
-        present = instance.keys() if isinstance(instance, dict) else ()
-        for member in err.validator_value:
-            if member not in present:
-                yield error("missing-member", json_path([*parts, member]),
-                            f"required member '{member}' is missing{_field_hint(err.schema, member)}; add it")
+        member = detail["property"]
+        yield error("missing-member", json_path([*parts, member]),
+                    f"required member '{member}' is missing{_field_hint(subschema, member)}; add it")
     elif keyword == "additionalProperties":
-        allowed = list(err.schema.get("properties", {}))
-        for member in instance:
-            if member in allowed:
-                continue
+        allowed = list(subschema.get("properties", {}))
+        for member in detail["unexpected"]:
             close = difflib.get_close_matches(member, allowed, n=1, cutoff=0.6) or [
                 a for a in allowed if a.lower() == member.lower()]
             hint = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
             yield error("unknown-member", json_path([*parts, member]),
                         f"unknown member '{member}'; {hint} (remove it or fix its spelling)")
     elif keyword == "type":
-        expected = err.validator_value
-        if isinstance(expected, list):
-            expected = " or ".join(expected)
+        expected = " or ".join(detail["types"])
         if expected == "integer" and isinstance(instance, float) and instance.is_integer():
             msg = f"must be a whole number written without a decimal point ({int(instance)}, not {instance!r})"
         else:
@@ -82,7 +86,7 @@ def _explain(err: Any) -> Iterator[Finding]:
     elif keyword == "pattern":
         yield _pattern_finding(parts, path, instance, last)
     elif keyword == "enum":
-        choices = ", ".join(repr(c) for c in err.validator_value)
+        choices = ", ".join(repr(c) for c in detail["options"])
         yield error("invalid-value", path, f"{_describe(instance)} is not allowed; use one of {choices}")
     else:  # keywords the manifest schema does not use today; keep jsonschema's own words
         yield error("schema", path, err.message)
