@@ -89,6 +89,137 @@ def schema(
     typer.echo(str(file) if path else file.read_text(encoding="utf-8").rstrip("\n"))
 
 
+def _pairs(values: list[str] | None, option: str, *, allow_bare: bool = False) -> list[tuple[str, str | None]]:
+    """`NAME=VALUE` option values; with ``allow_bare`` a lone `NAME` gives (NAME, None)."""
+    pairs = []
+    for value in values or ():
+        name, sep, rest = value.partition("=")
+        if not name or (not sep and not allow_bare):
+            raise typer.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=option)
+        pairs.append((name, rest if sep else None))
+    return pairs
+
+
+@app.command()
+def run(
+    image: Annotated[str, typer.Argument(help="The job's image (its manifest is read from the label).",
+                                         show_default=False)],
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", "-i", metavar="NAME=PATH",
+        help="A file input; repeat for a multiple input, or give a directory.")] = None,
+    json_inputs: Annotated[Optional[list[str]], typer.Option(
+        "--json-input", "-j", metavar="NAME=VALUE",
+        help="A JSON input: JSON text, NAME=@file.json, or (string inputs) plain text.")] = None,
+    settings: Annotated[Optional[list[str]], typer.Option(
+        "--setting", "-e", metavar="NAME=VALUE",
+        help="A setting; a bare NAME takes the value from this environment (keeps secrets out of history).")] = None,
+    secret_files: Annotated[Optional[list[str]], typer.Option(
+        "--secret", metavar="NAME=FILE", help="A setting whose value is the content of FILE.")] = None,
+    mounts: Annotated[Optional[list[str]], typer.Option(
+        "--mount", "-m", metavar="NAME=HOST_PATH", help="A host directory for a declared mount.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="The run folder (must be new or empty); default: a new folder under ./seed-runs.")
+    ] = None,
+    resources: Annotated[Optional[list[str]], typer.Option(
+        "--resource", metavar="NAME=VALUE", help="Override a resource allocation (also allows custom ones).")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds (0: no limit); default: the manifest's.")] = None,
+    grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL on timeout.")] = 10.0,
+    user: Annotated[str, typer.Option(help="invoker (your uid:gid), image (the image's user), or UID[:GID].")
+                    ] = "invoker",
+    network: Annotated[Optional[str], typer.Option(help="Docker network, e.g. none.")] = None,
+    pull: Annotated[bool, typer.Option("--pull", help="Pull the image first (never done otherwise).")] = False,
+    manifest_file: Annotated[Optional[Path], typer.Option(
+        "--manifest", help="Use this manifest instead of the image label (while developing).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not echo the job's output.")] = False,
+) -> None:
+    """Run a Seed job on the local Docker engine, exactly as its manifest says.
+
+    Exit status: 0 succeeded, 1 the job failed, 2 the run was refused (bad options or inputs),
+    3 timed out, 4 system error (engine, image, container), 130 interrupted.
+    """
+    import signal
+
+    from .plan import JsonText, RunRequest
+    from .run import run as run_job
+
+    file_inputs: dict[str, list[str]] = {}
+    for name, value in _pairs(inputs, "--input"):
+        file_inputs.setdefault(name, []).append(value)
+    json_values: dict[str, object] = {}
+    for name, value in _pairs(json_inputs, "--json-input"):
+        if value.startswith("@"):
+            try:
+                json_values[name] = JsonText(Path(value[1:]).read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise typer.BadParameter(f"{name}: cannot read {value[1:]} ({exc.strerror})",
+                                         param_hint="--json-input") from None
+        else:
+            json_values[name] = JsonText(value)
+    setting_values: dict[str, str] = {}
+    for name, value in _pairs(settings, "--setting", allow_bare=True):
+        if value is None:
+            if name not in os.environ:
+                raise typer.BadParameter(f"{name} is not set in this environment", param_hint="--setting")
+            value = os.environ[name]
+        setting_values[name] = value
+    for name, value in _pairs(secret_files, "--secret"):
+        try:
+            setting_values[name] = Path(value).read_text(encoding="utf-8").removesuffix("\n")
+        except OSError as exc:
+            raise typer.BadParameter(f"{name}: cannot read {value} ({exc.strerror})", param_hint="--secret") from None
+    resource_values: dict[str, float] = {}
+    for name, value in _pairs(resources, "--resource"):
+        try:
+            resource_values[name] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{name}={value!r} is not a number", param_hint="--resource") from None
+    manifest = None
+    if manifest_file is not None:
+        from .loading import load_manifest
+
+        manifest = load_manifest(manifest_file)
+
+    request = RunRequest(image=image, file_inputs=file_inputs, json_inputs=json_values, settings=setting_values,
+                         mounts=dict(_pairs(mounts, "--mount")), resources=resource_values,
+                         run_dir=output or "", timeout=timeout, grace_period=grace, user=user, network=network)
+    echo_out = None if quiet else (sys.stderr.buffer if as_json else sys.stdout.buffer)
+    echo_err = None if quiet else sys.stderr.buffer
+
+    def announce(plan) -> None:
+        if not quiet:
+            typer.echo(f"seed: running {plan.manifest.job.name} {plan.manifest.job.job_version} in {plan.run_dir}",
+                       err=True)
+
+    def terminate(signum, frame) -> None:  # SIGTERM behaves like Ctrl-C: stop and remove the container
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        result = run_job(request, manifest=manifest, pull=pull, echo_stdout=echo_out, echo_stderr=echo_err,
+                         on_plan=announce)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        typer.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+    from .report import print_run_summary
+
+    print_run_summary(result, quiet=quiet and not as_json)
+    raise typer.Exit(result.exit_status)
+
+
+@app.command()
+def cleanup(
+    all_runs: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still in progress.")
+                        ] = False,
+) -> None:
+    """Remove containers left behind by seed-runner processes that were killed."""
+    from .docker_engine import cleanup_leftovers
+
+    removed = cleanup_leftovers(include_live=all_runs)
+    typer.echo(f"removed {len(removed)} container{'s' * (len(removed) != 1)}")
+
+
 def main() -> None:
     """Console-script entry point: one clear line instead of a traceback for anything a user can cause."""
     from .errors import SeedRunnerError

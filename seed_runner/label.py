@@ -16,7 +16,7 @@ from .jsontext import parse_json_text
 
 def encode_label(manifest: Mapping[str, Any]) -> str:
     """What seed-runner writes: the compact JSON object itself."""
-    return json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(dict(manifest), separators=(",", ":"), ensure_ascii=False)
 
 
 def _seed_cli_unescape(value: str) -> str:

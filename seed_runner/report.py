@@ -30,7 +30,7 @@ def print_validation(results: Sequence[ValidationResult], *, strict: bool = Fals
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, soft_wrap=True)
     for result in results:
         ok = result.is_valid(strict=strict)
         mark = "[green]✔[/]" if ok else "[red]✘[/]"
@@ -54,3 +54,37 @@ def print_validation(results: Sequence[ValidationResult], *, strict: bool = Fals
     console.print(f"[{colour}]{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid[/] "
                   f"({s['errors']} error{'s' * (s['errors'] != 1)}, {s['warnings']} warning{'s' * (s['warnings'] != 1)})"
                   + (" [dim](--strict: warnings count as errors)[/]" if strict else ""))
+
+
+def print_run_summary(result: Any, *, quiet: bool = False) -> None:
+    """A few lines on stderr: the status, the error's title and description, where things are."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    doc = result.document
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    job = doc.get("job") or {}
+    who = escape(f"{job.get('name', doc['image']['reference'])} {job.get('jobVersion', '')}".strip())
+    error = doc.get("error")
+    if quiet and error is None:
+        return
+    timings = doc.get("timings") or {}
+    duration = timings.get("duration_seconds")
+    took = f" in {duration:.1f} s" if duration is not None else ""
+    if error is None:
+        console.print(f"[green]✔[/] {who} succeeded{took} (exit 0)")
+    else:
+        colour = "yellow" if doc["status"] == "timed-out" else "red"
+        console.print(f"[{colour}]✘[/] {who} {doc['status']}{took}: [bold]{escape(error['title'])}[/] "
+                      f"({escape(error['name'])}, category {error['category']})")
+        if error.get("description"):
+            console.print(f"  {escape(error['description'])}")
+        if doc.get("message"):
+            console.print(f"  {escape(doc['message'])}")
+    for problem in doc.get("problems") or ():
+        console.print(f"  [red]-[/] {escape(problem)}")
+    for warning in doc.get("warnings") or ():
+        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+    if doc.get("run_dir") and not quiet:
+        console.print(f"  [dim]outputs: {escape(doc.get('outputs_dir') or '-')}  result: "
+                      f"{escape(doc['run_dir'])}/result.json[/]")

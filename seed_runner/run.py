@@ -1,0 +1,245 @@
+"""`seed run` as a library: plan, stage, execute on the engine, decide the outcome, write the result.
+
+The run folder (``-o DIR``, by default a new ``seed-runs/<job>-<time>-<id>``) holds::
+
+    outputs/                 OUTPUT_DIR, mounted read-write at /seed/outputs
+    logs/stdout.log          the job's output, secrets masked, bytes as written
+    logs/stderr.log
+    work/input-metadata.json the INPUT_METADATA file (read-only in the container)
+    work/inputs/<INPUT>/     multiple inputs built from several files (hard links, else copies)
+    result.json              the result document, written last and atomically, in every case
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+from . import __version__
+from .errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
+from .model import Manifest
+from .outcome import Outcome, decide, system_failure
+from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
+
+RESULT_VERSION = 1
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    document: dict[str, Any]
+    run_dir: Path | None
+    plan: RunPlan | None = None
+
+    @property
+    def exit_status(self) -> int:
+        return self.outcome.exit_status
+
+
+def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return Path(base) / f"{job_name}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False,
+        echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
+        client: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
+    """Run one job and return its result; the result document is also written to the run folder.
+
+    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. Problems the user can fix
+    (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
+    interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
+    """
+    from . import docker_engine
+
+    run_id = request.run_id or uuid.uuid4().hex[:12]
+    request = replace(request, run_id=run_id)
+    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
+    run_dir: Path | None = None
+    try:
+        client = client or docker_engine.connect(timeout=None)
+        docker_engine.cleanup_leftovers(client)
+        if pull:
+            docker_engine.pull_image(client, request.image)
+        image_env = docker_engine.image_environment(client, request.image)
+        if manifest is None:
+            from .loading import load_manifest
+
+            manifest = load_manifest(request.image, engine=client)
+        context["job"] = _job(manifest)
+        run_dir = _choose_run_dir(request, manifest)
+        request = replace(request, run_dir=run_dir)
+        plan = make_plan(manifest, request, image_env=image_env)
+    except PlanError as exc:
+        return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
+                       problems=list(exc.problems))
+    except InvalidManifestError as exc:
+        return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
+    except ImageNotFoundError as exc:
+        return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
+    except EngineUnavailableError as exc:
+        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)))
+    except SeedRunnerError as exc:
+        return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
+
+    if on_plan:
+        on_plan(plan)
+    context.update(_plan_facts(plan))
+    try:
+        _stage(plan)
+        logs = Path(plan.run_dir) / "logs"
+        with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
+            execution = docker_engine.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
+                                              client=client)
+    except KeyboardInterrupt:
+        _finish(run_dir, context, system_failure("interrupted", "stopped by the user; the container was removed"),
+                plan=plan)
+        raise
+    except docker_engine.ContainerError as exc:
+        return _finish(run_dir, context, system_failure("docker-launch", str(exc)), plan=plan)
+    except OSError as exc:
+        return _finish(run_dir, context, system_failure("runner-failure", f"{exc.strerror}: {exc.filename}"),
+                       plan=plan)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours still ends in a written result
+        return _finish(run_dir, context, system_failure("runner-failure", f"{type(exc).__name__}: {exc}"),
+                       plan=plan)
+    context["execution"] = execution
+    outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
+                     oom_killed=execution.oom_killed, timeout=plan.timeout)
+    warnings = list(plan.warnings)
+    disk = _disk_warning(plan)
+    if disk:
+        warnings.append(disk)
+    return _finish(run_dir, context, outcome, plan=plan, warnings=warnings)
+
+
+def _job(manifest: Manifest) -> dict[str, str]:
+    job = manifest.job
+    return {"name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
+            "title": job.title}
+
+
+def _choose_run_dir(request: RunRequest, manifest: Manifest) -> Path:
+    given = str(request.run_dir or "")
+    run_dir = default_run_dir(manifest.job.name) if given in ("", ".") else Path(given)
+    run_dir = run_dir.absolute()
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave -o out "
+                              "for a fresh folder")
+    return run_dir
+
+
+def _plan_facts(plan: RunPlan) -> dict[str, Any]:
+    secrets = plan.secret_values
+    return {
+        "command": None if plan.command is None else [mask_secrets(a, secrets) for a in plan.command],
+        "environment": plan.masked_environment,
+        "resources": dict(plan.allocations),
+        "timeout_seconds": plan.timeout,
+        "user": plan.user,
+    }
+
+
+def _stage(plan: RunPlan) -> None:
+    """Create the run folder, the input-metadata file and the multiple-input directories."""
+    run_dir = Path(plan.run_dir)
+    for sub in ("outputs", "logs", "work"):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    if plan.user is None:
+        # The image's own user may be anyone: let it write the outputs (files are given back afterwards).
+        os.chmod(run_dir / "outputs", 0o777)
+    metadata = Path(plan.input_metadata_file)
+    metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2, ensure_ascii=False), encoding="utf-8")
+    metadata.chmod(0o444)
+    for staged in plan.staged:
+        directory = Path(staged.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for source in staged.files:
+            target = directory / Path(source).name.replace("/", "_")
+            try:
+                os.link(source, target)
+            except OSError:  # another file system, or links not allowed: copy instead
+                shutil.copy2(source, target)
+
+
+def _disk_warning(plan: RunPlan) -> str | None:
+    if plan.disk_mib is None:
+        return None
+    total = 0
+    for directory, _, files in os.walk(plan.output_dir):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    used = total / 1048576
+    if used > plan.disk_mib:
+        return f"the outputs take {used:.1f} MiB, more than the job's disk allocation of {plan.disk_mib:.1f} MiB"
+    return None
+
+
+def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, plan: RunPlan | None = None,
+            warnings: list[str] | None = None, problems: list[str] | None = None) -> RunResult:
+    execution = context.get("execution")
+    document: dict[str, Any] = {
+        "result_version": RESULT_VERSION,
+        "seed_runner": __version__,
+        "run_id": context["run_id"],
+        "status": outcome.status,
+        "image": context["image"],
+        "job": context.get("job"),
+        "exit_code": getattr(execution, "exit_code", None),
+        "error": outcome.error.to_dict() if outcome.error else None,
+        "message": outcome.message,
+        "timed_out": getattr(execution, "timed_out", False),
+        "oom_killed": getattr(execution, "oom_killed", False),
+        "timings": None if execution is None else {
+            "created": execution.created, "started": execution.started, "finished": execution.finished,
+            "duration_seconds": None if execution.duration_seconds is None else round(execution.duration_seconds, 3),
+        },
+        "resources": context.get("resources"),
+        "timeout_seconds": context.get("timeout_seconds"),
+        "user": context.get("user"),
+        "command": context.get("command"),
+        "environment": context.get("environment"),
+        "run_dir": str(run_dir) if run_dir else None,
+        "outputs_dir": str(run_dir / "outputs") if run_dir and plan else None,
+        "logs": None if execution is None else {
+            "stdout": "logs/stdout.log", "stderr": "logs/stderr.log",
+            "stdout_bytes": execution.stdout_bytes, "stderr_bytes": execution.stderr_bytes},
+        "container_id": getattr(execution, "container_id", None),
+        "problems": problems or [],
+        "warnings": warnings or [],
+    }
+    if plan is not None:
+        document = _masked(document, plan.secret_values)
+    if run_dir is not None:
+        _write_atomically(run_dir / RESULT_FILE, document)
+    return RunResult(outcome, document, run_dir, plan)
+
+
+def _masked(value: Any, secrets: frozenset[str]) -> Any:
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return mask_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    return value
+
+
+def _write_atomically(path: Path, document: dict[str, Any]) -> None:
+    """Write to a temporary file and rename: a reader never sees half a result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
