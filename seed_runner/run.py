@@ -111,6 +111,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         return _finish(run_dir, context, system_failure("runner-failure", f"{type(exc).__name__}: {exc}"),
                        plan=plan)
     context["execution"] = execution
+    _give_back_outputs(plan)
     outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
                      oom_killed=execution.oom_killed, timeout=plan.timeout)
     warnings = list(plan.warnings)
@@ -152,8 +153,9 @@ def _stage(plan: RunPlan) -> None:
     run_dir = Path(plan.run_dir)
     for sub in ("outputs", "logs", "work"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    if plan.user is None:
-        # The image's own user may be anyone: let it write the outputs (files are given back afterwards).
+    if _foreign_user(plan):
+        # The job runs as someone else (the image's user, or an explicit --user): let it write the outputs;
+        # _give_back_outputs returns the files to the invoking user afterwards.
         os.chmod(run_dir / "outputs", 0o777)
     metadata = Path(plan.input_metadata_file)
     metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -167,6 +169,24 @@ def _stage(plan: RunPlan) -> None:
                 os.link(source, target)
             except OSError:  # another file system, or links not allowed: copy instead
                 shutil.copy2(source, target)
+
+
+def _foreign_user(plan: RunPlan) -> bool:
+    return plan.user is None or plan.user.split(":")[0] != str(os.getuid())
+
+
+def _give_back_outputs(plan: RunPlan) -> None:
+    """Files a foreign user wrote become the invoking user's (possible only when the runner is root)."""
+    if not _foreign_user(plan) or os.geteuid() != 0:
+        return
+    uid, gid = os.getuid(), os.getgid()
+    for directory, subdirs, files in os.walk(plan.output_dir):
+        for name in subdirs + files:
+            try:
+                os.lchown(os.path.join(directory, name), uid, gid)
+            except OSError:
+                pass
+    os.chmod(plan.output_dir, 0o755)
 
 
 def _disk_warning(plan: RunPlan) -> str | None:
