@@ -24,15 +24,17 @@ images: setup engine
 	scripts/build-sample-jobs.sh
 
 demo: images
-	$(BIN)/seed validate sample_jobs/watermark
+	$(BIN)/seed validate --recursive sample_jobs
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
+	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
 test: setup engine
 	scripts/build-base-images.sh
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: images
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/run_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

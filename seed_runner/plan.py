@@ -14,7 +14,6 @@ import math
 import mimetypes
 import os
 import stat
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -180,7 +179,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
     problems: list[str] = []
     warnings: list[str] = []
     face = manifest.job.interface
-    run_id = request.run_id or uuid.uuid4().hex[:12]
+    run_id = request.run_id or os.urandom(6).hex()
     run_dir = Path(request.run_dir).absolute()
     env: dict[str, str] = {OUTPUT_DIR: layout.OUTPUT_DIR, INPUT_METADATA: layout.INPUT_METADATA_FILE}
     mounts: list[BindMount] = []

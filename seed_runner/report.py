@@ -58,16 +58,16 @@ def print_validation(results: Sequence[ValidationResult], *, strict: bool = Fals
 
 def print_run_summary(result: Any, *, quiet: bool = False) -> None:
     """A few lines on stderr: the status, the error's title and description, where things are."""
-    from rich.console import Console
-    from rich.markup import escape
-
     doc = result.document
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    job = doc.get("job") or {}
-    who = escape(f"{job.get('name', doc['image']['reference'])} {job.get('jobVersion', '')}".strip())
     error = doc.get("error")
     if quiet and error is None:
         return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    job = doc.get("job") or {}
+    who = escape(f"{job.get('name', doc['image']['reference'])} {job.get('jobVersion', '')}".strip())
     timings = doc.get("timings") or {}
     duration = timings.get("duration_seconds")
     took = f" in {duration:.1f} s" if duration is not None else ""

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
@@ -45,12 +44,12 @@ class RunResult:
 
 def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(base) / f"{job_name}-{stamp}-{uuid.uuid4().hex[:6]}"
+    return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
 
 
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False,
         echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
-        client: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
+        engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. Problems the user can fix
@@ -59,20 +58,20 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     """
     from . import docker_engine
 
-    run_id = request.run_id or uuid.uuid4().hex[:12]
+    run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
     context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
     run_dir: Path | None = None
     try:
-        client = client or docker_engine.connect(timeout=None)
-        docker_engine.cleanup_leftovers(client)
+        engine = engine or docker_engine.connect(timeout=None)
+        docker_engine.cleanup_leftovers(engine)
         if pull:
-            docker_engine.pull_image(client, request.image)
-        image_env = docker_engine.image_environment(client, request.image)
+            docker_engine.pull_image(engine, request.image)
+        image_env = docker_engine.image_environment(engine, request.image)
         if manifest is None:
             from .loading import load_manifest
 
-            manifest = load_manifest(request.image, engine=client)
+            manifest = load_manifest(request.image, engine=engine)
         context["job"] = _job(manifest)
         run_dir = _choose_run_dir(request, manifest)
         request = replace(request, run_dir=run_dir)
@@ -97,7 +96,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         logs = Path(plan.run_dir) / "logs"
         with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
             execution = docker_engine.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
-                                              client=client)
+                                              engine=engine)
     except KeyboardInterrupt:
         _finish(run_dir, context, system_failure("interrupted", "stopped by the user; the container was removed"),
                 plan=plan)

@@ -136,7 +136,7 @@ def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engi
                  ) -> list[ValidationResult]:
     """Validate every source; a directory with ``recursive`` stands for every manifest below it.
 
-    ``engine`` is a docker client for image sources; by default one is made on first need and shared.
+    ``engine`` is an engine_api.Engine for image sources; by default one is made on first need and shared.
     """
     if engine is None:
         engine = _shared_client()
@@ -150,7 +150,7 @@ def _shared_client():
 
     @cache
     def client() -> Any:
-        from ..images import docker_client
-        return docker_client()
+        from ..images import connect_engine
+        return connect_engine()
 
     return client
