@@ -21,6 +21,7 @@ engine:
 
 images: setup engine
 	scripts/build-base-images.sh
+	scripts/build-python-base.sh
 	scripts/build-sample-jobs.sh
 
 demo: images
@@ -28,8 +29,7 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: setup engine
-	scripts/build-base-images.sh
+test: images
 	$(BIN)/python -m pytest
 
 bench: images

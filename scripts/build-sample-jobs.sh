@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
-base="${SEED_BUSYBOX_IMAGE:-seed-runner/busybox:1}"
+# Each Dockerfile's default BASE_IMAGE is a local base (scripts/build-*-base*.sh); SEED_BASE_IMAGE overrides it
+# for every job (e.g. a public image on a machine that can pull).
+build_args=()
+[ -z "${SEED_BASE_IMAGE:-}" ] || build_args=(--build-arg "BASE_IMAGE=$SEED_BASE_IMAGE")
 [ "$#" -gt 0 ] || set -- sample_jobs/*/
 for dir in "$@"; do
   manifest="$dir/seed.manifest.json"
@@ -17,6 +20,6 @@ m = load_manifest(sys.argv[1])
 print(m.image_name, encode_label(m.data))
 PY
 )
-  docker build -q --build-arg "BASE_IMAGE=$base" --label "com.ngageoint.seed.manifest=$label" -t "$tag" "$dir" >/dev/null
+  docker build -q "${build_args[@]}" --label "com.ngageoint.seed.manifest=$label" -t "$tag" "$dir" >/dev/null
   echo "built $tag from $dir" >&2
 done

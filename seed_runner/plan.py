@@ -224,8 +224,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         warnings.extend(_media_type_warnings(spec, [f for _, f in files]))
         container_dir = f"{layout.INPUTS_ROOT}/{spec.variable}"
         if spec.multiple:
-            directories = [p for p in paths if Path(p).is_dir()]
-            if len(paths) == 1 and directories:  # one directory: mount it as it is, read-only
+            if len(paths) == 1 and _is_flat_directory(Path(paths[0])):  # mount it as it is, read-only
                 mounts.append(BindMount(str(Path(paths[0]).absolute()), container_dir, True))
             else:
                 host_dir = run_dir / "work" / "inputs" / spec.variable
@@ -386,6 +385,15 @@ def _input_files(spec: FileInput, paths: list[Path]) -> tuple[list[tuple[str, Pa
     if spec.multiple and not files and not problems:
         problems.append(f"input {spec.name}: no files in {', '.join(map(str, paths))}")
     return [(_container_name(n), f) for n, f in files], total, problems
+
+
+def _is_flat_directory(path: Path) -> bool:
+    """A directory holding only regular files (no subdirectories, links or devices) can be mounted as it is;
+    anything else is staged as a flat directory of its regular files (DECISIONS: one flat directory)."""
+    if not path.is_dir():
+        return False
+    with os.scandir(path) as entries:
+        return all(entry.is_file(follow_symlinks=False) for entry in entries)
 
 
 def _guess_media_type(name: str) -> str:
