@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
 import subprocess
@@ -23,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-IMAGE = "seed-runner/busybox:1"
+BASE = "seed-runner/busybox:1"
+IMAGE = "seed-bench-1.0.0-seed:1.0.0"
 
 
 def manifest(command: str) -> dict:
@@ -48,14 +48,17 @@ def main() -> None:
     docker = shutil.which("docker") or "docker"
 
     with tempfile.TemporaryDirectory() as tmp:
-        trivial = Path(tmp) / "trivial.json"
-        trivial.write_text(json.dumps(manifest("true")))
+        # A real Seed image: the manifest in its label, as `seed run IMAGE` reads it.
+        label = json.dumps(manifest("true"), separators=(",", ":"))
+        (Path(tmp) / "Dockerfile").write_text(f"FROM {BASE}\n")
+        subprocess.run([docker, "build", "-q", "--label", f"com.ngageoint.seed.manifest={label}", "-t", IMAGE, tmp],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         bare = [docker, "run", "--rm", IMAGE, "true"]
         timed(bare)  # warm the engine's caches for both
         seed_times, bare_times = [], []
         for i in range(args.repeat):
             run_dir = Path(tmp) / f"run{i}"
-            seed_times.append(timed([seed, "run", IMAGE, "--manifest", str(trivial), "-o", str(run_dir), "-q"]))
+            seed_times.append(timed([seed, "run", IMAGE, "-o", str(run_dir), "-q"]))
             bare_times.append(timed(bare))
         ours, floor = statistics.median(seed_times), statistics.median(bare_times)
         print(f"run overhead: seed run {ours * 1000:.0f} ms, docker run --rm {floor * 1000:.0f} ms, "
@@ -64,16 +67,18 @@ def main() -> None:
 
         flood = Path(tmp) / "flood.json"
         flood.write_text(json.dumps(manifest(f"head -c {args.flood_mb * 1000000} /dev/zero")))
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
-        subprocess.run([seed, "run", IMAGE, "--manifest", str(flood), "-o", str(Path(tmp) / "flood"), "-q"],
-                       stdout=subprocess.DEVNULL, check=True)
+        # A child of its own, so that ru_maxrss is the runner's alone.
+        probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True);"
+                 " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", probe, seed, "run", BASE, "--manifest", str(flood),
+                              "-o", str(Path(tmp) / "flood"), "-q"], capture_output=True, text=True, check=True)
         elapsed = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        peak = int(out.stdout)
         written = (Path(tmp) / "flood" / "logs" / "stdout.log").stat().st_size
         print(f"flood: peak runner RSS {peak / 1024:.0f} MiB while the job wrote {written / 1e9:.2f} GB to stdout "
-              f"in {elapsed:.1f} s ({written / 1e6 / elapsed:.0f} MB/s; RSS target <= 100 MB)"
-              + ("" if peak > before else " (peak not above an earlier child's; rerun alone)"))
+              f"in {elapsed:.1f} s ({written / 1e6 / elapsed:.0f} MB/s; RSS target <= 100 MB)")
+        subprocess.run([docker, "rmi", IMAGE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 if __name__ == "__main__":

@@ -176,9 +176,13 @@ def run(
             raise typer.BadParameter(f"{name}={value!r} is not a number", param_hint="--resource") from None
     manifest = None
     if manifest_file is not None:
+        from .errors import SeedRunnerError
         from .loading import load_manifest
 
-        manifest = load_manifest(manifest_file)
+        try:
+            manifest = load_manifest(manifest_file)
+        except SeedRunnerError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--manifest") from None
 
     request = RunRequest(image=image, file_inputs=file_inputs, json_inputs=json_values, settings=setting_values,
                          mounts=dict(_pairs(mounts, "--mount")), resources=resource_values,

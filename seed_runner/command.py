@@ -1,37 +1,31 @@
 """Safe, Bash-compatible expansion of a Seed manifest's ``interface.command``.
 
-The command is never handed to a shell.  The runner expands it itself, against
-the container-side environment, and passes the resulting words to the container
-as its argv.  The words are exactly those that Bash 5.2 produces for::
+The command is never handed to a shell: the runner expands it itself against the
+container-side environment and passes the words as the container's argv, exactly the
+words Bash 5.2 produces for ``set -f; set -- <command>`` (parameter expansion, word
+splitting of unquoted results on the default IFS, quote removal, no globbing).
 
-    set -f; set -- <command>; printf '%s\\0' "$@"
+``parse_command`` does all the checking and builds words of parts: ``_Lit`` (text,
+``quoted`` if it came from quotes or a backslash) and ``_Param`` (``$V``/``${V...}``,
+whose operator words are parts again).  Anything unsupported raises
+``CommandSyntaxError`` with a stable ``code``, so a validator needs no environment;
+expanding a parsed command cannot fail.  Expansion yields ``(text, quoted)``
+segments: unquoted ones are split on blanks, quoted ones never, and a quoted empty
+one (``""``) still makes a word, like Bash's quoted nulls.  Bash is the oracle
+(``tests/test_command_bash.py``), odd corners included: a ``$`` left alone after a
+word's last expansion turns splitting off (``$V$%``); the word of a double-quoted
+``${V:-w}`` loses its own quotes before it is expanded; patterns are backslash-quoted
+and matched like ``strmatch``, keeping the ``match_upattern`` shortcuts whose effects
+show; the ``#``/``%`` anchor of ``${V/p/r}`` is looked for after ``p`` is expanded;
+``&`` in the replacement is the match (``patsub_replacement``).  Where emulating a
+corner would be guesswork, the parser rejects it rather than differ silently.
 
-that is: parameter expansion, word splitting of unquoted expansion results on
-the default IFS (space, tab, newline), quote removal, and no pathname expansion.
-
-Design
-------
-* ``parse_command`` does all the checking.  It turns the string into words, each
-  a tuple of parts: ``_Lit`` (literal text, ``quoted`` when it came from quotes or
-  a backslash) and ``_Param`` (a ``$V``/``${V...}`` reference whose operator words
-  are parts again).  Anything we do not implement raises ``CommandSyntaxError``
-  with a stable ``code`` and a one-line message, so a validator can report it
-  without an environment.  ``expand_command`` on a parsed command cannot fail.
-* Expansion yields *segments* ``(text, quoted)``.  Unquoted segments are split on
-  IFS whitespace; quoted ones never are, and a quoted empty segment ("" or '')
-  still makes a word, which is how Bash's quoted null strings behave.
-* Patterns are built the way Bash builds them: quoted characters are
-  backslash-escaped, unquoted ones (including text from unquoted variables) stay
-  active.  The glob is translated to a cached ``re`` pattern that follows Bash's
-  ``strmatch`` (``lib/glob/sm_loop.c``), and the match loops follow
-  ``remove_pattern``/``pat_subst`` in ``subst.c``: ``#``/``%`` shortest, ``##``/``%%``
-  longest, ``/`` leftmost-longest, an anchor ``#``/``%`` recognised *after* the
-  pattern is expanded (a Bash extension), and ``&`` in the replacement standing
-  for the match (``patsub_replacement``, on by default in 5.2).
-* Characters are Unicode code points (Bash in a UTF-8 locale); POSIX classes
-  such as ``[[:alpha:]]`` match ASCII characters only, and multi-character
-  collating names (``[[.space.]]``) match nothing.  Splitting always uses the
-  default IFS, whatever ``IFS`` the environment holds.
+Known limits, all in pattern matching and mostly reached through values used as
+patterns: characters are code points (Bash in a UTF-8 locale), classes such as
+``[[:alpha:]]`` match ASCII only, multi-character collating names (``[[.space.]]``)
+match nothing, and a stray ``[:`` or ``[.`` inside ``[...]`` may differ (Bash's own
+reading of those depends on the character tested, or on memory past the pattern).
+Splitting always uses the default IFS, whatever ``IFS`` the environment holds.
 """
 
 from __future__ import annotations
@@ -44,15 +38,28 @@ from typing import Mapping, Union
 __all__ = ["CommandSyntaxError", "VariableReference", "ParsedCommand", "parse_command", "expand_command"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-_IFS_RUN = re.compile(r"[ \t\n]+")
+_RUNS = {"top": re.compile(r"[^ \t\n'\"\\$`;|&<>()]+"), "op": re.compile(r"[^'\"\\$`}/<>]+"),  # plain text
+         '"': re.compile(r"[^\"\\$`]+"), "}": re.compile(r"[^\"'\\$`}]+")}
 _SPECIAL = "@*#?$!-0123456789"
-# Plain-text runs; each context stops at the characters it treats specially.
-_TOP_RUN = re.compile(r"[^ \t\n'\"\\$`;|&<>()]+")
-_DQ_RUN = re.compile(r"[^\"\\$`]+")
-_DQWORD_RUN = re.compile(r"[^\"'\\$`}]+")
-_UWORD_RUN = re.compile(r"[^'\"\\$`}/<>]+")
-_NO_SHELL = "the command is not run by a shell"
+_NO_SHELL = "is not allowed: the command is not run by a shell;"
+_ERRORS = {  # kind: (code, what, how to fix)
+    "comsub": ("command-substitution", "command substitution {}", f"{_NO_SHELL} pass the value as an input or setting"),
+    "arith": ("arithmetic-expansion", "arithmetic expansion {}", f"{_NO_SHELL} compute the value beforehand"),
+    "procsub": ("process-substitution", "process substitution {}", f"{_NO_SHELL} pass a file path as an input"),
+    "operator": ("shell-operator", "shell operator {}", f"{_NO_SHELL} wrap it in sh -c '...' if you need one"),
+    "special": ("special-parameter", "special parameter {}", f"{_NO_SHELL} use a named input or setting"),
+    "bad": ("bad-substitution", "bad substitution {}", "is malformed: write ${{NAME}} or ${{NAME<operator>word}}"),
+    "unclosed": ("bad-substitution", "unterminated ${{", "has no closing }}: add the }}"),
+    "quote": ("unterminated-quote", "unterminated {} quote", "is not closed: add the closing quote"),
+    "op": ("unsupported-expansion", "{}", "is not supported: use $V, ${{V}}, ${{V:-w}}, ${{V-w}}, ${{V:+w}}, "
+           "${{V+w}}, ${{V#p}}, ${{V##p}}, ${{V%p}}, ${{V%%p}}, ${{V/p/r}}, ${{V//p/r}} or ${{#V}}"),
+    "tilde": ("unsupported-expansion", "tilde expansion ~", "is not supported: write the path out, or quote the ~"),
+    "brace": ("unsupported-expansion", "brace expansion {{...}}", "is not supported: write the words out, or quote {{"),
+    "quoting": ("unsupported-expansion", "{} quoting", "is not supported: use '...' or \"...\""),
+    "continuation": ("unsupported-expansion", "line continuation inside {}", "is not supported: join the lines"),
+    "dq_word": ("unsupported-expansion", "{} in the word of a double-quoted ${{V:-w}}", "is not supported, as "
+                "Bash strips that word's quotes before expanding it: write ${{NAME}}, and \"'\" for a quote"),
+}
 
 
 class CommandSyntaxError(ValueError):
@@ -64,12 +71,17 @@ class CommandSyntaxError(ValueError):
         self.position = position
 
 
+def _error(kind: str, position: int, shown: str = "") -> CommandSyntaxError:
+    code, what, fix = _ERRORS[kind]
+    return CommandSyntaxError(code, position, f"{what.format(shown)} at column {position + 1} {fix.format()}")
+
+
 @dataclass(frozen=True)
 class VariableReference:
     name: str
     operator: str | None  # None, ":-", "-", ":+", "+", "/#", "/%", "/", "//", "#", "##", "%", "%%", "length"
     quoted: bool  # lexically inside double quotes
-    position: int  # offset of the '$'
+    position: int  # offset of the "$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,363 +93,251 @@ class _Lit:
 @dataclass(frozen=True, slots=True)
 class _Param:
     ref: VariableReference
-    dq: bool  # the result is quoted (not split; literal in patterns)
-    word: tuple[_Lit | _Param, ...] = ()  # operand of :- - :+ + or the pattern
-    rep: tuple[_Lit | _Param, ...] | None = None  # replacement of / and //
+    dq: bool  # the result is quoted: not split, literal in a pattern
+    word: tuple[_Part, ...] = ()  # the operand of :- - :+ +, or the pattern
+    rep: tuple[_Part, ...] = ()  # the replacement of / and //
 
 
 _Part = Union[_Lit, _Param]
-_LITERAL_DOLLAR = _Lit("$", False)  # an unquoted $ that starts no expansion
+_DOLLAR = _Lit("$", False)  # an unquoted $ that starts no expansion
 
 
 @dataclass(frozen=True, slots=True)
 class _Word:
     parts: tuple[_Part, ...]
-    split: bool  # False when a literal $ follows the last expansion (see _Parser.word)
+    split: bool  # Bash splits a word only if its last unquoted $ started an expansion
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
     source: str
-    references: tuple[VariableReference, ...]
-    words: tuple[_Word, ...]  # internal structure used by expand_command
-
-
-def _fail(code: str, pos: int, what: str, fix: str) -> CommandSyntaxError:
-    return CommandSyntaxError(code, pos, f"{what} at column {pos + 1} {fix}")
+    references: tuple[VariableReference, ...]  # in source order, nested ones included
+    words: tuple[_Word, ...]  # what expand_command works from
 
 
 class _Parser:
-    """Recursive descent over the quoting contexts Bash distinguishes."""
+    """Recursive descent over the quoting contexts that Bash tells apart."""
 
-    def __init__(self, s: str) -> None:
-        self.s = s
-        self.n = len(s)
+    def __init__(self, source: str) -> None:
+        self.s, self.n = source, len(source)
         self.refs: list[VariableReference] = []
-        self.dq_depth = 0  # how many double-quoted regions enclose the cursor
+        self.dq_depth = 0  # double-quoted regions around the cursor, for VariableReference.quoted
 
-    # ---- top level -------------------------------------------------------
     def command(self) -> tuple[_Word, ...]:
-        s, n, i = self.s, self.n, 0
-        words: list[_Word] = []
+        s, n, i, words = self.s, self.n, 0, []
         while True:
-            while i < n and (s[i] in " \t" or s.startswith("\\\n", i)):
-                i += 2 if s[i] == "\\" else 1
+            while i < n and (s[i] in " \t" or s.startswith("\\\n", i)):  # blanks, line continuations
+                i += 1 + (s[i] == "\\")
+            if i < n and s[i] == "#":  # a comment runs to the end of the line (a newline is then rejected)
+                i = s.find("\n", i) % (n + 1)
             if i >= n:
-                break
-            if s[i] == "#":  # a comment runs to the end of the line
-                nl = s.find("\n", i)
-                if nl < 0:
-                    break
-                i = nl
-            parts, bare, i = self.word(i)
+                return tuple(words)
+            bare: list[tuple[int, str]] = []
+            parts, i = self.unquoted(i, " \t", None, bare)
             self.check_word(bare)
-            # Bash splits a word only if its last unquoted top-level $ was an expansion:
-            # a $ left alone (as in $V$%) resets the flag that asks for word splitting.
-            last = next((p for p in reversed(parts) if p == _LITERAL_DOLLAR or type(p) is _Param and not p.dq), None)
-            words.append(_Word(parts, last != _LITERAL_DOLLAR))
-        return tuple(words)
+            last = next((p for p in reversed(parts) if p == _DOLLAR or type(p) is _Param and not p.dq), None)
+            words.append(_Word(tuple(parts), last != _DOLLAR))
 
-    def word(self, i: int) -> tuple[tuple[_Part, ...], list[tuple[int, str]], int]:
-        """One top-level word; also returns its unquoted literal text for the checks."""
-        s, n = self.s, self.n
-        parts: list[_Part] = []
-        bare: list[tuple[int, str]] = []  # (position, text); "\0" marks any other part
-        while i < n:
-            c = s[i]
-            if c in " \t":
-                break
-            if c == "\n" or c in ";|&()" or (c in "<>" and not s.startswith("(", i + 1)):
-                shown = "newline" if c == "\n" else repr(c)
-                raise _fail("shell-operator", i, f"shell operator {shown}", "is not allowed: "
-                            f"{_NO_SHELL}; wrap it in sh -c '...' if you need one")
-            m = _TOP_RUN.match(s, i)
-            if m:
-                parts.append(_Lit(m.group(), False))
-                bare.append((i, m.group()))
-                i = m.end()
-                continue
+    def unquoted(self, i: int, stops: str, dollar: int | None,
+                 bare: list[tuple[int, str]] | None = None) -> tuple[list[_Part], int]:
+        """A top-level word (``dollar`` None), or an operator word read as unquoted:
+        the word of ``${V:-w}`` outside double quotes, and every pattern and
+        replacement (Bash expands those as unquoted even inside double quotes).
+        ``bare`` collects (position, text) of unquoted text, "\\0" for other parts."""
+        s, n, top, parts = self.s, self.n, dollar is None, []
+        while i < n and s[i] not in stops:
+            c, start = s[i], i
             if c == "\\":
-                if s.startswith("\n", i + 1):  # line continuation: removed
+                if s.startswith("\n", i + 1):  # a line continuation is removed
                     i += 2
                     continue
+                if i + 1 == n and not top:
+                    raise _error("unclosed", dollar)
                 parts.append(_Lit(s[i + 1:i + 2] or "\\", True))  # a final backslash is literal
                 i += 2
+            elif c == "'":
+                end = s.find("'", i + 1)
+                if end < 0:
+                    raise _error("quote", i, "single")
+                parts.append(_Lit(s[i + 1:end], True))
+                i = end + 1
+            elif c == '"':
+                parts.append(_Lit("", True))  # "" still makes a word
+                i = self.dq(i + 1, parts) + 1
+            elif c == "$":
+                i = self.dollar(i, parts, False, None)
+            elif c == "`":
+                raise _error("comsub", i, "`...`")
+            elif c in "<>" and s.startswith("(", i + 1):
+                raise _error("procsub", i, c + "(...)")
+            elif top and c in "\n;|&()<>":
+                raise _error("operator", i, "newline" if c == "\n" else repr(c))
             else:
-                i = self.common(i, parts, dq=False, in_word=False)
-            bare.append((i, "\0"))
-        return tuple(parts), bare, i
-
-    def common(self, i: int, parts: list[_Part], dq: bool, in_word: bool) -> int:
-        """Quotes, ``$`` and the rejected substitutions, shared by unquoted contexts."""
-        s, c = self.s, self.s[i]
-        if c == "'":
-            end = s.find("'", i + 1)
-            if end < 0:
-                raise _fail("unterminated-quote", i, "unterminated single quote", "is not closed: add the closing '")
-            parts.append(_Lit(s[i + 1:end], True))
-            return end + 1
-        if c == '"':
-            parts.append(_Lit("", True))  # "" still makes a word
-            return self.dquote(i, parts)
-        if c == "$":
-            return self.dollar(i, parts, dq, dq_special=in_word)
-        if c == "`":
-            raise self.comsub(i, "`...`")
-        if c in "<>":  # only reached when followed by "("
-            raise _fail("process-substitution", i, f"process substitution {c}(...)", "is not allowed: "
-                        f"{_NO_SHELL}; pass a file path as an input instead")
-        raise AssertionError(c)
+                m = _RUNS["top" if top else "op"].match(s, i)
+                text = m.group() if m else c  # "}" or "/" that does not end this word
+                if text[0] == "~" and not parts and not top:
+                    raise _error("tilde", i)
+                parts.append(_Lit(text, False))
+                i += len(text)
+                if bare is not None:
+                    bare.append((start, text))
+                continue
+            if bare is not None:
+                bare.append((start, "\0"))
+        if i >= n and not top:
+            raise _error("unclosed", dollar)
+        return parts, i
 
     def check_word(self, bare: list[tuple[int, str]]) -> None:
         """Reject tilde and brace expansion, which Bash would perform on this word."""
         if not any("~" in t or "{" in t for _, t in bare):
             return
         text = "".join(t for _, t in bare)
-        pos = [p + k if t != "\0" else p for p, t in bare for k in range(len(t))]
-        tilde = [k for k, ch in enumerate(text) if ch == "~" and
-                 (k == 0 or (text[k - 1] in "=:" and _ASSIGNMENT.match(text)))]
-        if tilde:
-            raise _fail("unsupported-expansion", pos[tilde[0]], "tilde expansion ~", "is not supported: "
-                        "write the path out in full, or quote the ~ ('~') to keep it literal")
+        where = [p + k if t != "\0" else p for p, t in bare for k in range(len(t))]
+        assignment = re.match(r"[A-Za-z_][A-Za-z0-9_]*\+?=", text)  # there ~ after = or : expands too
+        for k, ch in enumerate(text):
+            if ch == "~" and (k == 0 or assignment and text[k - 1] in "=:"):
+                raise _error("tilde", where[k])
         brace = re.search(r"\{[^}]*?(,|\.\.)[^{]*?\}", text)
         if brace:
-            raise _fail("unsupported-expansion", pos[brace.start()], "brace expansion {...}", "is not supported: "
-                        "write every word out, or quote the braces ('{a,b}') to keep them literal")
+            raise _error("brace", where[brace.start()])
 
-    # ---- quoting contexts --------------------------------------------------
-    def dquote(self, start: int, parts: list[_Part], escapes: str | None = '$`"\\') -> int:
-        """``"..."``: backslash escapes only $ ` " \\ and newline; ``escapes=None``:
-        before any character (nested quotes in a double-quoted ``${V:-w}``)."""
-        s, n, i = self.s, self.n, start + 1
-        self.dq_depth += 1
-        while i < n:
+    def dq(self, i: int, parts: list[_Part], word_of: int | None = None, nested: bool = False) -> int:
+        """Double-quoted text from ``i`` up to its end, whose index is returned: "..."
+        or, with ``word_of`` (the position of its ``$``), the word of a double-quoted
+        ``${V:-w}``, which ends at ``}`` and where ``\\}`` escapes too.  Bash strips the
+        quotes inside such a word first, and between them (``nested``) drops every
+        backslash that would not escape, so there a backslash escapes anything."""
+        s, n, start, end = self.s, self.n, i - 1, '"' if word_of is None else "}"
+        escapes = '$`"\\' if word_of is None else '$`"\\}'
+        self.dq_depth += word_of is None
+        while i < n and s[i] != end:
             c = s[i]
-            if c == '"':
-                self.dq_depth -= 1
-                return i + 1
-            m = _DQ_RUN.match(s, i)
-            if m:
-                parts.append(_Lit(m.group(), True))
-                i = m.end()
-            elif c == "\\":
-                nxt = s[i + 1:i + 2]
-                if nxt == "\n":
-                    i += 2
-                elif nxt and (escapes is None or nxt in escapes):
-                    parts.append(_Lit(nxt, True))
-                    i += 2
-                else:
-                    parts.append(_Lit("\\", True))
-                    i += 1
-            elif c == "$":
-                i = self.dollar(i, parts, dq=True, dq_special=False)
-            else:
-                raise self.comsub(i, "`...`")
-        raise _fail("unterminated-quote", start, "unterminated double quote", 'is not closed: add the closing "')
-
-    def uword(self, i: int, stops: str, dollar: int) -> tuple[tuple[_Part, ...], int]:
-        """An operator word in unquoted mode: the word of ``${V:-w}`` outside double
-        quotes, and every pattern and replacement (Bash expands those as if
-        unquoted even inside double quotes).  Blanks and ; | & ( ) are plain text."""
-        s, n = self.s, self.n
-        parts: list[_Part] = []
-        while True:
-            if i >= n:
-                raise self.unterminated(dollar)
-            c = s[i]
-            if c in stops:
-                return tuple(parts), i
-            if c == "\\":
-                nxt = s[i + 1:i + 2]
-                if not nxt:
-                    raise self.unterminated(dollar)
-                if nxt != "\n":  # a line continuation is removed
-                    parts.append(_Lit(nxt, True))
+            if c == "\\" and s.startswith("\n", i + 1):  # a line continuation is removed
                 i += 2
-            elif c in "'\"$`" or (c in "<>" and s.startswith("(", i + 1)):
-                i = self.common(i, parts, dq=False, in_word=True)
+            elif c == "\\":
+                escaped = s[i + 1:i + 2] and (nested or s[i + 1] in escapes)
+                parts.append(_Lit(s[i + 1] if escaped else "\\", True))
+                i += 1 + bool(escaped)
+            elif c == "$":
+                i = self.dollar(i, parts, True, "word" if word_of is not None else "nested" if nested else None)
+            elif c == "`":
+                raise _error("comsub", i, "`...`")
+            elif c == "'" and word_of is not None:  # Bash pairs it when looking for }, then keeps it
+                raise _error("dq_word", i, "a single quote")
+            elif c == '"':  # only in a word
+                i = self.dq(i + 1, parts, nested=True) + 1
             else:
-                m = _UWORD_RUN.match(s, i)
-                text = m.group() if m else c
-                if text[0] == "~" and not parts:
-                    raise _fail("unsupported-expansion", i, "tilde expansion ~", "is not supported: "
-                                "write the path out in full, or quote the ~ ('~') to keep it literal")
-                parts.append(_Lit(text, False))
-                i += len(text)
-
-    def dqword(self, i: int, dollar: int) -> tuple[tuple[_Part, ...], int]:
-        """The word of ``${V:-w}`` inside double quotes: like "..." but ending at }."""
-        s, n = self.s, self.n
-        parts: list[_Part] = []
-        while True:
-            if i >= n:
-                raise self.unterminated(dollar)
-            c = s[i]
-            if c == "}":
-                return tuple(parts), i
-            m = _DQWORD_RUN.match(s, i)
-            if m:
+                m = _RUNS[end].match(s, i)
                 parts.append(_Lit(m.group(), True))
                 i = m.end()
-            elif c == "\\":
-                nxt = s[i + 1:i + 2]
-                if nxt == "\n":
-                    i += 2
-                elif nxt and nxt in '$`"\\}':
-                    parts.append(_Lit(nxt, True))
-                    i += 2
-                else:
-                    parts.append(_Lit("\\", True))
-                    i += 1
-            elif c == "'":
-                # Bash matches these quotes when looking for } but keeps them literally.
-                raise _fail("unsupported-expansion", i, "single quote inside a double-quoted ${...}",
-                            "is not supported (Bash keeps it literally): use \"'\" or move the quotes outside")
-            elif c == '"':
-                # Bash strips these quotes first and, between them, drops every
-                # backslash that would not escape in "..." (string_extract_double_quoted).
-                i = self.dquote(i, parts, None)
-            elif c == "$":
-                i = self.dollar(i, parts, dq=True, dq_special=True)
-            else:
-                raise self.comsub(i, "`...`")
+        if i >= n:
+            raise _error("quote", start, "double") if word_of is None else _error("unclosed", word_of)
+        self.dq_depth -= word_of is None
+        return i
 
-    # ---- expansions ----------------------------------------------------------
-    def comsub(self, i: int, form: str) -> CommandSyntaxError:
-        return _fail("command-substitution", i, f"command substitution {form}", "is not allowed: "
-                     f"{_NO_SHELL}; pass the value as an input or setting")
-
-    def unterminated(self, dollar: int) -> CommandSyntaxError:
-        return _fail("bad-substitution", dollar, "unterminated ${", "has no closing }: add the }")
-
-    def special(self, i: int, shown: str) -> CommandSyntaxError:
-        return _fail("special-parameter", i, f"special parameter {shown}", "is not available: "
-                     f"{_NO_SHELL}, so there are no positional or special parameters; use a named input or setting")
-
-    def dollar(self, i: int, parts: list[_Part], dq: bool, dq_special: bool) -> int:
-        """``$`` at ``i``; ``dq_special``: ``$'`` and ``$"`` would be ANSI-C/locale quotes here."""
-        s = self.s
-        c = s[i + 1:i + 2]
+    def dollar(self, i: int, parts: list[_Part], dq: bool, glue: str | None) -> int:
+        """A ``$`` at ``i``.  ``glue`` is "word" or "nested" in the word of a
+        double-quoted ``${V:-w}``, where Bash's quote stripping turns ``$V"x"`` into
+        ``$Vx`` and ``"$"(`` into ``$(``: such spellings are rejected."""
+        s, c = self.s, self.s[i + 1:i + 2]
         if c == "{":
             return self.brace(i, parts, dq)
-        if c and (c.isascii() and (c.isalpha() or c == "_")):
-            name = _NAME.match(s, i + 1).group()
-            end = i + 1 + len(name)
+        if c.isascii() and (c.isalpha() or c == "_"):
+            end = _NAME.match(s, i + 1).end()
+            name = s[i + 1:end]
             if name == "_":
-                raise self.special(i, "$_")
+                raise _error("special", i, "$_")
             if s.startswith("\\\n", end):
-                raise _fail("unsupported-expansion", end, "line continuation after $" + name,
-                            "is not supported: write ${" + name + "} or join the lines")
+                raise _error("continuation", end, "$" + name)
+            if glue and re.match(r'["\\]+\w', s[end:]):
+                raise _error("dq_word", i, f"${name} before a quote or backslash")
             parts.append(_Param(self.ref(name, None, i), dq))
             return end
         if c and c in _SPECIAL:
-            raise self.special(i, "$" + c)
+            raise _error("special", i, "$" + c)
         if c == "(":
-            if s.startswith("((", i + 1):
-                raise _fail("arithmetic-expansion", i, "arithmetic expansion $((...))", "is not allowed: "
-                            f"{_NO_SHELL}; compute the value before the job runs and pass it as an input")
-            raise self.comsub(i, "$(...)")
+            raise _error("arith", i, "$((...))") if s.startswith("((", i + 1) else _error("comsub", i, "$(...)")
         if c == "[":
-            raise _fail("arithmetic-expansion", i, "arithmetic expansion $[...]", "is not allowed: "
-                        f"{_NO_SHELL}; compute the value before the job runs and pass it as an input")
-        if (c == "'" or c == '"') and (dq_special or not dq):
-            kind = "ANSI-C quoting $'...'" if c == "'" else 'locale quoting $"..."'
-            raise _fail("unsupported-expansion", i, kind, "is not supported: use plain '...' or \"...\" quotes")
-        if c == "\\" and s.startswith("\n", i + 2):
-            raise _fail("unsupported-expansion", i, "line continuation after $", "is not supported: join the lines")
-        parts.append(_Lit("$", dq))  # Bash leaves such a $ alone (_LITERAL_DOLLAR when unquoted)
+            raise _error("arith", i, "$[...]")
+        if c in ("'", '"') and c and (not dq or glue == "word"):
+            raise _error("quoting", i, "ANSI-C $'...'" if c == "'" else 'locale $"..."')
+        if glue and c and (c == '"' or glue == "nested" and c == "\\"):
+            raise _error("dq_word", i, "a $ before a quote or backslash")
+        if s.startswith("\\\n", i + 1):
+            raise _error("continuation", i, "$...")
+        parts.append(_Lit("$", dq))  # Bash leaves such a $ alone
         return i + 1
 
-    def ref(self, name: str, op: str | None, pos: int) -> VariableReference:
-        ref = VariableReference(name, op, self.dq_depth > 0, pos)
+    def ref(self, name: str, op: str | None, position: int) -> VariableReference:
+        ref = VariableReference(name, op, self.dq_depth > 0, position)
         self.refs.append(ref)
         return ref
 
     def brace(self, i: int, parts: list[_Part], dq: bool) -> int:
-        s, n = self.s, self.n
-        j = i + 2
+        """``${...}`` with its ``$`` at ``i``."""
+        s, j = self.s, i + 2
         c = s[j:j + 1]
-        if not c:
-            raise self.unterminated(i)
         if c == "#" and s[j + 1:j + 2] not in ("}", ""):  # ${#V}
             m = _NAME.match(s, j + 1)
             if m and s.startswith("}", m.end()) and m.group() != "_":
                 parts.append(_Param(self.ref(m.group(), "length", i), dq))
                 return m.end() + 1
-            if not m and s[j + 1] in _SPECIAL:
-                raise self.special(i, "${#" + s[j + 1] + "}")
+            if not m and s[j + 1] in _SPECIAL or m and m.group() == "_":
+                raise _error("special", i, "${#" + s[j + 1] + "...}")
             raise self.bad(i)
         if c == "!":
-            if s.startswith("}", j + 1):
-                raise self.special(i, "${!}")
-            raise _fail("unsupported-expansion", i, "indirect expansion ${!...}", "is not supported: "
-                        "refer to the variable by its name")
-        if c in _SPECIAL:
-            k = j + 1
-            while c.isdigit() and k < n and s[k].isdigit():
-                k += 1
+            raise _error("special", i, "${!}") if s.startswith("}", j + 1) else _error("op", i, "${!V} indirection")
+        if c and c in _SPECIAL:  # ${1}, ${10}, ${@}, ${-}... (but ${-i :x} is malformed)
+            k = j + 1 + (len(re.match(r"\d*", s[j + 1:]).group()) if c.isdigit() else 0)
             if s[k:k + 1] and s[k] in "}:-+=?#%/^,@[":
-                raise self.special(i, "${" + s[j:k] + "}" if s[k] == "}" else "$" + s[j:k])
+                raise _error("special", i, "${" + s[j:k] + "}" if s[k] == "}" else "$" + s[j:k])
             raise self.bad(i)
         m = _NAME.match(s, j)
         if not m:
-            raise self.bad(i)
-        name, k = m.group(), m.end()
-        if name == "_":
-            raise self.special(i, "${_}")
-        op = self.operator(i, k)
-        ref = self.ref(name, op[0], i)
-        k += op[1]
-        if op[0] is None:
-            parts.append(_Param(ref, dq))
-            return k + 1
-        if op[0] in (":-", "-", ":+", "+"):
-            word, k = self.dqword(k, i) if dq else self.uword(k, "}", i)
-            rep = None
-        elif op[0] in ("#", "##", "%", "%%"):
-            word, k = self.uword(k, "}", i)
-            rep = None
-        else:  # pattern substitution; the pattern ends at the first unquoted /
-            lead = s.startswith("/", k) and op[0] == "//"  # ${V///x}: the pattern is "/"
-            word, k = self.uword(k + lead, "}/", i)
-            word = (_Lit("/", False),) + word if lead else word
-            rep = None
+            raise self.bad(i) if c else _error("unclosed", i)
+        if m.group() == "_":
+            raise _error("special", i, "${_}")
+        op, k = self.operator(i, m.end())
+        ref = self.ref(m.group(), op, i)
+        word: list[_Part] = []
+        rep: list[_Part] = []
+        if op in (":-", "-", ":+", "+") and dq:
+            k = self.dq(k, word, word_of=i)
+        elif op in (":-", "-", ":+", "+", "#", "##", "%", "%%"):
+            word, k = self.unquoted(k, "}", i)
+        elif op:  # ${V/p/r}: p ends at the first unquoted /, though ${V///r} replaces "/"
+            lead = op == "//" and s.startswith("/", k)
+            word, k = self.unquoted(k + lead, "}/", i)
+            word[:0] = [_Lit("/", False)] * lead
             if s[k] == "/":
-                rep, k = self.uword(k + 1, "}", i)
-        parts.append(_Param(ref, dq, word, rep))
+                rep, k = self.unquoted(k + 1, "}", i)
+        parts.append(_Param(ref, dq, tuple(word), tuple(rep)))
         return k + 1
 
+    _UNSUPPORTED = {":=": "${V:=w} assignment", "=": "${V=w} assignment", ":?": "${V:?w} error check",
+                    "?": "${V?w} error check", "^": "${V^} case modification", ",": "${V,} case modification",
+                    "@": "${V@op} transformation", "[": "${V[i]} array subscript", ":": "${V:offset} substring"}
+
     def operator(self, dollar: int, k: int) -> tuple[str | None, int]:
-        """The operator after the name at ``k``: (operator, its length)."""
+        """The operator after the name at ``k``, and where its word starts."""
         s = self.s
-        two, one = s[k:k + 2], s[k:k + 1]
-        if one == "}":
-            return None, 0
-        if two in (":-", ":+", "##", "%%", "//"):
-            return two, 2
-        if one in ("-", "+", "#", "%"):
-            return one, 1
-        if one == "/":
-            return "/" + s[k + 1] if s[k + 1:k + 2] in ("#", "%") else "/", 1
-        unsupported = {":=": "assignment ${V:=...}", "=": "assignment ${V=...}", ":?": "error check ${V:?...}",
-                       "?": "error check ${V?...}", "^": "case modification ${V^...}", ",": "case modification ${V,...}",
-                       "@": "transformation ${V@...}", "[": "array subscript ${V[...]}", ":": "substring ${V:...}"}
-        what = unsupported.get(two) or unsupported.get(one)
+        for op in ("}", ":-", ":+", "##", "%%", "//", "-", "+", "#", "%", "/"):
+            if s.startswith(op, k):
+                if op == "/" and s[k + 1:k + 2] in ("#", "%"):
+                    return "/" + s[k + 1], k + 1  # the anchor stays in the pattern
+                return (None, k) if op == "}" else (op, k + len(op))
+        what = self._UNSUPPORTED.get(s[k:k + 2]) or self._UNSUPPORTED.get(s[k:k + 1])
         if what:
-            raise _fail("unsupported-expansion", dollar, what, "is not supported: use $V, ${V:-w}, ${V-w}, "
-                        "${V:+w}, ${V+w}, ${V#p}, ${V%p}, ${V/p/r} or ${#V}")
+            raise _error("op", dollar, what)
         if s.startswith("\\\n", k):
-            raise _fail("unsupported-expansion", k, "line continuation inside ${...}", "is not supported: join the lines")
-        if k >= self.n:
-            raise self.unterminated(dollar)
-        raise self.bad(dollar)
+            raise _error("continuation", k, "${...}")
+        raise self.bad(dollar) if k < self.n else _error("unclosed", dollar)
 
     def bad(self, dollar: int) -> CommandSyntaxError:
         end = self.s.find("}", dollar)
-        shown = self.s[dollar:end + 1] if 0 <= end - dollar < 40 else self.s[dollar:dollar + 12] + "..."
-        return _fail("bad-substitution", dollar, f"bad substitution {shown}", "is malformed: write ${NAME} or "
-                     "${NAME<op>word}, with NAME made of letters, digits and _ and not starting with a digit")
+        shown = self.s[dollar:end + 1] if 0 < end - dollar < 40 else self.s[dollar:dollar + 12] + "..."
+        return _error("bad", dollar, shown)
 
 
 def parse_command(command: str) -> ParsedCommand:
@@ -448,12 +348,11 @@ def parse_command(command: str) -> ParsedCommand:
 
 
 def expand_command(command: str | ParsedCommand, env: Mapping[str, str]) -> list[str]:
-    """The argv words for ``command`` with the variables of ``env`` (absent = unset)."""
+    """The argv words of ``command`` given the variables in ``env`` (absent means unset)."""
     parsed = parse_command(command) if isinstance(command, str) else command
     out: list[str] = []
     for word in parsed.words:
-        segments: list[tuple[str, bool]] = []
-        _expand(word.parts, env, segments)
+        segments = _expand(word.parts, env)
         if word.split:
             _split(segments, out)
         else:
@@ -461,245 +360,235 @@ def expand_command(command: str | ParsedCommand, env: Mapping[str, str]) -> list
     return out
 
 
-# ---- expansion ------------------------------------------------------------------
-
-def _expand(parts: tuple[_Part, ...], env: Mapping[str, str], out: list[tuple[str, bool]]) -> None:
+def _expand(parts: tuple[_Part, ...], env: Mapping[str, str],
+            out: list[tuple[str, bool]] | None = None) -> list[tuple[str, bool]]:
+    """The (text, quoted) segments of ``parts``."""
+    out = [] if out is None else out
     for part in parts:
         if type(part) is _Lit:
             out.append((part.text, part.quoted))
             continue
         op, value = part.ref.operator, env.get(part.ref.name)
-        if op is None:
-            out.append((value or "", part.dq))
-        elif op in (":-", "-"):
-            if value is None or (op == ":-" and value == ""):
-                _expand(part.word, env, out)
-            else:
-                out.append((value, part.dq))
+        if op in (":-", "-") and (value is None or op == ":-" and not value):
+            _expand(part.word, env, out)
         elif op in (":+", "+"):
-            if value is not None and (op == "+" or value != ""):
+            if value is not None and (op == "+" or value):
                 _expand(part.word, env, out)
         elif op == "length":
             out.append((str(len(value or "")), part.dq))
-        elif value is None:  # removal and substitution on an unset variable give nothing
-            out.append(("", part.dq))
-        elif part.rep is None and op[0] in "#%":
+        elif value is None or op in (None, ":-", "-"):
+            out.append((value or "", part.dq))
+        elif op[0] in "#%":
             out.append((_remove(value, _pattern(part.word, env), op), part.dq))
         else:
-            out.append((_substitute(value, _pattern(part.word, env), part.rep, env, op == "//"), part.dq))
+            out.append((_substitute(value, _pattern(part.word, env), _replacement(part.rep, env), op == "//"),
+                        part.dq))
+    return out
 
 
 def _split(segments: list[tuple[str, bool]], out: list[str]) -> None:
-    """Bash word splitting with the default IFS; quoted segments, even empty ones, are content."""
+    """Word splitting on the default IFS; quoted segments, even empty ones, are content."""
     field: list[str] = []
     content = False
     for text, quoted in segments:
-        if quoted:
-            field.append(text)
-            content = True
-            continue
-        pieces = _IFS_RUN.split(text)
-        if pieces[0]:
+        pieces = [text] if quoted else re.split(r"[ \t\n]+", text)
+        if pieces[0] or quoted:
             field.append(pieces[0])
             content = True
-        for piece in pieces[1:]:  # every piece after the first follows a delimiter
+        for piece in pieces[1:]:  # each later piece follows a delimiter
             if content:
                 out.append("".join(field))
-            field, content = ([piece], True) if piece else ([], False)
+            field, content = [piece], bool(piece)
     if content:
         out.append("".join(field))
 
 
 def _pattern(parts: tuple[_Part, ...], env: Mapping[str, str]) -> str:
-    """The glob source, as Bash builds it: quoted characters backslash-escaped."""
-    segments: list[tuple[str, bool]] = []
-    _expand(parts, env, segments)
-    return "".join(re.sub(r"(?s)(.)", r"\\\1", t) if q else t for t, q in segments)
+    """The pattern as Bash hands it to strmatch: quoted characters backslash-escaped."""
+    return "".join(re.sub(r"(?s).", r"\\\g<0>", t) if q else t for t, q in _expand(parts, env))
 
 
-def _remove(value: str, source: str, op: str) -> str:
-    if not source:
-        return value
-    match = _glob(source).fullmatch
-    n = len(value)
-    if op[0] == "#":  # shortest (or longest, ##) matching prefix
-        for j in (range(n, -1, -1) if op == "##" else range(n + 1)):
-            if match(value, 0, j):
-                return value[j:]
-    else:  # shortest (or longest, %%) matching suffix
-        for j in (range(n + 1) if op == "%%" else range(n, -1, -1)):
-            if match(value, j):
-                return value[:j]
+def _replacement(parts: tuple[_Part, ...], env: Mapping[str, str]) -> list[str]:
+    """Replacement tokens.  Bash escapes quoted ``&`` and ``\\`` with a backslash;
+    then ``\\&`` is ``&``, ``\\\\`` is ``\\`` and a bare ``&`` (token "&") the match."""
+    text = "".join(re.sub(r"[&\\]", r"\\\g<0>", t) if q else t for t, q in _expand(parts, env))
+    return re.findall(r"\\[&\\]|[^&]|&", text, re.DOTALL)
+
+
+def _remove(value: str, pattern: str, op: str) -> str:
+    """``${V#p}``, ``${V##p}``, ``${V%p}``, ``${V%%p}``, as Bash's remove_upattern."""
+    match, n, prefix = _glob(pattern).fullmatch, len(value), op[0] == "#"
+    for j in (range(n + 1) if op in ("#", "%%") else range(n, -1, -1)) if pattern else ():
+        if match(value, 0, j) if prefix else match(value, j):
+            return value[j:] if prefix else value[:j]
     return value
 
 
-def _substitute(value: str, source: str, rep_parts: tuple[_Part, ...] | None, env: Mapping[str, str],
-                every: bool) -> str:
-    """``${V/pat/rep}`` following Bash's pat_subst."""
-    rep = _replacement(rep_parts or (), env)
-    anchor = ""
-    if not every and source[:1] in ("#", "%"):  # anchors are looked for after expansion, as Bash does
-        anchor, source = source[0], source[1:]
-    if not source:
-        if not anchor:
-            return value
-        return _render(rep, "") + value if anchor == "#" else value + _render(rep, "")
-    regex = _glob(source)
-    n = len(value)
-    if n == 0:
-        return _render(rep, "") if regex.fullmatch("") else ""
-    if anchor == "#":  # longest matching prefix
-        for j in range(n, -1, -1):
-            if regex.fullmatch(value, 0, j):
-                return _render(rep, value[:j]) + value[j:]
-        return value
-    if anchor == "%":  # longest matching suffix
-        for j in range(n + 1):
-            if regex.fullmatch(value, j):
-                return value[:j] + _render(rep, value[j:])
-        return value
-    out: list[str] = []
-    pos = 0
-    while pos < n:
-        m = regex.search(value, pos)  # leftmost start ...
-        if not m:
-            break
-        start, end = m.start(), m.end()
-        for j in range(n, end, -1):  # ... and the longest match there
-            if regex.fullmatch(value, start, j):
-                end = j
-                break
-        out.append(value[pos:start])
-        out.append(_render(rep, value[start:end]))
+def _substitute(value: str, pattern: str, rep: list[str], every: bool) -> str:
+    """``${V/p/r}`` and ``${V//p/r}``, as Bash's pat_subst."""
+    def render(matched: str) -> str:
+        return "".join(matched if r == "&" else r[-1] for r in rep)
+
+    mode = "any"
+    if not every and pattern[:1] in ("#", "%"):
+        mode, pattern = ("beg" if pattern[0] == "#" else "end"), pattern[1:]
+    if not pattern:
+        return value if mode == "any" else render("") + value if mode == "beg" else value + render("")
+    if not value:
+        return render("") if _find(value, pattern, mode) else ""
+    out, pos = [], 0
+    while pos < len(value) and (found := _find(value[pos:], pattern, mode)):
+        start, end = found[0] + pos, found[1] + pos
+        out += [value[pos:start], render(value[start:end])]
         pos = end
         if not every:
             break
         if start == end:  # an empty match: copy one character to make progress
             out.append(value[pos:pos + 1])
             pos += 1
-    out.append(value[pos:])
-    return "".join(out)
+    return "".join(out) + value[pos:]
 
 
-def _replacement(parts: tuple[_Part, ...], env: Mapping[str, str]) -> list[str | None]:
-    """Replacement pieces; ``None`` stands for the matched text.  Bash escapes quoted
-    ``&`` and ``\\`` with a backslash, then ``\\&`` is ``&``, ``\\\\`` is ``\\`` and ``&`` the match."""
-    segments: list[tuple[str, bool]] = []
-    _expand(parts, env, segments)
-    text = "".join(re.sub(r"([&\\])", r"\\\1", t) if q else t for t, q in segments)
-    pieces: list[str | None] = []
-    i, n = 0, len(text)
+def _find(value: str, pattern: str, mode: str) -> tuple[int, int] | None:
+    """Bash's match_upattern: the longest match, at the leftmost start for "any".  Its
+    shortcuts change results, so they are kept: the pattern is first checked with
+    ``*`` around it, a fixed-length pattern is only tried at that length, and a start
+    only if match_pattern_char accepts its first character."""
+    wrapped = pattern
+    if not (pattern[0] == "*" and pattern[-1] == "*"):
+        wrapped = ("*" if mode != "beg" and pattern[0] != "*" else "") + pattern
+        backslashes = len(pattern[:-1]) - len(pattern[:-1].rstrip("\\"))
+        if mode != "end" and (pattern[-1] != "*" or backslashes % 2):
+            wrapped += "*"
+    regex, n, fixed = _glob(pattern), len(value), _matchlen(pattern)
+    if not _glob(wrapped).fullmatch(value) or fixed > n:
+        return None
+    if mode == "end":
+        starts = range(n - fixed, n - fixed + 1) if fixed >= 0 else range(n + 1)
+        return next(((start, n) for start in starts if regex.fullmatch(value, start)), None)
+    first = pattern[0]
+    for start in range(n + 1) if mode == "any" else (0,):
+        ch = value[start:start + 1]
+        if ch and (first in "?*[" or ch == (pattern[1:2] if first == "\\" else first)
+                   or first in "+!@" and pattern[1:2] == "(") or not ch and first == "*":
+            if fixed >= 0 and start + fixed > n:
+                break
+            for end in range(n, start - 1, -1) if fixed < 0 else (start + fixed,):
+                if regex.fullmatch(value, start, end):
+                    return start, end
+    return None
+
+
+def _matchlen(pattern: str) -> int:
+    """Bash's MATCHLEN: the length of every match, or -1.  Its scan of brackets is
+    cruder than the matcher's (``[!]]`` counts 2), and match_upattern trusts it."""
+    n, i, length, opened = len(pattern), 0, 0, set()
     while i < n:
-        c = text[i]
-        if c == "&":
-            pieces.append(None)
-        elif c == "\\" and text[i + 1:i + 2] in ("&", "\\"):
-            i += 1
-            pieces.append(text[i])
-        else:
-            pieces.append(c)
-        i += 1
-    return pieces
-
-
-def _render(pieces: list[str | None], matched: str) -> str:
-    return "".join(matched if p is None else p for p in pieces)
-
-
-# ---- glob patterns -------------------------------------------------------------
-
-_CLASSES = {
-    "alpha": "A-Za-z", "upper": "A-Z", "lower": "a-z", "digit": "0-9", "xdigit": "0-9A-Fa-f",
-    "alnum": "0-9A-Za-z", "word": "0-9A-Za-z_", "space": " \\t\\n\\r\\f\\v", "blank": " \\t",
-    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), "cntrl": "\\x00-\\x1f\\x7f",
-    "print": " -~", "graph": "!-~",
-}
-
-
-@functools.lru_cache(maxsize=512)
-def _glob(source: str) -> re.Pattern[str]:
-    """Compile a Bash glob (backslash escapes, ``*``, ``?``, ``[...]``) to a regex."""
-    out: list[str] = []
-    i, n = 0, len(source)
-    while i < n:
-        c = source[i]
-        i += 1
+        c, i = pattern[i], i + 1
+        if c == "*" or c in "?+!@" and pattern[i:i + 1] == "(":
+            return -1
         if c == "\\":
-            out.append(re.escape(source[i] if i < n else "\\"))  # a final backslash matches itself
+            if i >= n:
+                return length + 1
             i += 1
-        elif c == "*":
-            if not out or out[-1] != ".*":
-                out.append(".*")
-        elif c == "?":
-            out.append(".")
-        elif c == "[" and (bracket := _bracket(source, i)):
+        elif c == "[":
+            count, c, i = 1, pattern[i:i + 1], i + 1
+            while True:  # a do-while: the first character never closes the bracket
+                if not c or c == "\\" and i + 1 >= n:  # unclosed: every character counts
+                    return length + count + (c == "\\")
+                count += 1
+                if c == "\\":
+                    i += 1
+                elif c == "[" and pattern[i:i + 1] in (":", ".", "="):
+                    opened.add(pattern[i])
+                    skip = 2 if pattern[i] != ":" and pattern[i + 1:i + 2] == "]" else 1
+                    i, count = i + skip, count + skip
+                elif c in opened and pattern[i:i + 1] == "]":
+                    opened.discard(c)
+                    i, count = i + 1, count + 1
+                c, i = pattern[i:i + 1], i + 1
+                if c == "]":
+                    break
+        length += 1
+    return length
+
+
+_CLASSES = {"alpha": "A-Za-z", "upper": "A-Z", "lower": "a-z", "digit": "0-9", "xdigit": "0-9A-Fa-f",
+            "alnum": "0-9A-Za-z", "word": "0-9A-Za-z_", "space": " \\t\\n\\r\\f\\v", "blank": " \\t",
+            "cntrl": "\\x00-\\x1f\\x7f", "punct": "!-/:-@\\[-`{-~", "print": " -~", "graph": "!-~"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Compile a Bash glob (``\\`` escapes, ``*``, ``?``, ``[...]``) to a regex."""
+    out, i, n, star = [], 0, len(pattern), False
+    while i < n:
+        c, i = pattern[i], i + 1
+        if c == "\\" and i == n:  # a final backslash matches itself, except right after a * (strmatch)
+            out.append("(?!)" if star else re.escape(c))
+        elif c == "\\":
+            out.append(re.escape(pattern[i]))
+            i += 1
+        elif c in "*?":
+            out.append(".*" if c == "*" else ".")
+            star = star or c == "*"
+            continue
+        elif c == "[" and (bracket := _bracket(pattern, i)):
             out.append(bracket[0])
             i = bracket[1]
         else:
             out.append(re.escape(c))
+        star = False
     return re.compile("".join(out), re.DOTALL)
 
 
-def _subbracket(source: str, i: int) -> int:
-    """End of ``[:name:]``/``[=c=]``/``[.c.]`` whose type character is at ``i``, or -1."""
-    kind = source[i]
-    j = i + 1
-    while j < len(source) and not (kind != "." and source[j] == "]"):
-        if source[j] == kind and source.startswith("]", j + 1):
-            return j
-        j += 1
-    return -1
-
-
-def _bracket(source: str, i: int) -> tuple[str, int] | None:
-    """A bracket expression starting after the ``[`` at ``i - 1``, as Bash's BRACKMATCH
-    reads it: (regex, index after ``]``), or None when unterminated (then ``[`` is literal)."""
-    n = len(source)
-    negate = source[i:i + 1] in ("!", "^")
+def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
+    """The bracket expression after the ``[`` at ``i - 1`` as Bash 5.2's BRACKMATCH
+    reads it: (regex, index past ``]``); None when it is not closed (the ``[`` is
+    then literal); a regex matching nothing when Bash's scan fails (a backslash, a
+    ``-`` or a ``[.`` without ``.]`` at the end)."""
+    n, fail, members, first = len(pattern), ("(?!)", len(pattern)), [], True
+    negate = pattern[i:i + 1] in ("!", "^")
     i += negate
-    members: list[str] = []
-    first = True
+
+    def point(c: str, i: int) -> tuple[str | None, int] | None:  # one end of a range, or None to fail
+        if c == "\\":
+            return (pattern[i], i + 1) if i < n else None
+        if c == "[" and pattern[i:i + 1] == ".":  # [.c.]; a longer name matches nothing here
+            close = pattern.find(".]", i + 1)
+            return ((pattern[i + 1] if close == i + 2 else None), close + 2) if close > 0 else None
+        return c, i
+
     while True:
         if i >= n:
             return None
-        c = source[i]
-        i += 1
+        c, i = pattern[i], i + 1
         if c == "]" and not first:
             break
         first = False
-        start: str | None = c
-        if c == "[" and source[i:i + 1] in (":", "=", ".") and (close := _subbracket(source, i)) >= 0:
-            kind, name = source[i], source[i + 1:close]
-            i = close + 2
-            if kind == ":":
-                members.append(_CLASSES.get(name, ""))  # an unknown class matches nothing
-                continue
-            start = name if len(name) == 1 else None  # multi-character names match nothing
-            if kind == "=":
-                members.append(re.escape(start) if start else "")
-                continue
-        elif c == "\\":
-            if i >= n:
-                return None
-            start = source[i]
-            i += 1
-        if source.startswith("-", i) and i + 1 < n and source[i + 1] != "]":
-            end: str | None = source[i + 1]
-            i += 2
-            if end == "\\":
-                if i >= n:
-                    return None
-                end = source[i]
-                i += 1
-            elif end == "[" and source.startswith(".", i) and (close := _subbracket(source, i)) >= 0:
-                name = source[i + 1:close]
-                end = name if len(name) == 1 else None
+        if c == "[" and pattern[i:i + 1] == "=" and pattern[i + 2:i + 4] == "=]":  # [=c=], one character only
+            members.append(re.escape(pattern[i + 1]))
+            i += 4
+            continue
+        if c == "[" and pattern[i:i + 1] == ":":  # [:class:]; without a :] the [ is dropped
+            close = pattern.find(":]", i + 1)
+            if close > 0:
+                members.append(_CLASSES.get(pattern[i + 1:close], ""))  # an unknown class matches nothing
                 i = close + 2
-            if start is not None and end is not None and start <= end:
-                members.append(re.escape(start) + "-" + re.escape(end))
-        elif start is not None:
-            members.append(re.escape(start))
-    body = "".join(members)
-    if not body:
+            continue
+        if not (low := point(c, i)):
+            return fail
+        low_char, i = low
+        if pattern.startswith("-", i) and i + 1 == n:  # a range without its end
+            return fail
+        if pattern.startswith("-", i) and pattern[i + 1] != "]":
+            if not (high := point(pattern[i + 1], i + 2)):
+                return fail
+            high_char, i = high
+            if low_char is not None and high_char is not None and low_char <= high_char:  # else: matches nothing
+                members.append(re.escape(low_char) + "-" + re.escape(high_char))
+        elif low_char is not None:
+            members.append(re.escape(low_char))
+    if not members or not "".join(members):
         return ("(?s:.)" if negate else "(?!)"), i
-    return ("[^" if negate else "[") + body + "]", i
+    return ("[^" if negate else "[") + "".join(members) + "]", i

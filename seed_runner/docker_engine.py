@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Callable
 
 from .engine_api import AttachStream, Engine, EngineError, NotFoundError
 from .errors import ImageNotFoundError, SeedRunnerError
+from .images import ImageInfo, image_info
 from .logstream import LogSink
 from .plan import LABEL_PREFIX, RunPlan
 
@@ -62,18 +63,13 @@ def connect(timeout: float | None = 60) -> Engine:
     return engine
 
 
-def image_environment(engine: Engine, reference: str) -> dict[str, str]:
-    """The image's ENV (for command expansion); raises ImageNotFoundError, never pulls."""
+def inspect_image(engine: Engine, reference: str) -> ImageInfo:
+    """Labels and ENV of a local image; raises ImageNotFoundError, never pulls."""
     try:
-        attrs = engine.inspect_image(reference)
+        return image_info(reference, engine.inspect_image(reference))
     except NotFoundError:
         raise ImageNotFoundError(f"image {reference!r} is not on the local engine; build it (`seed build` or "
                                  f"`docker build`) or pull it (`seed run --pull` or `docker pull`) first") from None
-    env = {}
-    for item in (attrs.get("Config") or {}).get("Env") or ():
-        key, _, value = item.partition("=")
-        env[key] = value
-    return env
 
 
 def pull_image(engine: Engine, reference: str) -> None:

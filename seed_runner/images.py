@@ -42,6 +42,11 @@ def inspect_image(reference: str, engine: Engine | None = None) -> ImageInfo:
             "(docker pull) first") from None
     except EngineError as exc:
         raise EngineUnavailableError(f"the engine could not inspect {reference!r}: {exc}") from None
+    return image_info(reference, attrs)
+
+
+def image_info(reference: str, attrs: dict) -> ImageInfo:
+    """ImageInfo from the engine's image inspection document."""
     config = attrs.get("Config") or {}
     env = {}
     for item in config.get("Env") or ():

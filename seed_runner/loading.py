@@ -1,15 +1,23 @@
-"""`load_manifest`: read, validate and type a manifest in one call."""
+"""`load_manifest`: read, validate and type a manifest in one call.
+
+Validation verdicts are remembered: a manifest text that passed once (same bytes, same seed-runner
+version) is not validated again, so `seed run` of an image it has run before does not pay for the
+validator (a cache of empty marker files under ``$XDG_CACHE_HOME/seed-runner/valid-manifests``; delete it
+freely). Only passing verdicts are cached; a manifest with errors is checked, and reported, every time.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from .errors import InvalidManifestError
-from .findings import has_errors
-from .jsontext import parse_json_text
+from . import __version__
+from .errors import InvalidManifestError, SourceNotFoundError
+from .findings import Finding, has_errors
+from .jsontext import MAX_DOCUMENT_BYTES, parse_json_text
 from .model import Manifest
-from .validation import validate, validate_document
 
 
 def load_manifest(source: str | Path | Mapping[str, Any], *, engine: Any = None) -> Manifest:
@@ -20,18 +28,59 @@ def load_manifest(source: str | Path | Mapping[str, Any], *, engine: Any = None)
     ``job`` error category, ...).
     """
     if isinstance(source, str) and source.lstrip().startswith("{"):
-        document, findings = parse_json_text(source)
-        if document is not None:
-            findings += validate_document(document)
-        if has_errors(findings):
-            raise InvalidManifestError("<text>", findings)
-        return Manifest.from_dict(document)
+        return manifest_from_text(source, source="<text>")
     if isinstance(source, Mapping):
+        from .validation import validate_document
+
         findings = validate_document(source)
         if has_errors(findings):
             raise InvalidManifestError("<document>", findings)
         return Manifest.from_dict(source)
+    path = Path(source)
+    if path.is_file() or (path / "seed.manifest.json").is_file():
+        file = path if path.is_file() else path / "seed.manifest.json"
+        with open(file, "rb") as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        return manifest_from_text(data, source=str(source))
+    from .validation import validate
+
     result = validate(source, engine=engine)
     if result.manifest is None:
+        if any(f.code == "source-not-found" for f in result.findings):
+            raise SourceNotFoundError(result.findings[0].message)
         raise InvalidManifestError(result.source, result.findings)
     return result.manifest
+
+
+def manifest_from_text(text: str | bytes, *, source: str, image_env: Iterable[str] = (),
+                       decode: Any = parse_json_text) -> Manifest:
+    """Parse, validate (unless this exact text passed before) and type a manifest.
+
+    ``decode`` turns the text into a document with findings (``label.decode_label`` for image labels).
+    """
+    raw = text.encode() if isinstance(text, str) else text
+    marker = _cache_dir() / hashlib.sha256(__version__.encode() + b"\0" + raw).hexdigest()
+    document, findings = decode(text)
+    if document is not None and not has_errors(findings) and marker.exists():
+        return Manifest.from_dict(document)
+    if document is not None:
+        from .validation import validate_document
+
+        findings = [*findings, *validate_document(document, image_env=image_env)]
+    _raise_on_errors(source, findings)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # no writable cache: validate every time
+        pass
+    return Manifest.from_dict(document)
+
+
+def _raise_on_errors(source: str, findings: list[Finding]) -> None:
+    if has_errors(findings):
+        raise InvalidManifestError(source, findings)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "seed-runner" / "valid-manifests"

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
-from .validation import ValidationResult
+
+if TYPE_CHECKING:  # imported for annotations only: `seed run` need not load the validator
+    from .validation import ValidationResult
+
 
 # The shape of `seed validate --json`; bump on an incompatible change.
 VALIDATION_REPORT_VERSION = 1
 
 
-def validation_summary(results: Sequence[ValidationResult], *, strict: bool = False) -> dict[str, int]:
+def validation_summary(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, int]:
     valid = sum(r.is_valid(strict=strict) for r in results)
     return {"sources": len(results), "valid": valid, "invalid": len(results) - valid,
             "errors": sum(len(r.errors) for r in results), "warnings": sum(len(r.warnings) for r in results)}
 
 
-def validation_document(results: Sequence[ValidationResult], *, strict: bool = False) -> dict[str, Any]:
+def validation_document(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, Any]:
     summary = validation_summary(results, strict=strict)
     return {"reportVersion": VALIDATION_REPORT_VERSION, "seedRunner": __version__, "strict": strict,
             "valid": summary["invalid"] == 0, "summary": summary,
             "results": [r.to_dict(strict=strict) for r in results]}
 
 
-def print_validation(results: Sequence[ValidationResult], *, strict: bool = False, console: Any = None) -> None:
+def print_validation(results: Sequence["ValidationResult"], *, strict: bool = False, console: Any = None) -> None:
     """Rich output grouped per source, errors first, then one summary line."""
     from rich.console import Console
     from rich.markup import escape

@@ -22,6 +22,8 @@ from typing import Any, BinaryIO, Callable
 
 from . import __version__
 from .errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
+from .engine_api import EngineError
+from .findings import error
 from .model import Manifest
 from .outcome import Outcome, decide, system_failure
 from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
@@ -67,15 +69,13 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         docker_engine.cleanup_leftovers(engine)
         if pull:
             docker_engine.pull_image(engine, request.image)
-        image_env = docker_engine.image_environment(engine, request.image)
+        image = docker_engine.inspect_image(engine, request.image)
         if manifest is None:
-            from .loading import load_manifest
-
-            manifest = load_manifest(request.image, engine=engine)
+            manifest = _label_manifest(image)
         context["job"] = _job(manifest)
         run_dir = _choose_run_dir(request, manifest)
         request = replace(request, run_dir=run_dir)
-        plan = make_plan(manifest, request, image_env=image_env)
+        plan = make_plan(manifest, request, image_env=image.env)
     except PlanError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
                        problems=list(exc.problems))
@@ -83,7 +83,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
     except ImageNotFoundError as exc:
         return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
-    except EngineUnavailableError as exc:
+    except (EngineUnavailableError, EngineError) as exc:
         return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)))
     except SeedRunnerError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
@@ -118,6 +118,21 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     if disk:
         warnings.append(disk)
     return _finish(run_dir, context, outcome, plan=plan, warnings=warnings)
+
+
+def _label_manifest(image: Any) -> Manifest:
+    """The manifest in the image's label (validated, unless this exact label passed before)."""
+    from .label import decode_label
+    from .loading import manifest_from_text
+    from .names import LABEL
+
+    label = image.manifest_label
+    if label is None:
+        raise InvalidManifestError(image.reference, [error(
+            "missing-label", "$", f"image {image.reference!r} has no {LABEL} label, so it is not a Seed image; "
+                                  "give its manifest with --manifest, or build it with the label")])
+    return manifest_from_text(label, source=f"the label of {image.reference}", image_env=image.env,
+                              decode=decode_label)
 
 
 def _job(manifest: Manifest) -> dict[str, str]:
