@@ -63,7 +63,12 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
     context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
-    run_dir: Path | None = None
+    try:
+        # The run folder comes first, so that even a run refused for a missing image leaves its result.
+        run_dir = _choose_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
+    except SeedRunnerError as exc:  # a folder that is not ours to write in: say so, write nothing
+        return _finish(None, context, system_failure("invalid-request", str(exc)))
+    request = replace(request, run_dir=run_dir)
     try:
         engine = engine or docker_engine.connect(timeout=None)
         docker_engine.cleanup_leftovers(engine)
@@ -73,19 +78,15 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         if manifest is None:
             manifest = _label_manifest(image)
         context["job"] = _job(manifest)
-        run_dir = _choose_run_dir(request, manifest)
-        request = replace(request, run_dir=run_dir)
         plan = make_plan(manifest, request, image_env=image.env)
     except PlanError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
                        problems=list(exc.problems))
-    except InvalidManifestError as exc:
-        return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
     except ImageNotFoundError as exc:
         return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
     except (EngineUnavailableError, EngineError) as exc:
         return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)))
-    except SeedRunnerError as exc:
+    except SeedRunnerError as exc:  # an invalid manifest, among others
         return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
 
     if on_plan:
@@ -141,9 +142,15 @@ def _job(manifest: Manifest) -> dict[str, str]:
             "title": job.title}
 
 
-def _choose_run_dir(request: RunRequest, manifest: Manifest) -> Path:
+def _name_hint(image: str) -> str:
+    """A folder-friendly name for a run whose manifest is not known yet: the image's repository."""
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
+
+
+def _choose_run_dir(request: RunRequest, name: str) -> Path:
     given = str(request.run_dir or "")
-    run_dir = default_run_dir(manifest.job.name) if given in ("", ".") else Path(given)
+    run_dir = default_run_dir(name) if given in ("", ".") else Path(given)
     run_dir = run_dir.absolute()
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave -o out "

@@ -1,0 +1,74 @@
+"""`seed run` from the outside: refused requests, missing images, option errors, the --json document."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.engine
+
+SEED = str(Path(sys.executable).with_name("seed"))
+WATERMARK = "image-watermark-0.1.0-seed:0.1.0"
+REPO = Path(__file__).resolve().parents[1]
+PNG = REPO / "sample_jobs/watermark/example/input.png"
+
+
+def seed(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SEED, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_missing_image_is_a_system_error_with_a_result(tmp_path: Path) -> None:
+    proc = seed("run", "no-such-job-1.0.0-seed:1.0.0", "-o", str(tmp_path / "run"))
+    assert proc.returncode == 4
+    assert "is not on the local engine" in proc.stderr and "Traceback" not in proc.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "error" and result["error"]["name"] == "image-not-found"
+    assert result["error"]["category"] == "system"
+
+
+def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Path) -> None:
+    proc = seed("run", WATERMARK, "-i", f"NOPE={PNG}", "-e", "X=1", "-o", str(tmp_path / "run"), "--json")
+    assert proc.returncode == 2
+    document = json.loads(proc.stdout)
+    assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
+    problems = document["problems"]
+    assert any("-i NOPE" in p for p in problems) and any("-e X" in p for p in problems)
+    assert any("input INPUT_IMAGE is required" in p for p in problems)
+    assert all(p in proc.stderr for p in problems)  # the human summary lists them too
+    assert json.loads((tmp_path / "run" / "result.json").read_text()) == document
+
+
+def test_malformed_options_are_usage_errors(tmp_path: Path) -> None:
+    for args in (["-i", "INPUT_IMAGE"], ["--resource", "mem=lots"], ["-j", "X=@/no/such/file.json"],
+                 ["--manifest", str(tmp_path / "missing.json")]):
+        proc = seed("run", WATERMARK, *args, "-o", str(tmp_path / "never"))
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_used_run_folder_is_refused(tmp_path: Path) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("mine")
+    proc = seed("run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "-o", str(used))
+    assert proc.returncode == 2 and "is not empty" in proc.stderr
+    assert sorted(p.name for p in used.iterdir()) == ["keep.txt"]
+
+
+def test_json_document_and_default_run_folder(tmp_path: Path) -> None:
+    proc = subprocess.run([SEED, "run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "--json"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    run_dir = Path(document["run_dir"])
+    assert run_dir.parent == tmp_path / "seed-runs" and run_dir.name.startswith("image-watermark-")
+    assert (run_dir / "result.json").is_file() and (run_dir / "logs" / "stdout.log").is_file()
+    assert document["job"] == {"name": "image-watermark", "jobVersion": "0.1.0", "packageVersion": "0.1.0",
+                               "title": "Image Watermarker"}
+    assert document["command"] == ["/seed/inputs/INPUT_IMAGE/input.png", "/seed/outputs"]
+    assert "wrote /seed/outputs/input_watermark.png" in proc.stderr  # the job's stdout, on stderr under --json
