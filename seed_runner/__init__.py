@@ -31,6 +31,14 @@ _EXPORTS = {
     "normalize_name": "seed_runner.names",
     "parse_command": "seed_runner.command",
     "expand_command": "seed_runner.command",
+    "run": "seed_runner.run",
+    "harvest_folder": "seed_runner.run",
+    "RunRequest": "seed_runner.plan",
+    "make_plan": "seed_runner.plan",
+    "harvest": "seed_runner.harvest",
+    "Harvest": "seed_runner.harvest",
+    "read_sidecar": "seed_runner.sidecar",
+    "Sidecar": "seed_runner.sidecar",
     "SeedRunnerError": "seed_runner.errors",
     "InvalidManifestError": "seed_runner.errors",
     "schema_path": "seed_runner.schemas",
@@ -43,6 +51,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .command import expand_command, parse_command
     from .errors import InvalidManifestError, SeedRunnerError
     from .findings import Finding, Severity
+    from .harvest import Harvest, harvest
+    from .plan import RunRequest, make_plan
+    from .run import harvest_folder, run
+    from .sidecar import Sidecar, read_sidecar
     from .loading import load_manifest
     from .model import Manifest
     from .names import normalize_name

@@ -76,7 +76,8 @@ def validate(
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="manifest or metadata.")] = "manifest",
+    kind: Annotated[str, typer.Argument(help="manifest, metadata, or result (seed run's result document).")
+                    ] = "manifest",
     path: Annotated[bool, typer.Option("--path", help="Print the schema file's path instead of its content.")] = False,
 ) -> None:
     """Print a bundled JSON Schema (for editors and other tools)."""
@@ -130,6 +131,7 @@ def run(
     pull: Annotated[bool, typer.Option("--pull", help="Pull the image first (never done otherwise).")] = False,
     manifest_file: Annotated[Optional[Path], typer.Option(
         "--manifest", help="Use this manifest instead of the image label (while developing).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car fails the run.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not echo the job's output.")] = False,
 ) -> None:
@@ -200,7 +202,8 @@ def run(
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        result = run_job(request, manifest=manifest, pull=pull, echo_stdout=echo_out, echo_stderr=echo_err,
+        result = run_job(request, manifest=manifest, pull=pull, strict=strict, echo_stdout=echo_out,
+                         echo_stderr=echo_err,
                          on_plan=announce)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -209,6 +212,43 @@ def run(
     from .report import print_run_summary
 
     print_run_summary(result, quiet=quiet and not as_json)
+    raise typer.Exit(result.exit_status)
+
+
+@app.command()
+def harvest(
+    source: Annotated[str, typer.Argument(help="The job's manifest file or directory, or its image.",
+                                          show_default=False)],
+    output_dir: Annotated[Path, typer.Argument(help="The folder the job wrote (its OUTPUT_DIR).",
+                                               show_default=False)],
+    strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car is a failure.")] = False,
+    disk: Annotated[Optional[float], typer.Option(help="Warn when the folder is larger than this many MiB.")
+                    ] = None,
+    result_file: Annotated[Optional[Path], typer.Option("--result", help="Also write the result document here.")
+                           ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
+) -> None:
+    """Capture a job's outputs from a folder produced elsewhere, by the rules of its manifest.
+
+    Exit status: 0 every output captured, 1 a capture failure (a required output missing, several files
+    for a single output, a bad seed.outputs.json, with --strict an invalid side-car), 2 usage errors.
+    """
+    from .errors import SeedRunnerError
+    from .loading import load_manifest
+    from .report import print_run_summary
+    from .run import harvest_folder
+
+    try:
+        manifest = load_manifest(source)
+    except SeedRunnerError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
+    try:
+        result = harvest_folder(manifest, output_dir, strict=strict, disk_mib=disk, result_file=result_file)
+    except SeedRunnerError as exc:
+        raise typer.BadParameter(str(exc), param_hint="OUTPUT_DIR") from None
+    if as_json:
+        typer.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+    print_run_summary(result)
     raise typer.Exit(result.exit_status)
 
 

@@ -48,6 +48,8 @@ BUILTIN = {e.name: e for e in (
              "The job produced more than one file for an output that allows only one.", "job"),
     RunError("invalid-outputs-json", "Invalid seed.outputs.json",
              "seed.outputs.json is missing, unparseable, not an object, or has a value of the wrong type.", "job"),
+    RunError("invalid-metadata", "Invalid Metadata",
+             "A metadata side-car or input metadata update is invalid (a failure only with --strict).", "job"),
     RunError("invalid-request", "Invalid Request",
              "The run was refused before anything started: the inputs, settings or mounts do not fit the "
              "manifest.", "system"),

@@ -105,7 +105,8 @@ class RunPlan:
     timeout: float | None
     grace_period: float
     labels: Mapping[str, str]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[tuple[str, str], ...] = ()
+    """(code, message) pairs: things worth saying that do not stop the run."""
 
     @property
     def masked_environment(self) -> dict[str, str]:
@@ -177,7 +178,7 @@ def _container_name(name: str) -> str:
 def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str, str] | None = None) -> RunPlan:
     """Check ``request`` against ``manifest`` and decide the run; raises PlanError with every problem."""
     problems: list[str] = []
-    warnings: list[str] = []
+    warnings: list[tuple[str, str]] = []
     face = manifest.job.interface
     run_id = request.run_id or os.urandom(6).hex()
     run_dir = Path(request.run_dir).absolute()
@@ -296,7 +297,8 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         env[allocated_variable(name)] = format_allocation(name, value)
     memory = allocations.get("mem")
     if memory is not None and memory < DOCKER_MIN_MEMORY_MIB:
-        warnings.append(f"mem {memory:g} MiB is below Docker's minimum; the limit is {DOCKER_MIN_MEMORY_MIB} MiB")
+        warnings.append(("memory-raised",
+                         f"mem {memory:g} MiB is below Docker's minimum; the limit is {DOCKER_MIN_MEMORY_MIB} MiB"))
         memory = DOCKER_MIN_MEMORY_MIB
         env[allocated_variable("mem")] = format_allocation("mem", memory)
 
@@ -400,11 +402,11 @@ def _guess_media_type(name: str) -> str:
     return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
 
 
-def _media_type_warnings(spec: FileInput, files: list[Path]) -> list[str]:
+def _media_type_warnings(spec: FileInput, files: list[Path]) -> list[tuple[str, str]]:
     if not spec.media_types:
         return []
-    return [f"input {spec.name}: {f.name} looks like {_guess_media_type(f.name)}, not "
-            f"{' or '.join(spec.media_types)}" for f in files if _guess_media_type(f.name) not in spec.media_types]
+    return [("input-media-type", f"input {spec.name}: {f.name} looks like {_guess_media_type(f.name)}, not "
+             f"{' or '.join(spec.media_types)}") for f in files if _guess_media_type(f.name) not in spec.media_types]
 
 
 def _allocations(manifest: Manifest, overrides: Mapping[str, float], input_mib: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
@@ -70,7 +71,8 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     job = doc.get("job") or {}
-    who = escape(f"{job.get('name', doc['image']['reference'])} {job.get('jobVersion', '')}".strip())
+    who = escape(f"{job.get('name') or (doc.get('image') or {}).get('reference', '?')} "
+                 f"{job.get('jobVersion', '')}".strip())
     timings = doc.get("timings") or {}
     duration = timings.get("duration_seconds")
     took = f" in {duration:.1f} s" if duration is not None else ""
@@ -86,8 +88,44 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
             console.print(f"  {escape(doc['message'])}")
     for problem in doc.get("problems") or ():
         console.print(f"  [red]-[/] {escape(problem)}")
+    if doc.get("outputs") and not quiet:
+        console.print(_outputs_table(doc))
+    for failure in doc.get("capture_failures") or ():
+        if failure["message"] == doc.get("message"):
+            continue  # already said above
+        console.print(f"  [red]{escape(failure['code'])}:[/] {escape(failure['message'])}")
     for warning in doc.get("warnings") or ():
-        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+        console.print(f"  [yellow]warning[/] {escape(warning['code'])}: {escape(warning['message'])}")
     if doc.get("run_dir") and not quiet:
         console.print(f"  [dim]outputs: {escape(doc.get('outputs_dir') or '-')}  result: "
                       f"{escape(doc['run_dir'])}/result.json[/]")
+    elif doc.get("outputs_dir") and not quiet:
+        console.print(f"  [dim]outputs: {escape(doc['outputs_dir'])}[/]")
+
+
+def _outputs_table(doc: dict[str, Any]) -> Any:
+    """Output, files, size, geometry (from side-cars), and the JSON outputs, as one rich table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, padding=(0, 2), show_edge=False, pad_edge=True)
+    for column in ("output", "files", "size", "geometry"):
+        table.add_column(column, justify="right" if column in ("files", "size") else "left")
+    for name, output in doc["outputs"].items():
+        files = output["files"]
+        size = sum(f["size"] for f in files)
+        geometry = sum(1 for f in files if f.get("metadata") and f["metadata"].get("geometry"))
+        table.add_row(escape(name), str(len(files)), _human_size(size) if files else "-",
+                      f"{geometry} of {len(files)}" if geometry else "no")
+    for name, value in (doc.get("json_outputs") or {}).items():
+        text = json.dumps(value)
+        table.add_row(escape(name), "json", escape(text if len(text) <= 40 else text[:37] + "..."), "")
+    return table
+
+
+def _human_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

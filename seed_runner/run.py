@@ -49,12 +49,13 @@ def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
     return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
 
 
-def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False,
+def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
         echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
         engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
-    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. Problems the user can fix
+    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
+    outputs are harvested (``seed_runner.harvest``); ``strict`` makes an invalid metadata side-car a failure. Problems the user can fix
     (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
     interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
     """
@@ -112,13 +113,40 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
                        plan=plan)
     context["execution"] = execution
     _give_back_outputs(plan)
+    from .harvest import HarvestError, harvest
+
+    try:
+        harvested = harvest(plan.manifest, plan.output_dir, strict=strict, disk_mib=plan.disk_mib)
+    except HarvestError as exc:
+        return _finish(run_dir, context, system_failure("runner-failure", str(exc)), plan=plan)
+    context["harvest"] = harvested.to_dict()
+    failure = harvested.failure
     outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
-                     oom_killed=execution.oom_killed, timeout=plan.timeout)
-    warnings = list(plan.warnings)
-    disk = _disk_warning(plan)
-    if disk:
-        warnings.append(disk)
-    return _finish(run_dir, context, outcome, plan=plan, warnings=warnings)
+                     oom_killed=execution.oom_killed, timeout=plan.timeout,
+                     capture_error=failure.code if failure else None,
+                     capture_message=failure.message if failure else None)
+    return _finish(run_dir, context, outcome, plan=plan)
+
+
+def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool = False,
+                   disk_mib: float | None = None, result_file: str | Path | None = None) -> RunResult:
+    """`seed harvest`: capture the outputs of a folder produced elsewhere (a scheduler's post step, a CI check).
+
+    The result document has the same shape as a run's, without the execution parts; the outcome is
+    ``succeeded`` or ``failed`` (a capture failure). Raises HarvestError when the folder cannot be read.
+    """
+    from .harvest import harvest
+
+    harvested = harvest(manifest, output_dir, strict=strict, disk_mib=disk_mib)
+    failure = harvested.failure
+    outcome = decide(manifest, exit_code=0, capture_error=failure.code if failure else None,
+                     capture_message=failure.message if failure else None)
+    context = {"run_id": None, "image": None, "job": _job(manifest), "harvest": harvested.to_dict(),
+               "outputs_dir": str(Path(output_dir).absolute())}
+    result = _finish(None, context, outcome)
+    if result_file is not None:
+        _write_atomically(Path(result_file), result.document)
+    return result
 
 
 def _label_manifest(image: Any) -> Manifest:
@@ -210,25 +238,12 @@ def _give_back_outputs(plan: RunPlan) -> None:
     os.chmod(plan.output_dir, 0o755)
 
 
-def _disk_warning(plan: RunPlan) -> str | None:
-    if plan.disk_mib is None:
-        return None
-    total = 0
-    for directory, _, files in os.walk(plan.output_dir):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except OSError:
-                pass
-    used = total / 1048576
-    if used > plan.disk_mib:
-        return f"the outputs take {used:.1f} MiB, more than the job's disk allocation of {plan.disk_mib:.1f} MiB"
-    return None
-
-
 def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, plan: RunPlan | None = None,
-            warnings: list[str] | None = None, problems: list[str] | None = None) -> RunResult:
+            problems: list[str] | None = None) -> RunResult:
     execution = context.get("execution")
+    harvested = context.get("harvest") or {}
+    warnings = [{"code": code, "path": None, "message": message} for code, message in (plan.warnings if plan else ())]
+    warnings += harvested.get("warnings", [])
     document: dict[str, Any] = {
         "result_version": RESULT_VERSION,
         "seed_runner": __version__,
@@ -251,13 +266,17 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         "command": context.get("command"),
         "environment": context.get("environment"),
         "run_dir": str(run_dir) if run_dir else None,
-        "outputs_dir": str(run_dir / "outputs") if run_dir and plan else None,
+        "outputs_dir": str(run_dir / "outputs") if run_dir and plan else context.get("outputs_dir"),
         "logs": None if execution is None else {
             "stdout": "logs/stdout.log", "stderr": "logs/stderr.log",
             "stdout_bytes": execution.stdout_bytes, "stderr_bytes": execution.stderr_bytes},
         "container_id": getattr(execution, "container_id", None),
+        "outputs": harvested.get("outputs"),
+        "json_outputs": harvested.get("json_outputs"),
+        "input_metadata": harvested.get("input_metadata"),
+        "capture_failures": harvested.get("failures", []),
         "problems": problems or [],
-        "warnings": warnings or [],
+        "warnings": warnings,
     }
     if plan is not None:
         document = _masked(document, plan.secret_values)

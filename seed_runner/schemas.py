@@ -13,6 +13,7 @@ from typing import Any
 SCHEMA_FILES = {
     "manifest": "seed.manifest.schema.json",
     "metadata": "seed.metadata.schema.json",
+    "result": "seed-runner.result.schema.json",
 }
 
 

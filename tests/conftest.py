@@ -142,3 +142,13 @@ def copy_shared(relative: str, destination: Path) -> Path:
     target = destination / Path(relative).name
     shutil.copy(SHARED / relative, target)
     return target
+
+
+def check_result(document: dict[str, Any]) -> dict[str, Any]:
+    """Fail unless ``document`` validates against schemas/seed-runner.result.schema.json; returns it."""
+    import jsonschema
+
+    from seed_runner.schemas import load_schema
+
+    jsonschema.Draft202012Validator(load_schema("result")).validate(document)
+    return document

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import check_result
+
 pytestmark = pytest.mark.engine
 
 SEED = str(Path(sys.executable).with_name("seed"))
@@ -25,7 +27,7 @@ def test_a_missing_image_is_a_system_error_with_a_result(tmp_path: Path) -> None
     proc = seed("run", "no-such-job-1.0.0-seed:1.0.0", "-o", str(tmp_path / "run"))
     assert proc.returncode == 4
     assert "is not on the local engine" in proc.stderr and "Traceback" not in proc.stderr
-    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    result = check_result(json.loads((tmp_path / "run" / "result.json").read_text()))
     assert result["status"] == "error" and result["error"]["name"] == "image-not-found"
     assert result["error"]["category"] == "system"
 
@@ -33,7 +35,7 @@ def test_a_missing_image_is_a_system_error_with_a_result(tmp_path: Path) -> None
 def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Path) -> None:
     proc = seed("run", WATERMARK, "-i", f"NOPE={PNG}", "-e", "X=1", "-o", str(tmp_path / "run"), "--json")
     assert proc.returncode == 2
-    document = json.loads(proc.stdout)
+    document = check_result(json.loads(proc.stdout))
     assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
     problems = document["problems"]
     assert any("-i NOPE" in p for p in problems) and any("-e X" in p for p in problems)
@@ -64,7 +66,7 @@ def test_json_document_and_default_run_folder(tmp_path: Path) -> None:
     proc = subprocess.run([SEED, "run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "--json"], capture_output=True,
                           text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    document = json.loads(proc.stdout)
+    document = check_result(json.loads(proc.stdout))
     run_dir = Path(document["run_dir"])
     assert run_dir.parent == tmp_path / "seed-runs" and run_dir.name.startswith("image-watermark-")
     assert (run_dir / "result.json").is_file() and (run_dir / "logs" / "stdout.log").is_file()

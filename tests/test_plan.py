@@ -183,7 +183,7 @@ def test_media_type_mismatch_is_a_warning(manifest, files) -> None:
     odd = files["run"].parent / "picture.png"
     odd.write_bytes(b"\x89PNG")
     plan = make_plan(manifest, request(files, file_inputs={"INPUT_FILE": [odd]}))
-    assert plan.warnings == ("input INPUT_FILE: picture.png looks like image/png, not text/plain",)
+    assert plan.warnings == (("input-media-type", "input INPUT_FILE: picture.png looks like image/png, not text/plain"),)
 
 
 def test_secrets_are_masked_in_the_display_view(manifest, files) -> None:

@@ -17,6 +17,8 @@ from seed_runner import load_manifest
 from seed_runner.plan import RunRequest
 from seed_runner.run import run
 
+from .conftest import check_result
+
 pytestmark = pytest.mark.engine
 
 SEED = str(Path(sys.executable).with_name("seed"))
@@ -38,7 +40,10 @@ def manifest(command: str, **job: Any) -> Any:
 
 def go(busybox_image: str, tmp_path: Path, m: Any, **request: Any):
     request.setdefault("run_dir", tmp_path / "run")
-    return run(RunRequest(image=busybox_image, **request), manifest=m)
+    result = run(RunRequest(image=busybox_image, **request), manifest=m)
+    check_result(result.document)
+    assert json.loads((Path(result.run_dir) / "result.json").read_text()) == result.document
+    return result
 
 
 def read(result, name: str = "stdout") -> bytes:
@@ -188,7 +193,7 @@ def test_sigint_mid_run_leaves_no_container(busybox_image: str, tmp_path: Path, 
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=30)
     assert proc.returncode == 130
-    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    result = check_result(json.loads((tmp_path / "run" / "result.json").read_text()))
     assert result["status"] == "interrupted"
     leftovers = docker_client.containers.list(all=True, filters={"label": f"io.seed-runner.run-id={result['run_id']}"})
     assert leftovers == []

@@ -60,6 +60,8 @@ def test_the_conformance_job_passes(conformance_inputs: dict[str, Path], user: s
     assert "not ok" not in report and "# 0 of" in report
     document = json.loads(proc.stdout)
     assert document["status"] == "succeeded" and document["exit_code"] == 0
+    assert document["json_outputs"] == {"CHECKS": 39}
+    assert [f["path"] for f in document["outputs"]["RESULT"]["files"]] == ["result.txt"]
     assert b"conformance-secret" not in proc.stdout + proc.stderr
 
 
@@ -112,3 +114,40 @@ def test_the_watermark_sample_and_its_declared_data_error(tmp_path: Path) -> Non
     bad = seed("run", WATERMARK, "-i", f"INPUT_IMAGE={not_png}", "-o", str(tmp_path / "bad"))
     assert bad.returncode == 1
     assert b"Image Corrupt" in bad.stderr and b"not a readable PNG" in bad.stderr
+
+
+def test_the_python_sample_job_result_lists_every_output_value_and_sidecar(tmp_path: Path) -> None:
+    """The result document of a real run: every output file with its hash, every JSON value, every side-car."""
+    import hashlib
+
+    from .conftest import check_result
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("1\n2\n3\n")
+    (data / "b.txt").write_text("10\n20\n")
+    proc = seed("run", PYTHON_STATS, "-i", f"DATA_FILES={data}", "-j", 'CONFIG={"label": "demo"}',
+                "-j", "THRESHOLD=2.5", "-o", str(tmp_path / "run"), "--json")
+    document = check_result(json.loads(proc.stdout))
+    outputs_dir = tmp_path / "run" / "outputs"
+    listed = {name: [f["path"] for f in output["files"]] for name, output in document["outputs"].items()}
+    assert listed == {"SUMMARY": ["summary.json"], "FILE_STATS": ["a.csv.stats.txt", "b.txt.stats.txt"],
+                      "FOOTPRINT": ["footprint.txt"]}
+    for output in document["outputs"].values():
+        for file in output["files"]:
+            content = (outputs_dir / file["path"]).read_bytes()
+            assert file["size"] == len(content) and file["sha256"] == hashlib.sha256(content).hexdigest()
+            sidecar = outputs_dir / (file["path"] + ".metadata.json")
+            assert (file["metadata"] is not None) == sidecar.exists()
+            if sidecar.exists():
+                written = json.loads(sidecar.read_text())
+                assert file["metadata"]["type"] == written["type"] == "Feature"
+                assert file["metadata"]["geometry"] == written["geometry"]
+    footprint = document["outputs"]["FOOTPRINT"]["files"][0]["metadata"]
+    assert footprint["geometry"]["type"] == "Polygon" and footprint["data_started"].endswith("Z")
+    west, south, east, north = footprint["bbox"]
+    assert west <= footprint["center"][0] <= east and south <= footprint["center"][1] <= north
+    values = json.loads((outputs_dir / "seed.outputs.json").read_text())
+    assert document["json_outputs"] == {"TOTAL_COUNT": values["TOTAL_COUNT"], "OVERALL_MEAN": values["overallMean"],
+                                        "LABEL": values["LABEL"], "ABOVE_THRESHOLD": values["ABOVE_THRESHOLD"]}
+    assert document["capture_failures"] == [] and document["warnings"] == []
