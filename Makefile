@@ -35,6 +35,7 @@ test: images
 bench: images
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run_overhead.py
+	$(BIN)/python bench/harvest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
