@@ -181,38 +181,29 @@ def test_secrets_never_appear_in_anything_the_runner_writes_or_prints(busybox_im
     assert document["environment"]["DB_PASS"] == "****" and "****" in document["command"]
 
 
-def test_sigint_mid_run_leaves_no_container(busybox_image: str, tmp_path: Path, docker_client: Any) -> None:
+def write_manifest_file(tmp_path: Path, command: str, timeout: int = 300) -> Path:
+    """A manifest file for `seed run --manifest` (the busybox base has no label)."""
     doc = tmp_path / "seed.manifest.json"
     doc.write_text(json.dumps({"seedVersion": "1.0.0", "job": {
-        "name": "sleeper", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
-        "maintainer": {"name": "n", "email": "e"}, "timeout": 300,
-        "interface": {"command": "sh -c 'echo started; sleep 300'"}}}))
+        "name": "cli-job", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "e"}, "timeout": timeout, "interface": {"command": command}}}))
+    return doc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_run_leaves_no_container(busybox_image: str, tmp_path: Path, docker_client: Any,
+                                              signum: int) -> None:
+    doc = write_manifest_file(tmp_path, "sh -c 'echo started; sleep 300'")
     proc = subprocess.Popen([SEED, "run", busybox_image, "--manifest", str(doc), "-o", str(tmp_path / "run")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"started\n"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     proc.wait(timeout=30)
     assert proc.returncode == 130
     result = check_result(json.loads((tmp_path / "run" / "result.json").read_text()))
     assert result["status"] == "interrupted"
     leftovers = docker_client.containers.list(all=True, filters={"label": f"io.seed-runner.run-id={result['run_id']}"})
     assert leftovers == []
-
-
-def test_sigterm_mid_run_leaves_no_container(busybox_image: str, tmp_path: Path, docker_client: Any) -> None:
-    doc = tmp_path / "seed.manifest.json"
-    doc.write_text(json.dumps({"seedVersion": "1.0.0", "job": {
-        "name": "sleeper", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
-        "maintainer": {"name": "n", "email": "e"}, "timeout": 300,
-        "interface": {"command": "sh -c 'echo started; sleep 300'"}}}))
-    proc = subprocess.Popen([SEED, "run", busybox_image, "--manifest", str(doc), "-o", str(tmp_path / "run")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout.readline() == b"started\n"
-    proc.terminate()
-    proc.wait(timeout=30)
-    assert proc.returncode == 130
-    run_id = json.loads((tmp_path / "run" / "result.json").read_text())["run_id"]
-    assert docker_client.containers.list(all=True, filters={"label": f"io.seed-runner.run-id={run_id}"}) == []
 
 
 def test_leftovers_of_a_killed_runner_are_cleaned_up(busybox_image: str, docker_client: Any) -> None:
@@ -227,11 +218,7 @@ def test_leftovers_of_a_killed_runner_are_cleaned_up(busybox_image: str, docker_
 
 
 def test_200_mb_of_output_does_not_grow_the_runner(busybox_image: str, tmp_path: Path) -> None:
-    doc = tmp_path / "seed.manifest.json"
-    doc.write_text(json.dumps({"seedVersion": "1.0.0", "job": {
-        "name": "talker", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
-        "maintainer": {"name": "n", "email": "e"}, "timeout": 300,
-        "interface": {"command": "sh -c 'head -c 200000000 /dev/zero'"}}}))
+    doc = write_manifest_file(tmp_path, "sh -c 'head -c 200000000 /dev/zero'")
     probe = ("import resource, subprocess, sys; "
              "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
