@@ -77,20 +77,21 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
 from .errors import SeedRunnerError
 from .model import FileOutput, JsonOutput, Manifest
-from .sidecar import MAX_SIDECAR_BYTES, Sidecar, json_kind, json_problem_message, parse_sidecar
+
+if TYPE_CHECKING:  # names for annotations only; the sidecar module is imported when a sidecar is read
+    from pathlib import Path
+
+    from .sidecar import Sidecar
 
 OUTPUTS_JSON = "seed.outputs.json"
 METADATA_SUFFIX = ".metadata.json"
 OCTET_STREAM = "application/octet-stream"
 HASH_BUFFER_BYTES = 1024 * 1024
-MAX_OUTPUTS_JSON_BYTES = 10 * 1024 * 1024
-"""seed.outputs.json is a small object; only this much of a larger one is read (and it is refused)."""
 
 FAILURE_ORDER = ("missing-required-output", "unexpected-multiple-outputs", "invalid-outputs-json",
                  "invalid-metadata")
@@ -502,6 +503,8 @@ class _Harvester:
         return found
 
     def _metadata(self, directory: str, name: str, path: str, what: str) -> Sidecar | None:
+        from .sidecar import MAX_SIDECAR_BYTES, parse_sidecar
+
         data, reason = self.folder.read_entry(directory, name, MAX_SIDECAR_BYTES + 1)
         if data is None:
             problems = [f"it {reason}"]
@@ -545,16 +548,17 @@ class _Harvester:
                 self._json_problem(False, f"{OUTPUTS_JSON} {reason}; the optional JSON output(s) "
                                           f"{', '.join(o.name for o in outputs)} are left out")
 
-        data, reason = self.folder.read_entry(self.folder.root, OUTPUTS_JSON, MAX_OUTPUTS_JSON_BYTES + 1)
+        from .jsontext import MAX_DOCUMENT_BYTES, json_kind, parse_json_text
+
+        # A small object: one byte over parse_json_text's limit is enough to refuse a larger file.
+        data, reason = self.folder.read_entry(self.folder.root, OUTPUTS_JSON, MAX_DOCUMENT_BYTES + 1)
         if data is None:
             whole_file(reason or "is missing")
             return {}
-        from .jsontext import parse_json_text
-
         document, findings = parse_json_text(data, what=OUTPUTS_JSON)
         errors = [f for f in findings if f.severity == "error"]
         if errors:
-            whole_file("is unusable: " + json_problem_message(errors[0].code, errors[0].message, OUTPUTS_JSON))
+            whole_file("is unusable: " + errors[0].message)
             return {}
         for finding in findings:
             self.warnings.append(HarvestProblem("invalid-outputs-json", OUTPUTS_JSON,

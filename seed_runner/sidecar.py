@@ -6,9 +6,10 @@ A sidecar is GeoJSON (RFC 7946). DECISIONS.md "Metadata sidecars" settles what t
   only the first and third); a Feature's ``geometry`` may be ``null`` (no geometry).
 - The checks run in this order, and a failing step stops the later ones:
 
-  1. strict JSON (UTF-8, no NaN; line and column in the message);
+  1. strict JSON (UTF-8, no NaN; line and column in the message), read by ``jsontext.parse_json_document``;
   2. the project's bundled metadata schema (``schemas/seed.metadata.schema.json``, compiled once with
-     jsonschema-rs, no network); when it refuses, a walk that mirrors the schema says where and why;
+     jsonschema-rs, no network); when it refuses, a walk that mirrors the schema says where and why
+     (``seed_runner.sidecar_explain``, imported only then);
   3. GeoJSON rules the schema cannot express, with the ``geojson`` package's own checks: every linear ring
      ends where it started, every member of ``features`` is a Feature object;
   4. geometry, with shapely: each non-point geometry is valid (``explain_validity`` in the message), every
@@ -49,10 +50,8 @@ shapely, numpy and geojson are imported only when a sidecar is actually checked.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,8 +60,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-from .findings import Severity, json_path
-from .jsontext import MAX_DOCUMENT_BYTES, parse_json_text
+from .findings import json_path
+from .jsontext import json_excerpt, json_kind, parse_json_document
 
 MAX_SIDECAR_BYTES = 512 * 1024 * 1024
 """Larger sidecars are refused: their parsed coordinates alone would take several GiB of memory."""
@@ -159,6 +158,8 @@ def parse_sidecar(data: bytes) -> tuple[Sidecar | None, list[str]]:
 def sidecar_from_document(document: Any) -> tuple[Sidecar | None, list[str]]:
     """Check a parsed sidecar document (steps 2 to 5)."""
     if not _metadata_validator().is_valid(document):
+        from .sidecar_explain import explain_schema_failure
+
         return None, explain_schema_failure(document)
     problems = geojson_problems(document)
     if problems:
@@ -174,67 +175,6 @@ def sidecar_from_document(document: Any) -> tuple[Sidecar | None, list[str]]:
                    properties=MappingProxyType(properties), **typed), []
 
 
-# ---------------------------------------------------------------------------------------------- JSON
-
-
-def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
-    """Strict JSON (UTF-8, no NaN or Infinity) of any size; problems carry line and column.
-
-    The C parser alone reads valid documents (fast, even at 100 MB); ``parse_json_text`` explains the
-    invalid ones it can hold, so messages read the same as the manifest validator's.
-    """
-    # A number such as 1e999 parses as infinity, which no JSON writer can give back: check floats one by
-    # one only when the bytes hold an exponent or a run of digits long enough to overflow.
-    parse_float = _finite_float if _MAYBE_HUGE_NUMBER.search(data) else None
-    try:
-        return json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=parse_float), []
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        failure = exc
-    if isinstance(failure, _HugeNumber):
-        return None, [str(failure)]
-    if len(data) <= MAX_DOCUMENT_BYTES:
-        _, findings = parse_json_text(data, what=what)
-        errors = [f for f in findings if f.severity is Severity.ERROR]
-        if errors:
-            return None, [json_problem_message(f.code, f.message, what) for f in errors]
-    if isinstance(failure, json.JSONDecodeError):
-        return None, [f"malformed JSON at line {failure.lineno}, column {failure.colno}: {failure.msg}"]
-    if isinstance(failure, UnicodeDecodeError):
-        return None, [f"byte 0x{data[failure.start]:02x} at offset {failure.start} is not valid UTF-8; "
-                      f"write the {what} as UTF-8"]
-    if isinstance(failure, RecursionError):
-        return None, [f"the {what} nests arrays or objects too deeply"]
-    return None, [f"malformed JSON: {failure}"]
-
-
-def json_problem_message(code: str, message: str, what: str) -> str:
-    """parse_json_text's message, with the ones that speak of manifests said for ``what``."""
-    if code == "empty-document":
-        return f"the {what} is empty; it must hold one JSON object"
-    if code == "too-deeply-nested":
-        return f"the {what} nests arrays or objects too deeply"
-    return message
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON; use a number or a string instead")
-
-
-_MAYBE_HUGE_NUMBER = re.compile(rb"[eE]\+?0*[1-9][0-9]{2}|[0-9]{300}")
-
-
-class _HugeNumber(ValueError):
-    pass
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        shown = text if len(text) <= 20 else text[:17] + "..."
-        raise _HugeNumber(f"the number {shown} is too large for a 64-bit float; write a smaller number")
-    return value
-
-
 # ------------------------------------------------------------------------------------- step 2: schema
 
 
@@ -245,188 +185,6 @@ def _metadata_validator() -> Any:
     from .schemas import load_schema
 
     return jsonschema_rs.Draft4Validator(load_schema("metadata"))
-
-
-class _Enough(Exception):
-    """Raised inside the walk once MAX_PROBLEMS are found."""
-
-
-def explain_schema_failure(document: Any) -> list[str]:
-    """Why the metadata schema refuses ``document``, as ``"$.path: reason"`` lines.
-
-    The schema is a ``oneOf`` of four shapes, so a validator's own message is "not valid under any of the
-    given schemas"; this walk follows the document's ``type`` instead and names the member at fault.
-    """
-    problems: list[str] = []
-
-    def say(path: tuple, reason: str) -> None:
-        problems.append(f"{json_path(path)}: {reason}")
-        if len(problems) >= MAX_PROBLEMS:
-            raise _Enough
-
-    try:
-        _explain_root(document, say)
-    except _Enough:
-        pass
-    if not problems:  # the walk and the schema disagree: fall back to the schema's own best message
-        from jsonschema.exceptions import best_match
-
-        from .schemas import detailed_validator
-
-        error = best_match(detailed_validator("metadata").iter_errors(document))
-        if error is None:
-            problems.append("$: the metadata schema refuses the document")
-        else:
-            problems.append(f"{json_path(list(error.absolute_path))}: {error.message[:200]}")
-    return problems
-
-
-def _explain_root(doc: Any, say: Any) -> None:
-    if not isinstance(doc, dict):
-        say((), f"a metadata sidecar must be a GeoJSON object, got {json_kind(doc)}")
-        return
-    if "type" not in doc:
-        say((), "member 'type' is missing; GeoJSON objects say what they are, e.g. \"type\": \"Feature\"")
-        return
-    if "bbox" in doc:
-        box = doc["bbox"]
-        if not (isinstance(box, list) and len(box) >= 4 and all(_is_number(v) for v in box)):
-            say(("bbox",), "must be an array of at least 4 numbers (west, south, east, north)")
-    kind = doc["type"]
-    if kind in GEOMETRY_TYPES:
-        _explain_geometry(doc, (), say)
-    elif kind == "GeometryCollection":
-        _explain_collection(doc, (), "geometries", _explain_geometry, say)
-    elif kind == "Feature":
-        _explain_feature(doc, (), say)
-    elif kind == "FeatureCollection":
-        _explain_collection(doc, (), "features", _explain_feature, say)
-    else:
-        say(("type",), f"{_shown(kind)} is not a GeoJSON type; use one of {', '.join(GEOJSON_TYPES)}")
-
-
-def _explain_collection(doc: dict, path: tuple, member: str, explain_item: Any, say: Any) -> None:
-    if member not in doc:
-        say(path, f"member '{member}' is missing")
-    elif not isinstance(doc[member], list):
-        say((*path, member), f"must be an array, got {json_kind(doc[member])}")
-    else:
-        for index, item in enumerate(doc[member]):
-            explain_item(item, (*path, member, index), say)
-
-
-def _explain_feature(feature: Any, path: tuple, say: Any) -> None:
-    if not isinstance(feature, dict):
-        return  # the schema's feature has no "type": "object"; geojson_problems reports it
-    if feature.get("type", "Feature") != "Feature":
-        say((*path, "type"), f"must be \"Feature\", got {_shown(feature['type'])}")
-    if "geometry" not in feature:
-        say(path, "member 'geometry' is missing (use null for a feature without geometry)")
-    elif feature["geometry"] is not None:
-        _explain_geometry(feature["geometry"], (*path, "geometry"), say)
-    if "properties" not in feature:
-        say(path, "member 'properties' is missing (use {} or null when there are none)")
-    elif not (feature["properties"] is None or isinstance(feature["properties"], dict)):
-        say((*path, "properties"), f"must be an object or null, got {json_kind(feature['properties'])}")
-    if "id" in feature and not (isinstance(feature["id"], str) or _is_number(feature["id"])):
-        say((*path, "id"), f"must be a string or a number, got {json_kind(feature['id'])}")
-
-
-def _explain_geometry(geometry: Any, path: tuple, say: Any) -> None:
-    if not isinstance(geometry, dict):
-        say(path, f"must be a geometry object, got {json_kind(geometry)}")
-        return
-    kind = geometry.get("type")
-    if kind not in GEOMETRY_TYPES:
-        if "type" not in geometry:
-            say(path, "member 'type' is missing from the geometry")
-        else:
-            say((*path, "type"), f"{_shown(kind)} is not a geometry type; use one of {', '.join(GEOMETRY_TYPES)}")
-        return
-    extra = sorted(set(geometry) - {"type", "coordinates"})
-    if extra:
-        names = ", ".join(f"'{name}'" for name in extra)
-        say(path, f"member {names} is not allowed in a geometry (the metadata schema allows only 'type' and "
-                  f"'coordinates')")
-    if "coordinates" not in geometry:
-        say(path, f"member 'coordinates' is missing from the {kind}")
-        return
-    _COORDINATE_CHECKS[kind](geometry["coordinates"], (*path, "coordinates"), say)
-
-
-def _explain_position(value: Any, path: tuple, say: Any) -> None:
-    if not isinstance(value, list):
-        say(path, f"a position must be an array of 2 or 3 numbers, got {json_kind(value)}")
-    elif not 2 <= len(value) <= 3:
-        say(path, f"a position must have 2 or 3 numbers (longitude, latitude[, height]), got {len(value)}")
-    else:
-        for index, number in enumerate(value):
-            if not _is_number(number):
-                say((*path, index), f"must be a number, got {json_kind(number)}")
-
-
-def _explain_positions(value: Any, path: tuple, say: Any, *, at_least: int = 0, what: str = "") -> None:
-    if not isinstance(value, list):
-        say(path, f"must be an array of positions, got {json_kind(value)}")
-        return
-    if len(value) < at_least:
-        say(path, f"{what} needs at least {at_least} positions, got {len(value)}")
-    for index, position in enumerate(value):
-        _explain_position(position, (*path, index), say)
-
-
-def _explain_line(value: Any, path: tuple, say: Any) -> None:
-    _explain_positions(value, path, say, at_least=2, what="a line string")
-
-
-def _explain_polygon(value: Any, path: tuple, say: Any) -> None:
-    _explain_array_of(value, path, say, "linear rings",
-                      lambda ring, p, s: _explain_positions(ring, p, s, at_least=4, what="a linear ring"))
-
-
-def _explain_array_of(value: Any, path: tuple, say: Any, what: str, explain_item: Any) -> None:
-    if not isinstance(value, list):
-        say(path, f"must be an array of {what}, got {json_kind(value)}")
-        return
-    for index, item in enumerate(value):
-        explain_item(item, (*path, index), say)
-
-
-_COORDINATE_CHECKS = {
-    "Point": _explain_position,
-    "MultiPoint": _explain_positions,
-    "LineString": _explain_line,
-    "MultiLineString": lambda v, p, s: _explain_array_of(v, p, s, "line strings", _explain_line),
-    "Polygon": _explain_polygon,
-    "MultiPolygon": lambda v, p, s: _explain_array_of(v, p, s, "polygons", _explain_polygon),
-}
-
-
-def _is_number(value: Any) -> bool:
-    """A JSON number as JSON Schema sees it: not a boolean, and representable (no infinity)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def json_kind(value: Any) -> str:
-    """'an array', 'a number', ...: how a message names a JSON value's kind."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ------------------------------------------------------------------------------------ step 3: GeoJSON
@@ -528,7 +286,8 @@ def _geometry_facts(geometries: Geometries) -> tuple[tuple[float, float, float, 
         x, y = geometry["coordinates"][:2]
         problem = _position_problem(geometry["coordinates"])
         if problem:
-            return None, None, [f"{json_path((*path, 'coordinates'))}: {_shown(geometry['coordinates'])} {problem}"]
+            shown = json_excerpt(geometry["coordinates"])
+            return None, None, [f"{json_path((*path, 'coordinates'))}: {shown} {problem}"]
         return (float(x), float(y), float(x), float(y)), (float(x), float(y)), []
     import numpy as np
 
@@ -651,7 +410,7 @@ def _first_bad_position(geometries: Geometries, bad: Any, reason: str) -> str:
     for part, part_path in _parts(geometries):
         for position, position_path in _positions(part["coordinates"], (*part_path, "coordinates")):
             if bad(position[0], position[1], position[2:]):
-                return f"{json_path(position_path)}: {_shown(position)} {reason}"
+                return f"{json_path(position_path)}: {json_excerpt(position)} {reason}"
     return f"$: a position {reason}"
 
 
@@ -690,7 +449,7 @@ def well_known_properties(properties: Mapping[str, Any], path: tuple = ("propert
             if isinstance(value, list) and all(isinstance(item, str) for item in value):
                 typed[attribute] = tuple(value)
             else:
-                problems.append(f"{json_path((*path, name))}: must be an array of strings, got {_shown(value)}")
+                problems.append(f"{json_path((*path, name))}: must be an array of strings, got {json_excerpt(value)}")
     return typed, problems
 
 
@@ -701,13 +460,13 @@ def parse_date_time(value: Any) -> tuple[datetime | None, str | None]:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return None, f"{_shown(value)} is not an ISO 8601 date-time (e.g. 2016-08-06T00:00:00Z)"
+        return None, f"{json_excerpt(value)} is not an ISO 8601 date-time (e.g. 2016-08-06T00:00:00Z)"
     if moment.tzinfo is None or moment.utcoffset() is None:
-        return None, (f"{_shown(value)} has no time zone; add Z for UTC or an offset such as +02:00 or -05:00")
+        return None, (f"{json_excerpt(value)} has no time zone; add Z for UTC or an offset such as +02:00 or -05:00")
     try:
         return moment.astimezone(timezone.utc), None
     except OverflowError:
-        return None, f"{_shown(value)} is out of range once converted to UTC"
+        return None, f"{json_excerpt(value)} is out of range once converted to UTC"
 
 
 __all__ = ["Sidecar", "read_sidecar", "parse_sidecar", "sidecar_from_document", "parse_json_document",

@@ -21,12 +21,12 @@ from seed_runner.schemas import detailed_validator, fast_validator
 from seed_runner.sidecar import (
     MAX_SIDECAR_BYTES,
     Sidecar,
-    explain_schema_failure,
     parse_date_time,
     parse_sidecar,
     read_sidecar,
     sidecar_from_document,
 )
+from seed_runner.sidecar_explain import explain_schema_failure
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SPEC_SIDECAR = SHARED / "seed-spec/examples/complete/outfile.csv.metadata.json"
