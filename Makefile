@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine images demo test bench clean
+.PHONY: setup engine registry images demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Byte-compile the package as an installed wheel would be (an editable install under PYTHONDONTWRITEBYTECODE
+# would otherwise compile every module from source on every start).
 setup: $(STAMP)
+	$(BIN)/python -m compileall -q seed_runner
 
 engine:
 	scripts/ensure-engine.sh
+
+registry:
+	scripts/ensure-registry.sh
 
 images: setup engine
 	scripts/build-base-images.sh
@@ -29,7 +35,7 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: images
+test: images registry
 	$(BIN)/python -m pytest
 
 bench: images

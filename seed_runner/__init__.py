@@ -39,6 +39,9 @@ _EXPORTS = {
     "Harvest": "seed_runner.harvest",
     "read_sidecar": "seed_runner.sidecar",
     "Sidecar": "seed_runner.sidecar",
+    "search": "seed_runner.publish",
+    "pull": "seed_runner.publish",
+    "publish": "seed_runner.publish",
     "SeedRunnerError": "seed_runner.errors",
     "InvalidManifestError": "seed_runner.errors",
     "schema_path": "seed_runner.schemas",
@@ -53,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .findings import Finding, Severity
     from .harvest import Harvest, harvest
     from .plan import RunRequest, make_plan
+    from .publish import publish, pull, search
     from .run import harvest_folder, run
     from .sidecar import Sidecar, read_sidecar
     from .loading import load_manifest

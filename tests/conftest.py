@@ -17,6 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 BUSYBOX_IMAGE = "seed-runner/busybox:1"
 
+# The local registries (with and without basic auth) the publish/pull/search tests use.
+pytest_plugins = ["tests.registry_fixture"]
+
 # A manifest that uses every part of the spec and draws no finding at all: tests mutate a copy of it.
 CLEAN_MANIFEST: dict[str, Any] = {
     "seedVersion": "1.0.0",
