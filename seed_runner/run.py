@@ -1,6 +1,6 @@
 """`seed run` as a library: plan, stage, execute on the engine, decide the outcome, write the result.
 
-The run folder (``-o DIR``, by default a new ``seed-runs/<job>-<time>-<id>``) holds::
+The run folder (``-o DIR``, by default a new ``seed-runs/<image repository>-<time>-<id>``) holds::
 
     outputs/                 OUTPUT_DIR, mounted read-write at /seed/outputs
     logs/stdout.log          the job's output, secrets masked, bytes as written
