@@ -67,7 +67,7 @@ def validate(
 
     results = validate_all(sources, recursive=recursive)
     if as_json:
-        typer.echo(json.dumps(validation_document(results, strict=strict), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(validation_document(results, strict=strict), indent=2))
     elif not quiet:
         print_validation(results, strict=strict)
     valid = all(r.is_valid(strict=strict) for r in results)
@@ -156,6 +156,9 @@ def run(
             except OSError as exc:
                 raise typer.BadParameter(f"{name}: cannot read {value[1:]} ({exc.strerror})",
                                          param_hint="--json-input") from None
+            except UnicodeDecodeError:
+                raise typer.BadParameter(f"{name}: {value[1:]} is not UTF-8 text", param_hint="--json-input"
+                                         ) from None
         else:
             json_values[name] = JsonText(value)
     setting_values: dict[str, str] = {}
@@ -170,6 +173,8 @@ def run(
             setting_values[name] = Path(value).read_text(encoding="utf-8").removesuffix("\n")
         except OSError as exc:
             raise typer.BadParameter(f"{name}: cannot read {value} ({exc.strerror})", param_hint="--secret") from None
+        except UnicodeDecodeError:
+            raise typer.BadParameter(f"{name}: {value} is not UTF-8 text", param_hint="--secret") from None
     resource_values: dict[str, float] = {}
     for name, value in _pairs(resources, "--resource"):
         try:
@@ -197,21 +202,25 @@ def run(
             typer.echo(f"seed: running {plan.manifest.job.name} {plan.manifest.job.job_version} in {plan.run_dir}",
                        err=True)
 
-    def terminate(signum, frame) -> None:  # SIGTERM behaves like Ctrl-C: stop and remove the container
+    def terminate(signum, frame) -> None:  # behave like Ctrl-C: stop and remove the container, write the result
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # SIGHUP: the terminal or SSH session went away; the job must not keep running unseen.
+    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    previous = {signum: signal.signal(signum, terminate) for signum in stops}
     try:
         result = run_job(request, manifest=manifest, pull=pull, strict=strict, echo_stdout=echo_out,
-                         echo_stderr=echo_err,
-                         on_plan=announce)
+                         echo_stderr=echo_err, on_plan=announce)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if as_json:
-        typer.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(result.document, indent=2))
     from .report import print_run_summary
 
     print_run_summary(result, quiet=quiet and not as_json)
+    if result.write_error:
+        typer.echo(f"seed: warning: {result.write_error}", err=True)
     raise typer.Exit(result.exit_status)
 
 
@@ -247,7 +256,7 @@ def harvest(
     except SeedRunnerError as exc:
         raise typer.BadParameter(str(exc), param_hint="OUTPUT_DIR") from None
     if as_json:
-        typer.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(result.document, indent=2))
     print_run_summary(result)
     raise typer.Exit(result.exit_status)
 
@@ -259,8 +268,13 @@ def cleanup(
 ) -> None:
     """Remove containers left behind by seed-runner processes that were killed."""
     from .docker_engine import cleanup_leftovers
+    from .errors import EngineUnavailableError
 
-    removed = cleanup_leftovers(include_live=all_runs)
+    try:
+        removed = cleanup_leftovers(include_live=all_runs)
+    except EngineUnavailableError as exc:
+        typer.echo(f"seed: error: {exc}", err=True)
+        raise typer.Exit(4) from None
     typer.echo(f"removed {len(removed)} container{'s' * (len(removed) != 1)}")
 
 

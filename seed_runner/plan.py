@@ -14,6 +14,7 @@ import math
 import mimetypes
 import os
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -85,7 +86,10 @@ class RunPlan:
     image: str
     manifest: Manifest = field(repr=False)
     command: tuple[str, ...] | None
-    """argv after expansion; None runs the image's own ENTRYPOINT/CMD."""
+    """argv after expansion; None (no command in the manifest) runs the image's own ENTRYPOINT/CMD; () when
+    the command expands to no words, which runs ``entrypoint`` with no arguments."""
+    display_command: tuple[str, ...] | None = field(repr=False)
+    """The command as shown in results and messages: expanded with every secret replaced by ``****``."""
     environment: Mapping[str, str] = field(repr=False)
     secret_values: frozenset[str] = field(repr=False)
     mounts: tuple[BindMount, ...]
@@ -105,6 +109,8 @@ class RunPlan:
     timeout: float | None
     grace_period: float
     labels: Mapping[str, str]
+    entrypoint: tuple[str, ...] | None = None
+    """The image's ENTRYPOINT, set when ``command`` is () (the engine would otherwise run the image's CMD)."""
     warnings: tuple[tuple[str, str], ...] = ()
     """(code, message) pairs: things worth saying that do not stop the run."""
 
@@ -126,13 +132,17 @@ class JsonText(str):
 
 
 def parse_json_input(text: str, expected: str) -> Any:
-    """A ``-j NAME=VALUE`` value: JSON text, or for a string input any text that is not JSON."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        if expected == "string":
-            return text
-        raise ValueError(f"{text!r} is not JSON") from None
+    """A ``-j NAME=VALUE`` value: strict JSON text (no NaN, bounded size and depth), or for a string input
+    any text that is not JSON."""
+    from .jsontext import parse_json_text
+
+    value, findings = parse_json_text(text, what="JSON input")
+    errors = [f for f in findings if f.severity == "error"]
+    if not errors:
+        return value
+    if expected == "string":
+        return text
+    raise ValueError(errors[0].message)
 
 
 def json_type_problem(value: Any, expected: str) -> str | None:
@@ -175,8 +185,13 @@ def _container_name(name: str) -> str:
     return name.replace("/", "_") if name not in ("", ".", "..") else f"_{name}"
 
 
-def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str, str] | None = None) -> RunPlan:
-    """Check ``request`` against ``manifest`` and decide the run; raises PlanError with every problem."""
+def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str, str] | None = None,
+              image_entrypoint: Sequence[str] | None = None) -> RunPlan:
+    """Check ``request`` against ``manifest`` and decide the run; raises PlanError with every problem.
+
+    ``image_env`` and ``image_entrypoint`` are the image's ENV and ENTRYPOINT, when known (the command's
+    expansion sees the ENV; a command that expands to nothing runs the ENTRYPOINT alone).
+    """
     problems: list[str] = []
     warnings: list[tuple[str, str]] = []
     face = manifest.job.interface
@@ -217,8 +232,9 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             if spec.required:
                 problems.append(f"input {spec.name} is required: give it with -i {spec.name}=PATH")
             continue
-        files, size, input_problems = _input_files(spec, [Path(p) for p in paths])
+        files, size, input_problems, input_warnings = _input_files(spec, [Path(p) for p in paths])
         problems.extend(input_problems)
+        warnings.extend(input_warnings)
         if input_problems:
             continue
         total_bytes += size
@@ -304,23 +320,44 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
 
     # -- command -------------------------------------------------------------------------------
     command: tuple[str, ...] | None = None
+    display_command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
     if face.command is not None:
+        expansion_env = {**(image_env or {}), **env}
         try:
-            argv = expand_command(face.command, {**(image_env or {}), **env})
+            command = tuple(expand_command(face.command, expansion_env))
         except CommandSyntaxError as exc:
             problems.append(f"interface.command: {exc}")
         else:
-            command = tuple(argv) if argv else None
+            # Expanding again with the secrets masked shows where they go, even when a secret with spaces
+            # was split into several words (masking the words one by one would miss it).
+            secret_variables = {s.variable for s in face.settings if s.secret}
+            shown_env = {k: MASK if k in secret_variables else mask_secrets(v, secrets)
+                         for k, v in expansion_env.items()}
+            display_command = tuple(expand_command(face.command, shown_env))
+            if not command:
+                if image_entrypoint:
+                    entrypoint = tuple(image_entrypoint)
+                elif image_entrypoint is not None:
+                    problems.append("interface.command expands to no words and the image has no ENTRYPOINT: "
+                                    "there is nothing to run; give the command or an ENTRYPOINT")
+
+    timeout = float(manifest.job.timeout) if request.timeout is None else float(request.timeout)
+    for what, seconds in (("--timeout", request.timeout), ("--grace", request.grace_period)):
+        if seconds is not None and not (0 <= float(seconds) <= threading.TIMEOUT_MAX):
+            problems.append(f"{what} {seconds:g}: give a number of seconds from 0 to {threading.TIMEOUT_MAX:.0f}"
+                            + (" (0: no limit)" if what == "--timeout" else ""))
 
     if problems:
         raise PlanError(problems)
 
-    timeout = float(manifest.job.timeout) if request.timeout is None else float(request.timeout)
     return RunPlan(
         run_id=run_id,
         image=request.image,
         manifest=manifest,
         command=command,
+        display_command=display_command,
+        entrypoint=entrypoint,
         environment=MappingProxyType(env),
         secret_values=frozenset(secrets),
         mounts=(*mounts,
@@ -339,7 +376,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         disk_mib=allocations.get("disk"),
         user=_user(request.user),
         network=request.network,
-        timeout=timeout if timeout > 0 else None,
+        timeout=timeout if timeout > 0 else None,  # a manifest's timeout <= 0 means no limit (validate warns)
         grace_period=request.grace_period,
         labels=MappingProxyType({
             f"{LABEL_PREFIX}run-id": run_id,
@@ -350,43 +387,61 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
     )
 
 
-def _input_files(spec: FileInput, paths: list[Path]) -> tuple[list[tuple[str, Path]], int, list[str]]:
-    """(container file name, host file) pairs of an input, their total size, and the problems found."""
+def _input_files(spec: FileInput, paths: list[Path]
+                 ) -> tuple[list[tuple[str, Path]], int, list[str], list[tuple[str, str]]]:
+    """(container file name, host file) pairs of an input, their total size, the problems and the warnings."""
     problems: list[str] = []
+    warnings: list[tuple[str, str]] = []
     files: list[tuple[str, Path]] = []
     for path in paths:
         try:
             mode = path.stat().st_mode
         except OSError:
-            problems.append(f"input {spec.name}: {path} does not exist")
+            problems.append(f"input {spec.name}: {_shown(path)} does not exist")
             continue
         if stat.S_ISDIR(mode):
             if not spec.multiple:
-                problems.append(f"input {spec.name} takes one file, but {path} is a directory")
+                problems.append(f"input {spec.name} takes one file, but {_shown(path)} is a directory")
                 continue
+            skipped = 0
             for child in sorted(path.iterdir()):
                 if child.is_file():
                     files.append((child.name, child))
+                else:
+                    skipped += 1
+            if skipped:  # DECISIONS: a multiple input is one flat directory of files
+                warnings.append(("input-subfolders-skipped",
+                                 f"input {spec.name}: {skipped} entr{'y' if skipped == 1 else 'ies'} of "
+                                 f"{_shown(path)} that are not files (subfolders) were left out; a multiple input "
+                                 "is one flat directory"))
         elif stat.S_ISREG(mode):
             files.append((path.name, path))
         else:
-            problems.append(f"input {spec.name}: {path} is not a regular file")
+            problems.append(f"input {spec.name}: {_shown(path)} is not a regular file")
     if not spec.multiple and len(files) > 1:
         problems.append(f"input {spec.name} takes one file, but {len(files)} were given (declare it multiple, or "
                         "give one)")
     names: dict[str, Path] = {}
     total = 0
     for name, file in files:
+        if _shown(name) != name:
+            problems.append(f"input {spec.name}: the file name {_shown(name)!r} is not valid UTF-8; rename it")
+            continue
         if not os.access(file, os.R_OK):
-            problems.append(f"input {spec.name}: {file} is not readable")
+            problems.append(f"input {spec.name}: {_shown(file)} is not readable")
         other = names.setdefault(_container_name(name), file)
         if other != file:
-            problems.append(f"input {spec.name}: {other} and {file} have the same name; the input directory is "
-                            "flat, rename one")
+            problems.append(f"input {spec.name}: {_shown(other)} and {_shown(file)} have the same name; the input "
+                            "directory is flat, rename one")
         total += file.stat().st_size
     if spec.multiple and not files and not problems:
-        problems.append(f"input {spec.name}: no files in {', '.join(map(str, paths))}")
-    return [(_container_name(n), f) for n, f in files], total, problems
+        problems.append(f"input {spec.name}: no files in {', '.join(_shown(p) for p in paths)}")
+    return [(_container_name(n), f) for n, f in files], total, problems, warnings
+
+
+def _shown(path: str | Path) -> str:
+    """A path as text that can always be printed: bytes that are not UTF-8 become U+FFFD."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _is_flat_directory(path: Path) -> bool:

@@ -38,6 +38,8 @@ class RunResult:
     document: dict[str, Any]
     run_dir: Path | None
     plan: RunPlan | None = None
+    write_error: str | None = None
+    """Why result.json could not be written (the document is still here, and printed by the CLI)."""
 
     @property
     def exit_status(self) -> int:
@@ -59,17 +61,29 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
     interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
     """
-    from . import docker_engine
-
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
     context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
     try:
         # The run folder comes first, so that even a run refused for a missing image leaves its result.
-        run_dir = _choose_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
+        run_dir = _claim_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
     except SeedRunnerError as exc:  # a folder that is not ours to write in: say so, write nothing
         return _finish(None, context, system_failure("invalid-request", str(exc)))
     request = replace(request, run_dir=run_dir)
+    try:
+        return _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
+                       echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it by the CLI: the container is gone
+        _finish(run_dir, context, system_failure("interrupted", "stopped by a signal; nothing is left running"),
+                plan=context.get("plan"))
+        raise
+
+
+def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, manifest: Manifest | None,
+            pull: bool, strict: bool, echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, engine: Any,
+            on_plan: Callable[[RunPlan], None] | None) -> RunResult:
+    from . import docker_engine
+
     try:
         engine = engine or docker_engine.connect(timeout=None)
         docker_engine.cleanup_leftovers(engine)
@@ -79,7 +93,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         if manifest is None:
             manifest = _label_manifest(image)
         context["job"] = _job(manifest)
-        plan = make_plan(manifest, request, image_env=image.env)
+        plan = make_plan(manifest, request, image_env=image.env,
+                         image_entrypoint=getattr(image, "entrypoint", None))
     except PlanError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
                        problems=list(exc.problems))
@@ -92,6 +107,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
 
     if on_plan:
         on_plan(plan)
+    context["plan"] = plan
     context.update(_plan_facts(plan))
     try:
         _stage(plan)
@@ -99,12 +115,10 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
             execution = docker_engine.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
                                               engine=engine)
-    except KeyboardInterrupt:
-        _finish(run_dir, context, system_failure("interrupted", "stopped by the user; the container was removed"),
-                plan=plan)
-        raise
     except docker_engine.ContainerError as exc:
         return _finish(run_dir, context, system_failure("docker-launch", str(exc)), plan=plan)
+    except (EngineUnavailableError, EngineError) as exc:
+        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)), plan=plan)
     except OSError as exc:
         return _finish(run_dir, context, system_failure("runner-failure", f"{exc.strerror}: {exc.filename}"),
                        plan=plan)
@@ -176,20 +190,34 @@ def _name_hint(image: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
 
 
-def _choose_run_dir(request: RunRequest, name: str) -> Path:
+def _claim_run_dir(request: RunRequest, name: str) -> Path:
+    """Create (or take, when new and empty) the run folder, atomically: two runs never share one."""
     given = str(request.run_dir or "")
-    run_dir = default_run_dir(name) if given in ("", ".") else Path(given)
-    run_dir = run_dir.absolute()
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave -o out "
-                              "for a fresh folder")
+    run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise SeedRunnerError(f"the run folder {run_dir} is a file; give a new folder with -o")
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            if any(run_dir.iterdir()):
+                raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave "
+                                      "-o out for a fresh folder") from None
+        # The claim: whoever creates outputs/ first owns the folder.
+        (run_dir / "outputs").mkdir()
+    except FileExistsError:
+        raise SeedRunnerError(f"the run folder {run_dir} was just taken by another run; give a new one with -o"
+                              ) from None
+    except OSError as exc:
+        raise SeedRunnerError(f"cannot create the run folder {run_dir} ({exc.strerror}); give another with -o"
+                              ) from None
     return run_dir
 
 
 def _plan_facts(plan: RunPlan) -> dict[str, Any]:
-    secrets = plan.secret_values
     return {
-        "command": None if plan.command is None else [mask_secrets(a, secrets) for a in plan.command],
+        "command": None if plan.display_command is None else list(plan.display_command),
         "environment": plan.masked_environment,
         "resources": dict(plan.allocations),
         "timeout_seconds": plan.timeout,
@@ -207,7 +235,7 @@ def _stage(plan: RunPlan) -> None:
         # _give_back_outputs returns the files to the invoking user afterwards.
         os.chmod(run_dir / "outputs", 0o777)
     metadata = Path(plan.input_metadata_file)
-    metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2, ensure_ascii=False), encoding="utf-8")
+    metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2), encoding="utf-8")
     metadata.chmod(0o444)
     for staged in plan.staged:
         directory = Path(staged.directory)
@@ -279,27 +307,52 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         "warnings": warnings,
     }
     if plan is not None:
-        document = _masked(document, plan.secret_values)
+        _mask_free_text(document, plan.secret_values)
+    write_error = None
     if run_dir is not None:
-        _write_atomically(run_dir / RESULT_FILE, document)
-    return RunResult(outcome, document, run_dir, plan)
+        try:
+            _write_atomically(run_dir / RESULT_FILE, document)
+        except OSError as exc:
+            write_error = f"could not write {run_dir / RESULT_FILE} ({exc.strerror})"
+    return RunResult(outcome, document, run_dir, plan, write_error)
+
+
+# Members of the result document that carry text a secret could reach: what the job wrote (JSON outputs,
+# side-car properties) and messages. Structural members (paths, hashes, ids, media types) stay exact: masking a
+# short secret inside a sha256 would corrupt it. The command and environment are masked when they are built.
+_FREE_TEXT = ("message", "problems", "warnings", "capture_failures", "json_outputs", "input_metadata")
+
+
+def _mask_free_text(document: dict[str, Any], secrets: frozenset[str]) -> None:
+    if not secrets:
+        return
+    for member in _FREE_TEXT:
+        document[member] = _masked(document[member], secrets)
+    for output in (document.get("outputs") or {}).values():
+        for file in output["files"]:
+            file["metadata"] = _masked(file["metadata"], secrets)
 
 
 def _masked(value: Any, secrets: frozenset[str]) -> Any:
-    if not secrets:
-        return value
+    """Every string in ``value`` with the secrets replaced, dictionary keys included."""
     if isinstance(value, str):
         return mask_secrets(value, secrets)
     if isinstance(value, dict):
-        return {k: _masked(v, secrets) for k, v in value.items()}
+        return {mask_secrets(k, secrets): _masked(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v, secrets) for v in value]
     return value
 
 
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:
-    """Write to a temporary file and rename: a reader never sees half a result."""
+    """Write to a temporary file and rename: a reader never sees half a result.
+
+    ASCII-only JSON: a file name that is not UTF-8 (a job can write one) still gives a valid document.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="ascii")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
