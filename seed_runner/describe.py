@@ -128,7 +128,7 @@ def _describe_image(reference: str, engine: Any) -> JobDescription:
     from .validation.image_rules import image_document
 
     try:
-        image = inspect_image(reference, engine)
+        image = inspect_image(engine, reference)
     except ImageNotFoundError:
         raise DescribeError(f"no file, folder or local image named {reference!r}; check the name (`seed list` "
                             "shows the local Seed images) or build or pull the image first",

@@ -184,20 +184,6 @@ def _hit_or_skip(client: RegistryClient, repository: str, tag: str) -> SearchHit
 # -- the engine ----------------------------------------------------------------------------------------
 
 
-def _docker(docker_client: Any = None) -> Any:
-    if docker_client is not None:
-        return docker_client
-    import docker
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - docker.errors.DockerException, requests' connection errors
-        raise EngineUnavailableError(f"the Docker engine does not answer ({type(exc).__name__}); start it "
-                                     "(scripts/ensure-engine.sh) or set DOCKER_HOST") from None
-    return client
-
-
 def _stream(lines: Iterable[dict[str, Any]], progress: Progress | None) -> tuple[str | None, str | None]:
     """Follow a push or pull stream: (error message or None, digest or None); progress gets one line per
     layer state change."""
@@ -336,7 +322,9 @@ def pull(name: str, registry: str | RegistryAddress, *, org: str | None = None,
     if client.manifest_digest(repository, reference) is None:
         raise RegistryNotFoundError(f"{resolved} is not in the registry; seed search --registry {address} "
                                     "lists what is there")
-    engine = _docker(docker_client)
+    from .build import connect_docker
+
+    engine = connect_docker(docker_client)
     import docker.errors
 
     if progress:
@@ -478,7 +466,9 @@ def publish(image: str | None, registry: str | RegistryAddress, *, org: str | No
         check_repository(org)
     creds = resolve_credentials(address, credentials)
     directory = Path(directory)
-    engine = _docker(docker_client)
+    from .build import connect_docker
+
+    engine = connect_docker(docker_client)
     if image is None:
         from .loading import load_manifest
 

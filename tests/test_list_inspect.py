@@ -68,7 +68,9 @@ def test_unlabelled_seed_repositories_and_odd_labels_are_told_apart(build_image:
     # An ENV of its own makes each a new image (a bare FROM would only add a tag to the shared base image).
     unlabelled = build_image(f"seed-runner-test-{unique}-1.0.0-seed:1.0.0", env={"ONE": unique})
     document = json.loads(json.dumps(CLEAN_MANIFEST))
-    misnamed = build_image(f"seed-runner-test/misnamed-{unique}:latest", labels={LABEL: encode_label(document)})
+    # Its own ENV too: the same label on the same base would be the image other tests tagged with good names.
+    misnamed = build_image(f"seed-runner-test/misnamed-{unique}:latest", labels={LABEL: encode_label(document)},
+                           env={"THREE": unique})
     garbled = build_image(f"seed-runner-test-garbled-{unique}-seed:1", labels={LABEL: "{not json"})
     plain = build_image(f"seed-runner-test/plain-{unique}:latest", env={"TWO": unique})
     by_reference = {ref: image for image in list_seed_images() for ref in image.references}

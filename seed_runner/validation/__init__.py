@@ -106,7 +106,7 @@ def _validate_image(source: Source, engine: Any) -> ValidationResult:
     from .image_rules import image_document, image_name_findings
 
     try:
-        image = inspect_image(source.name, engine() if callable(engine) else engine)
+        image = inspect_image(engine() if callable(engine) else engine, source.name)
     except ImageNotFoundError:
         return ValidationResult(source.name, source.kind, (error(
             "image-not-found", "$", f"no file, directory or local image named {source.name!r}; check the path, "
@@ -145,12 +145,24 @@ def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engi
 
 
 def _shared_client():
-    """A callable that connects to the engine once, on first use (file-only runs never import docker)."""
-    from functools import cache
+    """A callable that connects to the engine once, on first use.
 
-    @cache
+    File-only runs never connect, nor import the engine client (seed_runner.engine_api: plain sockets, not
+    the docker SDK). A failed connection is remembered: every image source then gets the same
+    ``engine-unavailable`` finding at once instead of waiting for the engine again.
+    """
+    state: dict[str, Any] = {}
+
     def client() -> Any:
-        from ..images import connect_engine
-        return connect_engine()
+        if "engine" not in state:
+            from ..images import connect
+            try:
+                state["engine"] = connect()
+            except EngineUnavailableError as exc:
+                state["failure"] = str(exc)
+                state["engine"] = None
+        if state["engine"] is None:
+            raise EngineUnavailableError(state["failure"])
+        return state["engine"]
 
     return client
