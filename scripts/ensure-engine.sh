@@ -7,14 +7,9 @@
 # - busybox-static (a static /bin/busybox, copied into FROM-scratch images) is installed when missing.
 set -euo pipefail
 
-log() { printf 'ensure-engine: %s\n' "$*" >&2; }
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else log "need root to run: $*  (run this script as root or install sudo)"; exit 1
-  fi
-}
+name=ensure-engine
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 apt_updated=0
 apt_install() {

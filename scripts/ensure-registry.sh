@@ -13,14 +13,9 @@
 # Idempotent: a second run finds the binary and does nothing.
 set -euo pipefail
 
-log() { printf 'ensure-registry: %s\n' "$*" >&2; }
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else log "need root to run: $*  (run this script as root or install sudo)"; exit 1
-  fi
-}
+name=ensure-registry
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 binary=/usr/bin/docker-registry
 

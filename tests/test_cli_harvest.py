@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,18 +82,22 @@ def test_the_python_twin(folder: Path) -> None:
     assert result.exit_status == 0 and result.document["json_outputs"]["cell_count"] == 3
 
 
+def busybox_job(command: str, outputs: list[dict[str, Any]], timeout: int = 30) -> Any:
+    """A manifest for the busybox base: `command` runs in the container's shell, `outputs` are file outputs."""
+    return load_manifest({"seedVersion": "1.0.0", "job": {
+        "name": "writer", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "e"}, "timeout": timeout,
+        "interface": {"command": f"sh -c '{command}'", "outputs": {"files": outputs}}}})
+
+
 @pytest.mark.engine
 def test_seed_run_harvests_and_a_missing_output_fails_the_run(busybox_image: str, tmp_path: Path) -> None:
     from seed_runner.plan import RunRequest
     from seed_runner.run import run
 
-    doc = {"seedVersion": "1.0.0", "job": {
-        "name": "writer", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
-        "maintainer": {"name": "n", "email": "e"}, "timeout": 30,
-        "interface": {"command": "sh -c 'echo 1 > $OUTPUT_DIR/a.txt; echo 2 > $OUTPUT_DIR/b.txt'",
-                      "outputs": {"files": [{"name": "ONE", "pattern": "*.txt"},
-                                            {"name": "REPORT", "pattern": "report.pdf"}]}}}}
-    result = run(RunRequest(image=busybox_image, run_dir=tmp_path / "run"), manifest=load_manifest(doc))
+    job = busybox_job("echo 1 > $OUTPUT_DIR/a.txt; echo 2 > $OUTPUT_DIR/b.txt",
+                      [{"name": "ONE", "pattern": "*.txt"}, {"name": "REPORT", "pattern": "report.pdf"}])
+    result = run(RunRequest(image=busybox_image, run_dir=tmp_path / "run"), manifest=job)
     document = check_result(result.document)
     assert result.exit_status == 1 and document["exit_code"] == 0
     assert document["error"]["name"] == "missing-required-output"  # failures rank: missing before multiple
@@ -105,13 +110,9 @@ def test_a_timed_out_run_still_lists_what_it_wrote(busybox_image: str, tmp_path:
     from seed_runner.plan import RunRequest
     from seed_runner.run import run
 
-    doc = {"seedVersion": "1.0.0", "job": {
-        "name": "slow", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
-        "maintainer": {"name": "n", "email": "e"}, "timeout": 1,
-        "interface": {"command": "sh -c 'echo part > $OUTPUT_DIR/part.txt; sleep 30'",
-                      "outputs": {"files": [{"name": "PART", "pattern": "part.txt"}]}}}}
-    result = run(RunRequest(image=busybox_image, run_dir=tmp_path / "run", grace_period=1),
-                 manifest=load_manifest(doc))
+    job = busybox_job("echo part > $OUTPUT_DIR/part.txt; sleep 30", [{"name": "PART", "pattern": "part.txt"}],
+                      timeout=1)
+    result = run(RunRequest(image=busybox_image, run_dir=tmp_path / "run", grace_period=1), manifest=job)
     document = check_result(result.document)
     assert document["status"] == "timed-out" and result.exit_status == 3
     assert [f["path"] for f in document["outputs"]["PART"]["files"]] == ["part.txt"]
