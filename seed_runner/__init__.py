@@ -31,17 +31,17 @@ _EXPORTS = {
     "normalize_name": "seed_runner.names",
     "parse_command": "seed_runner.command",
     "expand_command": "seed_runner.command",
-    "run": "seed_runner.run",
-    "harvest_folder": "seed_runner.run",
+    "run": "seed_runner.runner",
+    "harvest_folder": "seed_runner.runner",
     "RunRequest": "seed_runner.plan",
     "make_plan": "seed_runner.plan",
-    "harvest": "seed_runner.harvest",
-    "Harvest": "seed_runner.harvest",
+    "harvest": "seed_runner.harvesting",
+    "Harvest": "seed_runner.harvesting",
     "read_sidecar": "seed_runner.sidecar",
     "Sidecar": "seed_runner.sidecar",
-    "search": "seed_runner.publish",
-    "pull": "seed_runner.publish",
-    "publish": "seed_runner.publish",
+    "search": "seed_runner.publishing",
+    "pull": "seed_runner.publishing",
+    "publish": "seed_runner.publishing",
     "SeedRunnerError": "seed_runner.errors",
     "InvalidManifestError": "seed_runner.errors",
     "schema_path": "seed_runner.schemas",
@@ -54,10 +54,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .command import expand_command, parse_command
     from .errors import InvalidManifestError, SeedRunnerError
     from .findings import Finding, Severity
-    from .harvest import Harvest, harvest
+    from .harvesting import Harvest, harvest
     from .plan import RunRequest, make_plan
-    from .publish import publish, pull, search
-    from .run import harvest_folder, run
+    from .publishing import publish, pull, search
+    from .runner import harvest_folder, run
     from .sidecar import Sidecar, read_sidecar
     from .loading import load_manifest
     from .model import Manifest

@@ -143,7 +143,7 @@ def run(
     import signal
 
     from .plan import JsonText, RunRequest
-    from .run import run as run_job
+    from .runner import run as run_job
 
     file_inputs: dict[str, list[str]] = {}
     for name, value in _pairs(inputs, "--input"):
@@ -245,7 +245,7 @@ def harvest(
     from .errors import SeedRunnerError
     from .loading import load_manifest
     from .report import print_run_summary
-    from .run import harvest_folder
+    from .runner import harvest_folder
 
     try:
         manifest = load_manifest(source)

@@ -1,4 +1,4 @@
-"""`seed publish`, `seed pull`, `seed search`: Seed images in a Docker registry (library: seed_runner.publish).
+"""`seed publish`, `seed pull`, `seed search`: Seed images in a Docker registry (library: seed_runner.publishing).
 
 Only typer and the standard library are imported here: `seed` imports this module on every start.
 
@@ -103,7 +103,7 @@ def search(
     2 usage error; 4 the registry does not answer.
     """
     from .errors import SeedRunnerError
-    from .publish import search as search_registry
+    from .publishing import search as search_registry
 
     address = _address(registry)
     credentials = _credentials(username, password_stdin)
@@ -172,7 +172,7 @@ def pull(
     2 usage error; 4 the registry or the Docker engine does not answer.
     """
     from .errors import SeedRunnerError
-    from .publish import pull as pull_image
+    from .publishing import pull as pull_image
 
     address = _address(registry)
     credentials = _credentials(username, password_stdin)
@@ -230,8 +230,8 @@ def publish(
     2 usage error; 4 the registry or the Docker engine does not answer.
     """
     from .errors import SeedRunnerError
-    from .publish import BUMP_PARTS
-    from .publish import publish as publish_image
+    from .publishing import BUMP_PARTS
+    from .publishing import publish as publish_image
 
     for option, value in (("--bump-package", bump_package), ("--bump-job", bump_job)):
         if value is not None and value not in BUMP_PARTS:

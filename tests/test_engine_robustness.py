@@ -269,7 +269,7 @@ def test_an_attach_the_engine_does_not_accept_is_bounded(fake_engine: Callable[.
 
 def test_seed_run_against_an_engine_that_never_answers_ends(fake_engine: Callable[..., FakeEngine],
                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from seed_runner.run import run
+    from seed_runner.runner import run
 
     fake_engine(("GET", "", never), ("POST", "", never), ("DELETE", "", never))
     monkeypatch.setattr(engine_api, "CALL_TIMEOUT", 0.5, raising=False)
@@ -464,7 +464,7 @@ def test_one_connect_and_one_image_inspection() -> None:
     import importlib
 
     build, describe, images, publish = (importlib.import_module(f"seed_runner.{name}")
-                                        for name in ("build", "describe", "images", "publish"))
+                                        for name in ("build", "describe", "images", "publishing"))
 
     assert docker_engine.connect is images.connect and docker_engine.inspect_image is images.inspect_image
     assert not hasattr(images, "connect_engine") and not hasattr(publish, "_docker")

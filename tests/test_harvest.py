@@ -1,4 +1,4 @@
-"""Harvest (seed_runner.harvest): real output folders in tmp_path, no engine.
+"""Harvest (seed_runner.harvesting): real output folders in tmp_path, no engine.
 
 Every rule of DECISIONS.md "Outputs" and "Metadata sidecars" with a folder that passes and one that fails;
 the spec's complete example; hostile folders (links out, pipes, loops, unreadable files); 10,000 files; a
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seed_runner.harvest import (
+from seed_runner.harvesting import (
     FAILURE_ORDER,
     CapturedFile,
     Harvest,
@@ -605,7 +605,7 @@ def test_socket_is_not_a_regular_file(tmp_path: Path) -> None:
 
 PERMISSION_PROBE = """
 import json, sys
-from seed_runner.harvest import harvest
+from seed_runner.harvesting import harvest
 from seed_runner.model import Manifest
 manifest = Manifest.from_dict(json.loads(sys.argv[1]))
 print(json.dumps(harvest(manifest, sys.argv[2]).to_dict()))

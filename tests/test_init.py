@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from seed_runner import load_manifest, validate
-from seed_runner.harvest import harvest
+from seed_runner.harvesting import harvest
 from seed_runner.plan import encode_json_input, json_type_problem
 from seed_runner.scaffold import ScaffoldError, init_job, job_name_from
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from seed_runner.publish import bump_version, search, semver_key
+from seed_runner.publishing import bump_version, search, semver_key
 from seed_runner.registry import RegistryClient
 
 from .registry_fixture import LABEL, RegistryServer, free_port, push, seed_manifest, unique_name

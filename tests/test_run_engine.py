@@ -15,7 +15,7 @@ import pytest
 
 from seed_runner import load_manifest
 from seed_runner.plan import RunRequest
-from seed_runner.run import run
+from seed_runner.runner import run
 
 from .conftest import check_result
 

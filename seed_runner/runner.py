@@ -57,7 +57,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     """Run one job and return its result; the result document is also written to the run folder.
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
-    outputs are harvested (``seed_runner.harvest``); ``strict`` makes an invalid metadata side-car a failure. Problems the user can fix
+    outputs are harvested (``seed_runner.harvesting``); ``strict`` makes an invalid metadata side-car a failure. Problems the user can fix
     (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
     interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
     """
@@ -127,7 +127,7 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
                        plan=plan)
     context["execution"] = execution
     _give_back_outputs(plan)
-    from .harvest import HarvestError, harvest
+    from .harvesting import HarvestError, harvest
 
     try:
         harvested = harvest(plan.manifest, plan.output_dir, strict=strict, disk_mib=plan.disk_mib)
@@ -149,7 +149,7 @@ def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool =
     The result document has the same shape as a run's, without the execution parts; the outcome is
     ``succeeded`` or ``failed`` (a capture failure). Raises HarvestError when the folder cannot be read.
     """
-    from .harvest import harvest
+    from .harvesting import harvest
 
     harvested = harvest(manifest, output_dir, strict=strict, disk_mib=disk_mib)
     failure = harvested.failure

@@ -3,7 +3,7 @@
 Pure file-system work: it reads the folder and never writes, never talks to a container engine, so a
 scheduler that ran the container itself calls it directly::
 
-    from seed_runner.harvest import harvest
+    from seed_runner.harvesting import harvest
 
     result = harvest(manifest, "/runs/42/outputs", strict=False, disk_mib=1000)
     if result.failure:                       # the run outcome uses result.failure.code
