@@ -74,3 +74,17 @@ def test_json_document_and_default_run_folder(tmp_path: Path) -> None:
                                "title": "Image Watermarker"}
     assert document["command"] == ["/seed/inputs/INPUT_IMAGE/input.png", "/seed/outputs"]
     assert "wrote /seed/outputs/input_watermark.png" in proc.stderr  # the job's stdout, on stderr under --json
+
+
+def test_pull_fetches_a_missing_image_from_a_registry(tmp_path: Path, registry, docker_client) -> None:
+    """`seed run --pull` (the runner's own Engine API client) against a real registry; never without --pull."""
+    published = seed("publish", WATERMARK, "--registry", registry.host, "--org", "pulltest", "--force")
+    assert published.returncode == 0, published.stderr
+    remote = f"{registry.host}/pulltest/{WATERMARK}"
+    docker_client.images.remove(remote, force=True) if docker_client.images.list(remote) else None
+    without = seed("run", remote, "-i", f"INPUT_IMAGE={PNG}", "-o", str(tmp_path / "no-pull"))
+    assert without.returncode == 4 and "--pull" in without.stderr  # never pulled implicitly
+    pulled = seed("run", remote, "--pull", "-i", f"INPUT_IMAGE={PNG}", "-o", str(tmp_path / "pulled"), "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    assert check_result(json.loads(pulled.stdout))["status"] == "succeeded"
+    docker_client.images.remove(remote, force=True)
