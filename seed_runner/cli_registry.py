@@ -214,6 +214,10 @@ def publish(
         help="If the tag exists: bump jobVersion in DIR/seed.manifest.json, rebuild, publish that.")] = None,
     directory: Annotated[Path, typer.Option("--dir", "-d", help="The job folder (for a bump and a default IMAGE).")
                          ] = Path("."),
+    build_args: Annotated[Optional[list[str]], typer.Option(
+        "--build-arg", metavar="KEY=VALUE",
+        help="A Dockerfile ARG for the rebuild after a bump (repeatable); give the ones the image was built "
+             "with.")] = None,
     username: UserOption = None,
     password_stdin: PasswordOption = False,
     as_json: JsonOption = False,
@@ -224,6 +228,10 @@ def publish(
     A tag the registry already has is refused unless --force (overwrite) or --bump-package/--bump-job:
     then the version in DIR/seed.manifest.json is bumped, the job rebuilt and the new version published
     (as seed-cli does, the manifest is only changed when the tag exists).
+
+    A bump rebuilds with exactly the --build-arg values given here (the Dockerfile's ARG defaults
+    otherwise), not those the original image was built with: repeat them, or the bumped version may be a
+    different image (e.g. on another base).
 
     Exit status: 0 published; 1 refused or failed (the tag exists; the image is not local, has no Seed
     label or an invalid manifest; credentials missing or rejected; the push or rebuild failed);
@@ -239,12 +247,18 @@ def publish(
     if force and (bump_package or bump_job):
         raise typer.BadParameter("--force overwrites the existing tag and a bump publishes a new one: choose one",
                                  param_hint="--force")
+    args = {}
+    for value in build_args or ():
+        key, sep, rest = value.partition("=")
+        if not key.strip() or not sep:
+            raise typer.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--build-arg")
+        args[key] = rest
     address = _address(registry)
     credentials = _credentials(username, password_stdin)
     try:
         result = publish_image(image, address, org=org, force=force, bump_package=bump_package,
                                bump_job=bump_job, directory=directory, credentials=credentials,
-                               progress=_progress(quiet))
+                               progress=_progress(quiet), build_args=args)
     except SeedRunnerError as exc:
         _fail(exc)
     except ValueError as exc:

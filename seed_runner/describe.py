@@ -14,6 +14,7 @@ Exit status of a failure (``DescribeError.exit_status``), as `seed inspect` uses
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -109,6 +110,9 @@ def describe(source: str | Path, *, engine: Any = None) -> JobDescription:
     from .validation import validate_document
 
     text = str(source)
+    if not text:
+        raise DescribeError("the source is empty; name a manifest file, a job folder or a local image",
+                            exit_status=EXIT_USAGE)
     located = resolve(text)[0]
     if located.problem is not None:  # a folder without a manifest
         raise DescribeError(located.problem.message, exit_status=EXIT_USAGE)
@@ -122,11 +126,29 @@ def describe(source: str | Path, *, engine: Any = None) -> JobDescription:
     return _description(text, located.kind, document, findings, image=None)
 
 
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+def _reference_problems(reference: str) -> list[str]:
+    """Why ``reference`` names no image (Docker's reference grammar; a name may end in ``@digest``), or []."""
+    from .build import reference_problems
+
+    name, at, digest = reference.partition("@")
+    problems = reference_problems(name)
+    if at and not _DIGEST.fullmatch(digest):
+        problems.append(f"the digest {digest!r} is not algorithm:hex (such as sha256:...)")
+    return problems
+
+
 def _describe_image(reference: str, engine: Any) -> JobDescription:
     from .images import inspect_image
     from .validation import validate_document
     from .validation.image_rules import image_document
 
+    problems = _reference_problems(reference)
+    if problems:  # the engine would refuse it as a malformed reference (and seem unavailable)
+        raise DescribeError(f"no such file, folder or local image: {reference!r} is not a file or folder and not an "
+                            f"image name ({'; '.join(problems)}); check the name", exit_status=EXIT_USAGE)
     try:
         image = inspect_image(engine, reference)
     except ImageNotFoundError:

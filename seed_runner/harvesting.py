@@ -288,7 +288,12 @@ class _Folder:
                     if final and not keep_outputs_json and name == OUTPUTS_JSON:
                         continue
                     kind, where = self.resolve(directory, entries[name])
-                    if kind == "outside":
+                    if final and kind == "file" and not _is_utf8(path):
+                        # Such a path points at no file once written as UTF-8 (and strict JSON rejects it).
+                        shown = _printable(path)
+                        rejected.append(_Rejected(shown, "unreadable-output",
+                                                  f"file name is not UTF-8: {shown}; rename it"))
+                    elif kind == "outside":
                         rejected.append(_Rejected(path, "symlink-outside-output-dir", where))
                     elif final and kind == "file":
                         matches.append(_Match(path, where, directory, name))
@@ -299,6 +304,7 @@ class _Folder:
                     # Directories at the end of a pattern and files on the way down are simply no match.
             level = below
         matches.sort(key=lambda m: m.path)
+        rejected = [r._replace(path=_printable(r.path), reason=_printable(r.reason)) for r in rejected]
         rejected.sort(key=lambda r: r.path)
         return matches, rejected
 
@@ -359,6 +365,22 @@ class _Folder:
                 except OSError:
                     pass
         return total
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a name read from the file system (surrogate-escaped) is valid UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """``text`` with the bytes that are not UTF-8 shown as U+FFFD (no lone surrogates)."""
+    if _is_utf8(text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def pattern_components(pattern: str) -> list[str] | None:

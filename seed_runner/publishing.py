@@ -21,8 +21,9 @@ from typing import Any, Callable, Iterable
 
 from .errors import EngineUnavailableError, ImageNotFoundError, SeedRunnerError
 from .names import LABEL, MAX_TAG_LENGTH, image_repository
-from .registry import (Credentials, RegistryAddress, RegistryAuthError, RegistryClient, RegistryNotFoundError,
-                       RegistryUnavailableError, check_repository, parse_registry, resolve_credentials, scrub)
+from .registry import (Credentials, RegistryAddress, RegistryAuthError, RegistryClient, RegistryError,
+                       RegistryNotFoundError, RegistryUnavailableError, check_repository, parse_registry,
+                       resolve_credentials, scrub)
 
 Progress = Callable[[str], None]
 
@@ -98,11 +99,13 @@ class SearchHit:
         return doc
 
 
-def seed_repositories(client: RegistryClient, org: str | None = None, page_size: int = 100) -> list[str]:
-    """The catalog's repositories ending in ``-seed`` (directly under ``org/`` when given)."""
+def seed_repositories(client: RegistryClient, org: str | None = None, page_size: int = 100,
+                      on_skip: Callable[[str, str], None] | None = None) -> list[str]:
+    """The catalog's repositories ending in ``-seed`` (directly under ``org/`` when given); catalog entries
+    that are not valid repository names are left out (``on_skip(entry, reason)`` hears about them)."""
     prefix = f"{org.strip('/')}/" if org else ""
     found = []
-    for repository in client.catalog(page_size=page_size):
+    for repository in client.catalog(page_size=page_size, on_skip=on_skip):
         if not repository.endswith("-seed") or not repository.startswith(prefix):
             continue
         if org and "/" in repository[len(prefix):]:
@@ -146,16 +149,40 @@ def search(registry: str | RegistryAddress, keyword: str | None = None, *, org: 
     (case-insensitive; None or empty: all), sorted by name, job version and package version.
 
     Every tag of every ``-seed`` repository is described by the label in its config blob (no layer is
-    fetched). ``on_skip(reference, reason)`` hears about images that are not Seed images.
-    Raises RegistryUnavailableError, RegistryAuthError or RegistryError.
+    fetched). ``on_skip(reference, reason)`` hears about images that are not Seed images, and about whatever
+    the registry answers in a shape that cannot be read (a catalog entry or tag that is not a valid name, a
+    repository whose tag list or an image whose manifest or config is malformed): those are left out, the rest
+    is still searched. Raises RegistryUnavailableError, RegistryAuthError, or RegistryError (the catalog
+    itself cannot be read).
     """
+    from contextlib import nullcontext
+
     address = parse_registry(registry) if isinstance(registry, str) else registry
+    owned = client is None
     client = client or RegistryClient(address, resolve_credentials(address, credentials))
-    repositories = seed_repositories(client, org, page_size)
+    with client if owned else nullcontext(client):
+        return _search(client, address, keyword, org, page_size, on_skip, workers)
+
+
+def _search(client: RegistryClient, address: RegistryAddress, keyword: str | None, org: str | None,
+            page_size: int, on_skip: Callable[[str, str], None] | None, workers: int) -> list[SearchHit]:
+    import threading
+
+    lock = threading.Lock()
+    skipped: list[tuple[str, str]] = []
+
+    def skip(reference: str, reason: str) -> None:
+        with lock:
+            skipped.append((reference, reason))
+
+    repositories = seed_repositories(client, org, page_size, on_skip=skip)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        tag_lists = list(pool.map(lambda r: _tags_or_none(client, r), repositories))
+        tag_lists = list(pool.map(lambda r: _tags_or_none(client, r, skip), repositories))
         pairs = [(r, t) for r, tags in zip(repositories, tag_lists) for t in tags]
         results = list(pool.map(lambda pair: _hit_or_skip(client, *pair), pairs))
+    if on_skip:
+        for reference, reason in skipped:
+            on_skip(reference, reason)
     hits = []
     for (repository, tag), result in zip(pairs, results):
         if isinstance(result, SearchHit):
@@ -167,17 +194,24 @@ def search(registry: str | RegistryAddress, keyword: str | None = None, *, org: 
                                        semver_key(h.tag) or (), h.tag))
 
 
-def _tags_or_none(client: RegistryClient, repository: str) -> list[str]:
+def _tags_or_none(client: RegistryClient, repository: str, on_skip: Callable[[str, str], None]) -> list[str]:
     try:
-        return client.tags(repository)
+        return client.tags(repository, on_skip=on_skip)
     except RegistryNotFoundError:  # deleted since the catalog was read
+        return []
+    except (RegistryUnavailableError, RegistryAuthError):
+        raise
+    except RegistryError as exc:  # a tag list of the wrong shape: this repository only
+        on_skip(f"{client.address.host}/{repository}", str(exc))
         return []
 
 
 def _hit_or_skip(client: RegistryClient, repository: str, tag: str) -> SearchHit | str:
     try:
         return _hit(client, repository, tag)
-    except RegistryNotFoundError as exc:  # deleted while we looked, or no image for linux/amd64
+    except (RegistryUnavailableError, RegistryAuthError):
+        raise
+    except RegistryError as exc:  # deleted while we looked, no image for linux/amd64, or a malformed document
         return str(exc)
 
 
@@ -315,49 +349,49 @@ def pull(name: str, registry: str | RegistryAddress, *, org: str | None = None,
     name, org = _split_org(name, org)
     if org:
         check_repository(org)
-    client = RegistryClient(address, creds)
-    client.ping()
-    repository, reference = resolve_image(client, name, org)
-    resolved = f"{address.host}/{repository}{'@' if ':' in reference else ':'}{reference}"
-    if client.manifest_digest(repository, reference) is None:
-        raise RegistryNotFoundError(f"{resolved} is not in the registry; seed search --registry {address} "
-                                    "lists what is there")
-    from .build import connect_docker
+    with RegistryClient(address, creds) as client:
+        client.ping()
+        repository, reference = resolve_image(client, name, org)
+        resolved = f"{address.host}/{repository}{'@' if ':' in reference else ':'}{reference}"
+        if client.manifest_digest(repository, reference) is None:
+            raise RegistryNotFoundError(f"{resolved} is not in the registry; seed search --registry {address} "
+                                        "lists what is there")
+        from .build import connect_docker
 
-    engine = connect_docker(docker_client)
-    import docker.errors
+        engine = connect_docker(docker_client)
+        import docker.errors
 
-    if progress:
-        progress(f"pulling {resolved}")
-    try:
-        error, digest = _stream(engine.api.pull(f"{address.host}/{repository}", tag=reference, stream=True,
-                                                decode=True, auth_config=creds.auth_config() if creds else None),
-                                progress)
-    except docker.errors.NotFound as exc:
-        raise RegistryNotFoundError(scrub(f"{resolved} is not in the registry ({exc.explanation})", creds)
-                                    ) from None
-    except docker.errors.APIError as exc:
-        raise _engine_failure(str(exc.explanation or exc), f"pulling {resolved}", address, creds) from None
-    if error:
-        raise _engine_failure(error, f"pulling {resolved}", address, creds)
-    image = engine.images.get(resolved)
-    label = (image.attrs.get("Config") or {}).get("Labels", {}) or {}
-    job, local_name, warnings = None, None, []
-    document, _ = decode_label(label[LABEL]) if LABEL in label else (None, [])
-    if isinstance(document, dict) and isinstance(document.get("job"), dict):
-        j = document["job"]
-        job = {k: str(j.get(k, "")) for k in ("name", "jobVersion", "packageVersion", "title")}
-        short = f"{image_repository(job['name'], job['jobVersion'])}:{job['packageVersion']}"
-        if tag_local and short != resolved:
-            try:
-                image.tag(short.rsplit(":", 1)[0], short.rsplit(":", 1)[1])
-                local_name = short
-            except docker.errors.APIError as exc:
-                warnings.append(f"could not tag it {short}: {exc.explanation}")
-    else:
-        warnings.append(f"{resolved} has no Seed manifest label: it is not a Seed image")
-    return PullResult(reference=resolved, image_id=image.id, digest=digest or client.manifest_digest(
-        repository, reference), local_name=local_name, job=job, resolved_from=name, warnings=tuple(warnings))
+        if progress:
+            progress(f"pulling {resolved}")
+        try:
+            error, digest = _stream(engine.api.pull(f"{address.host}/{repository}", tag=reference, stream=True,
+                                                    decode=True, auth_config=creds.auth_config() if creds else None),
+                                    progress)
+        except docker.errors.NotFound as exc:
+            raise RegistryNotFoundError(scrub(f"{resolved} is not in the registry ({exc.explanation})", creds)
+                                        ) from None
+        except docker.errors.APIError as exc:
+            raise _engine_failure(str(exc.explanation or exc), f"pulling {resolved}", address, creds) from None
+        if error:
+            raise _engine_failure(error, f"pulling {resolved}", address, creds)
+        image = engine.images.get(resolved)
+        label = (image.attrs.get("Config") or {}).get("Labels", {}) or {}
+        job, local_name, warnings = None, None, []
+        document, _ = decode_label(label[LABEL]) if LABEL in label else (None, [])
+        if isinstance(document, dict) and isinstance(document.get("job"), dict):
+            j = document["job"]
+            job = {k: str(j.get(k, "")) for k in ("name", "jobVersion", "packageVersion", "title")}
+            short = f"{image_repository(job['name'], job['jobVersion'])}:{job['packageVersion']}"
+            if tag_local and short != resolved:
+                try:
+                    image.tag(short.rsplit(":", 1)[0], short.rsplit(":", 1)[1])
+                    local_name = short
+                except docker.errors.APIError as exc:
+                    warnings.append(f"could not tag it {short}: {exc.explanation}")
+        else:
+            warnings.append(f"{resolved} has no Seed manifest label: it is not a Seed image")
+        return PullResult(reference=resolved, image_id=image.id, digest=digest or client.manifest_digest(
+            repository, reference), local_name=local_name, job=job, resolved_from=name, warnings=tuple(warnings))
 
 
 # -- publish -------------------------------------------------------------------------------------------
@@ -444,14 +478,17 @@ def _bumped_manifest_text(text: str, document: dict[str, Any], changes: dict[str
 def publish(image: str | None, registry: str | RegistryAddress, *, org: str | None = None, force: bool = False,
             bump_package: str | None = None, bump_job: str | None = None, directory: str | Path = ".",
             credentials: Credentials | tuple[str, str] | None = None, progress: Progress | None = None,
-            docker_client: Any = None) -> PublishResult:
+            docker_client: Any = None, build_args: dict[str, str] | None = None) -> PublishResult:
     """Tag a local Seed image ``registry/[org/]<name>-<jobVersion>-seed:<packageVersion>`` (from its label)
     and push it; ``image`` None means the one ``directory/seed.manifest.json`` names.
 
     An existing tag in the registry is refused (TagExistsError) unless ``force`` (overwrite) or a bump
     (``bump_package`` / ``bump_job``: ``major``, ``minor`` or ``patch``), which rewrites the versions in
-    ``directory/seed.manifest.json``, rebuilds with ``build_job(directory)`` and publishes the new version
-    (the file is restored if the build fails). The temporary registry tag is removed from the local engine
+    ``directory/seed.manifest.json``, rebuilds with ``build_job(directory, build_args=build_args)`` and
+    publishes the new version (the file is restored if the build fails). The rebuild uses exactly
+    ``build_args`` (the Dockerfile's ``ARG`` defaults for any not given), not the arguments the original
+    image was built with, which the image does not record: pass the same ones, or the bumped version may be
+    a different image (another base, say). The temporary registry tag is removed from the local engine
     afterwards. Raises ValueError for bad arguments, and ImageNotFoundError, InvalidManifestError,
     TagExistsError, PublishError, RegistryAuthError, RegistryUnavailableError, EngineUnavailableError.
     """
@@ -482,43 +519,43 @@ def publish(image: str | None, registry: str | RegistryAddress, *, org: str | No
     repository, tag = prefix + image_repository(job.name, job.job_version), job.package_version
     _check_docker_name(repository, tag)
 
-    client = RegistryClient(address, creds)
-    client.ping()
-    existing = client.manifest_digest(repository, tag)
-    bumped = manifest_file = None
-    if existing is not None and not force:
-        if not (bump_package or bump_job):
-            raise TagExistsError(
-                f"{address.host}/{repository}:{tag} already exists in the registry ({existing}); use --force to "
-                "overwrite it, or --bump-package/--bump-job major|minor|patch to publish a new version")
-        local, manifest, bumped, manifest_file = _bump_and_build(
-            engine, client, directory, job.name, prefix, bump_package, bump_job, progress)
-        job = manifest.job
-        repository, tag = prefix + image_repository(job.name, job.job_version), job.package_version
-        _check_docker_name(repository, tag)
-        image = next(iter(local.tags), local.id)
+    with RegistryClient(address, creds) as client:
+        client.ping()
+        existing = client.manifest_digest(repository, tag)
+        bumped = manifest_file = None
+        if existing is not None and not force:
+            if not (bump_package or bump_job):
+                raise TagExistsError(
+                    f"{address.host}/{repository}:{tag} already exists in the registry ({existing}); use --force to "
+                    "overwrite it, or --bump-package/--bump-job major|minor|patch to publish a new version")
+            local, manifest, bumped, manifest_file = _bump_and_build(
+                engine, client, directory, job.name, prefix, bump_package, bump_job, progress, build_args)
+            job = manifest.job
+            repository, tag = prefix + image_repository(job.name, job.job_version), job.package_version
+            _check_docker_name(repository, tag)
+            image = next(iter(local.tags), local.id)
 
-    target = f"{address.host}/{repository}"
-    had_tag = f"{target}:{tag}" in (local.tags or ())
-    import docker.errors
+        target = f"{address.host}/{repository}"
+        had_tag = f"{target}:{tag}" in (local.tags or ())
+        import docker.errors
 
-    try:
-        local.tag(target, tag)
-        if progress:
-            progress(f"pushing {target}:{tag}")
-        error, digest = _stream(engine.api.push(target, tag=tag, stream=True, decode=True,
-                                                auth_config=creds.auth_config() if creds else None), progress)
-    except docker.errors.APIError as exc:
-        raise _engine_failure(str(exc.explanation or exc), f"pushing {target}:{tag}", address, creds) from None
-    finally:
-        if not had_tag:
-            _untag(engine, local.id, f"{target}:{tag}")
-    if error:
-        raise _engine_failure(error, f"pushing {target}:{tag}", address, creds)
-    return PublishResult(reference=f"{target}:{tag}", digest=digest or client.manifest_digest(repository, tag),
-                         image=image, image_id=local.id, job=_job_info(manifest),
-                         overwrote=existing if force else None, bumped=bumped,
-                         manifest_file=str(manifest_file) if manifest_file else None)
+        try:
+            local.tag(target, tag)
+            if progress:
+                progress(f"pushing {target}:{tag}")
+            error, digest = _stream(engine.api.push(target, tag=tag, stream=True, decode=True,
+                                                    auth_config=creds.auth_config() if creds else None), progress)
+        except docker.errors.APIError as exc:
+            raise _engine_failure(str(exc.explanation or exc), f"pushing {target}:{tag}", address, creds) from None
+        finally:
+            if not had_tag:
+                _untag(engine, local.id, f"{target}:{tag}")
+        if error:
+            raise _engine_failure(error, f"pushing {target}:{tag}", address, creds)
+        return PublishResult(reference=f"{target}:{tag}", digest=digest or client.manifest_digest(repository, tag),
+                             image=image, image_id=local.id, job=_job_info(manifest),
+                             overwrote=existing if force else None, bumped=bumped,
+                             manifest_file=str(manifest_file) if manifest_file else None)
 
 
 def _untag(engine: Any, image_id: str, reference: str) -> None:
@@ -533,8 +570,8 @@ def _untag(engine: Any, image_id: str, reference: str) -> None:
 
 
 def _bump_and_build(engine: Any, client: RegistryClient, directory: Path, job_name: str, prefix: str,
-                    bump_package: str | None, bump_job: str | None, progress: Progress | None
-                    ) -> tuple[Any, Any, dict[str, list[str]], Path]:
+                    bump_package: str | None, bump_job: str | None, progress: Progress | None,
+                    build_args: dict[str, str] | None = None) -> tuple[Any, Any, dict[str, list[str]], Path]:
     file = directory / "seed.manifest.json"
     try:
         text = file.read_text(encoding="utf-8")
@@ -574,7 +611,7 @@ def _bump_and_build(engine: Any, client: RegistryClient, directory: Path, job_na
     import docker.errors
 
     try:
-        built = build_job(str(directory), progress=progress, docker_client=engine)
+        built = build_job(str(directory), build_args=build_args or None, progress=progress, docker_client=engine)
     except (BuildError, SeedRunnerError, docker.errors.DockerException) as exc:
         file.write_text(text, encoding="utf-8")
         if getattr(exc, "exit_status", None) == 4:  # the engine stopped answering

@@ -45,9 +45,9 @@ INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # manifests and config blobs (the registry caps manifests at 4 MiB)
 DEFAULT_PLATFORM = ("linux", "amd64")
 
-_REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 class RegistryError(SeedRunnerError):
@@ -98,19 +98,37 @@ class RegistryAddress:
         return self.host
 
 
+CREDENTIALS_IN_ADDRESS = ("credentials in the registry address are not supported; use --username and "
+                          "--password-stdin")
+
+
 def parse_registry(text: str) -> RegistryAddress:
-    """``HOST[:PORT]``, optionally with ``http://`` or ``https://``; raises ValueError for anything else."""
+    """``HOST[:PORT]``, optionally with ``http://`` or ``https://`` and a trailing ``/`` or ``/v2``; raises
+    ValueError for anything else. Credentials (``user:password@``) are refused, and the message then never
+    repeats the address."""
     value = text.strip()
-    scheme = None
-    match = re.match(r"^(https?)://", value, re.IGNORECASE)
-    if match:
-        scheme, value = match.group(1).lower(), value[match.end():]
-    value = value.rstrip("/")
-    if "/" in value:
-        raise ValueError(f"{text!r} is not HOST[:PORT]: give the organization with --org, not in the address")
+    if "@" in value:  # user[:password]@ (a password may hold / ? #, so look at the whole text): never echoed
+        raise ValueError(CREDENTIALS_IN_ADDRESS)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        if "://" in value:
+            raise ValueError("the registry address must start with http:// or https://, or give HOST[:PORT]")
+        value = "//" + value
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:
+        raise ValueError("the registry address is not HOST[:PORT] (e.g. 127.0.0.1:5000)") from None
+    scheme = parts.scheme.lower() or None
+    if scheme not in (None, "http", "https"):
+        raise ValueError(f"{parts.scheme!r} is not a registry scheme: give http:// or https://, or no scheme")
+    shown = (f"{scheme}://" if scheme else "") + parts.netloc + parts.path
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError(f"{shown!r} is not a registry address HOST[:PORT] (e.g. 127.0.0.1:5000)")
+    if parts.path.rstrip("/") not in ("", "/v2"):
+        raise ValueError(f"{shown!r} is not HOST[:PORT]: give the organization with --org, not in the address")
+    value = parts.netloc
     match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", value)
     if not match:
-        raise ValueError(f"{text!r} is not a registry address HOST[:PORT] (e.g. 127.0.0.1:5000)")
+        raise ValueError(f"{shown!r} is not a registry address HOST[:PORT] (e.g. 127.0.0.1:5000)")
     host = match.group(1)
     if scheme is None:
         scheme = "http" if is_loopback(host) else "https"
@@ -223,12 +241,22 @@ class Response:
     status: int
     headers: Any  # http.client.HTTPMessage
     body: bytes
+    request: str = ""
+    """``METHOD /path`` (no query) of the request this answers, for messages."""
 
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except ValueError:
-            raise RegistryError("the registry answered with something that is not JSON") from None
+        except (ValueError, RecursionError):
+            about = f" to {self.request}" if self.request else ""
+            raise RegistryError(f"the registry's answer{about} is not JSON") from None
+
+    def json_object(self) -> dict[str, Any]:
+        document = self.json()
+        if not isinstance(document, dict):
+            about = f" to {self.request}" if self.request else ""
+            raise RegistryError(f"the registry's answer{about} is not a JSON object")
+        return document
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -244,20 +272,38 @@ def _scope(path: str) -> str:
     return f"repository:{match.group(1)}:pull" if match else ""
 
 
+def valid_repository(repository: Any) -> bool:
+    return isinstance(repository, str) and _REPOSITORY.fullmatch(repository) is not None
+
+
+def valid_reference(reference: Any) -> bool:
+    return isinstance(reference, str) and (_TAG.fullmatch(reference) or _DIGEST.fullmatch(reference)) is not None
+
+
 def check_repository(repository: str) -> str:
-    if not _REPOSITORY.match(repository):
+    """``repository`` when it is a valid repository name; ValueError (a usage error) otherwise."""
+    if not valid_repository(repository):
         raise ValueError(f"{repository!r} is not a valid repository name (lowercase letters, digits, . _ - and /)")
     return repository
 
 
 def check_reference(reference: str) -> str:
-    if not (_TAG.match(reference) or _DIGEST.match(reference)):
+    """``reference`` when it is a valid tag or digest; ValueError (a usage error) otherwise."""
+    if not valid_reference(reference):
         raise ValueError(f"{reference!r} is not a valid tag or digest")
     return reference
 
 
+def _from_registry(value: Any, valid: Any, what: str, where: str) -> str:
+    """A name the registry sent, checked: RegistryError (the registry's fault, not a usage error) if bad."""
+    if not valid(value):
+        raise RegistryError(f"the registry sent {ascii(value)[:80]} as {what} in {where}, which is not valid")
+    return value
+
+
 class RegistryClient:
-    """One registry; thread-safe (one keep-alive connection per thread).
+    """One registry; thread-safe (one keep-alive connection per thread). A context manager: ``close()``
+    (or leaving the ``with``) closes every connection it opened, in whichever thread.
 
     ``requests`` records (method, path) of every request sent, for tests and diagnostics (never headers).
     """
@@ -272,6 +318,13 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._basic = False  # the registry asked for basic auth: send it with every request
         self._tokens: dict[str, str] = {}
+        self._opened: list[http.client.HTTPConnection] = []
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     # connection handling
 
@@ -279,20 +332,30 @@ class RegistryClient:
         pool = self._local.__dict__.setdefault("pool", {})
         key = (scheme, netloc)
         if fresh and key in pool:
-            pool.pop(key).close()
+            old = pool.pop(key)
+            old.close()
+            with self._lock:
+                if old in self._opened:
+                    self._opened.remove(old)
         if key not in pool:
             if scheme == "https":
                 context = ssl.create_default_context()
                 ca = Path("/etc/docker/certs.d") / netloc / "ca.crt"
                 if ca.is_file():
                     context.load_verify_locations(cafile=str(ca))
-                pool[key] = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context)
+                connection = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context)
             else:
-                pool[key] = http.client.HTTPConnection(netloc, timeout=self.timeout)
+                connection = http.client.HTTPConnection(netloc, timeout=self.timeout)
+            with self._lock:
+                self._opened.append(connection)
+            pool[key] = connection
         return pool[key]
 
     def close(self) -> None:
-        for connection in self._local.__dict__.get("pool", {}).values():
+        """Close every connection this client opened (in any thread); the client stays usable."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
             connection.close()
 
     def _raw(self, method: str, url: str, headers: dict[str, str], max_bytes: int) -> Response:
@@ -312,7 +375,7 @@ class RegistryClient:
                                         f"{max_bytes // (1024 * 1024)} MiB")
                 if reply.will_close:
                     connection.close()
-                return Response(reply.status, reply.headers, body)
+                return Response(reply.status, reply.headers, body, f"{method} {parts.path}")
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 connection.close()
                 if attempt:
@@ -415,8 +478,9 @@ class RegistryClient:
         token = None
         if reply.status == 200:
             answer = reply.json()
-            token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
-        if not token:
+            if isinstance(answer, dict):
+                token = answer.get("token") or answer.get("access_token")
+        if not isinstance(token, str) or not token or not re.fullmatch(r"[\x21-\x7e]+", token):
             raise RegistryAuthError(f"the token service of {self.address} gave no token (HTTP {reply.status})")
         return token
 
@@ -437,24 +501,44 @@ class RegistryClient:
             raise RegistryError(f"{self.address} does not look like a Docker registry (GET /v2/ answered HTTP "
                                 f"{reply.status})")
 
-    def _pages(self, path: str, member: str, page_size: int) -> Iterator[str]:
+    def _pages(self, path: str, member: str, page_size: int) -> Iterator[Any]:
+        """The items of ``member`` on every page (not type-checked: the caller does); RegistryError when a
+        page is not a JSON object whose ``member`` is a list (or null)."""
         sep = "&" if "?" in path else "?"
         next_path: str | None = f"{path}{sep}n={page_size}"
         seen = set()
         while next_path and next_path not in seen:
             seen.add(next_path)
             reply = self._check(self.request("GET", next_path), path.split("?")[0])
-            yield from (reply.json() or {}).get(member) or ()
+            items = reply.json_object().get(member)
+            if items is not None and not isinstance(items, list):
+                raise RegistryError(f"the registry's answer to GET {path.split('?')[0]} has no list of {member}")
+            yield from items or ()
             next_path = _next_link(reply.headers.get("Link"), self.address)
 
-    def catalog(self, page_size: int = 100) -> Iterator[str]:
-        """Every repository, following the ``Link`` header page by page."""
-        return self._pages("/v2/_catalog", "repositories", page_size)
+    def catalog(self, page_size: int = 100, on_skip: Any = None) -> Iterator[str]:
+        """Every repository, following the ``Link`` header page by page. Entries that are not valid
+        repository names are left out; ``on_skip(entry, reason)`` hears about each."""
+        for repository in self._pages("/v2/_catalog", "repositories", page_size):
+            if valid_repository(repository):
+                yield repository
+            elif on_skip:
+                on_skip(f"{self.address.host}/{ascii(repository)[:80]}",
+                        "the catalog lists it, but it is not a valid repository name")
 
-    def tags(self, repository: str, page_size: int = 1000) -> list[str]:
+    def tags(self, repository: str, page_size: int = 1000, on_skip: Any = None) -> list[str]:
+        """The repository's tags. Entries that are not valid tags are left out; ``on_skip(reference, reason)``
+        hears about each."""
         check_repository(repository)
         try:
-            return list(self._pages(f"/v2/{repository}/tags/list", "tags", page_size))
+            found = []
+            for tag in self._pages(f"/v2/{repository}/tags/list", "tags", page_size):
+                if isinstance(tag, str) and _TAG.fullmatch(tag):
+                    found.append(tag)
+                elif on_skip:
+                    on_skip(f"{self.address.host}/{repository}:{ascii(tag)[:80]}",
+                            "the registry lists it, but it is not a valid tag")
+            return found
         except RegistryNotFoundError:
             raise RegistryNotFoundError(f"the repository {repository} is not in the registry {self.address}"
                                         ) from None
@@ -486,15 +570,24 @@ class RegistryClient:
         ``platform`` entry."""
         media_type, document, digest = self.manifest(repository, reference)
         if media_type in INDEX_TYPES or "manifests" in document:
-            entries = document.get("manifests") or []
-            chosen = next((e for e in entries if (e.get("platform") or {}).get("os") == platform[0]
-                           and (e.get("platform") or {}).get("architecture") == platform[1]), None)
+            entries = document.get("manifests")
+            if not isinstance(entries, list):
+                raise RegistryError(f"the index of {repository}:{reference} has no list of manifests")
+            entries = [e for e in entries if isinstance(e, dict) and isinstance(e.get("platform"), dict)]
+            chosen = next((e for e in entries if e["platform"].get("os") == platform[0]
+                           and e["platform"].get("architecture") == platform[1]), None)
             if chosen is None:
                 raise RegistryNotFoundError(f"{repository}:{reference} has no {'/'.join(platform)} image")
-            media_type, document, digest = self.manifest(repository, chosen["digest"])
+            entry_digest = _from_registry(chosen.get("digest"), lambda d: isinstance(d, str) and _DIGEST.fullmatch(d),
+                                          "a manifest digest", f"the index of {repository}:{reference}")
+            media_type, document, digest = self.manifest(repository, entry_digest)
         if not isinstance(document.get("config"), dict) or "digest" not in document["config"]:
             raise RegistryError(f"{repository}:{reference} has a manifest without a config "
                                 f"({media_type or 'schema 1?'}); push it again with a current Docker")
+        _from_registry(document["config"]["digest"], lambda d: isinstance(d, str) and _DIGEST.fullmatch(d),
+                       "the config digest", f"the manifest of {repository}:{reference}")
+        if not isinstance(digest, str):
+            digest = ""
         return document, digest
 
     def blob(self, repository: str, digest: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
@@ -518,8 +611,12 @@ class RegistryClient:
     def seed_label(self, repository: str, reference: str) -> tuple[str | None, str]:
         """(the ``com.ngageoint.seed.manifest`` label or None, manifest digest), read from the config blob."""
         config, digest = self.image_config(repository, reference)
-        labels = (config.get("config") or {}).get("Labels") or {}
-        return labels.get(LABEL), digest
+        inner = config.get("config")
+        labels = inner.get("Labels") if isinstance(inner, dict) else None
+        label = labels.get(LABEL) if isinstance(labels, dict) else None
+        if label is not None and not isinstance(label, str):
+            raise RegistryError(f"the {LABEL} label of {repository}:{reference} is not a string")
+        return label, digest
 
 
 def _error_message(reply: Response) -> str:

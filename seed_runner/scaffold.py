@@ -24,6 +24,7 @@ import fnmatch
 import getpass
 import json
 import mimetypes
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -316,6 +317,8 @@ def scaffold_files(name: str, *, title: str | None = None, description: str | No
     from .model import Manifest
 
     manifest = Manifest.from_dict(document)
+    if base_image is not None:
+        _check_base_image(base_image)
     base = base_image or BASE_IMAGES[language]
     script = ENTRY_SCRIPTS[language]
     context = _Context(manifest, file_vars, json_vars, setting_vars, secret_vars, file_outputs, json_out)
@@ -390,6 +393,21 @@ class _Context:
         lines += [(OUTPUT_DIR, "the folder every output goes to"),
                   ("ALLOCATED_CPUS, ALLOCATED_MEM, ALLOCATED_DISK", "the resources allocated to this run")]
         return lines
+
+
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+def _check_base_image(base_image: str) -> None:
+    """Refuse a base image that is not an image reference (it goes into the Dockerfile as written)."""
+    from .build import reference_problems
+
+    name, at, digest = base_image.partition("@")
+    problems = reference_problems(name)
+    if at and not _DIGEST.fullmatch(digest):
+        problems.append(f"the digest {digest!r} is not one Docker accepts (algorithm:hex, such as sha256:...)")
+    if problems:
+        raise ScaffoldError(f"the base image {base_image!r} is not an image name: {'; '.join(problems)}")
 
 
 def _dockerfile(manifest: Any, language: str, base: str) -> str:
@@ -756,8 +774,17 @@ def init_job(directory: str | Path = ".", *, name: str | None = None, title: str
     written = []
     for file_name, content in files.items():
         path = folder / file_name
-        path.write_text(content, encoding="utf-8")
+        # Never write through a link: a symbolic link where a scaffold file goes is replaced, not followed.
+        if path.is_symlink():
+            path.unlink()
         # Readable by anyone: `seed run` runs the job as the invoking user, not as the image's owner.
-        path.chmod(0o755 if file_name in ENTRY_SCRIPTS.values() else 0o644)
+        mode = 0o755 if file_name in ENTRY_SCRIPTS.values() else 0o644
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        except OSError as exc:
+            raise ScaffoldError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(fd, mode)
+            handle.write(content)
         written.append(path)
     return written

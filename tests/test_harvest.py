@@ -157,6 +157,29 @@ def test_single_output_with_many_matches_fails(tmp_path: Path) -> None:
     assert harvest(one_output("*.txt", multiple=True), tmp_path).failure is None
 
 
+def test_file_names_that_are_not_utf8_are_not_captured(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path)
+    with open(os.path.join(root, b"n\xff.txt"), "wb") as handle:
+        handle.write(b"x")
+    os.mkdir(os.path.join(root, b"d\xfe"))
+    with open(os.path.join(root, b"d\xfe", b"in.txt"), "wb") as handle:
+        handle.write(b"x")
+    result = harvest(one_output("*.txt"), tmp_path)
+    assert result.files["OUT"] == ()
+    assert result.failure.code == "missing-required-output"  # counts as no match
+    assert [(w.code, w.path) for w in result.warnings] == [("unreadable-output", "n\ufffd.txt")]
+    assert "file name is not UTF-8: n\ufffd.txt; rename it" in result.warnings[0].message
+    doc = serializable(result)
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")  # no lone surrogates anywhere
+    nested = harvest(one_output("*/*.txt", required=False), tmp_path)
+    assert nested.files["OUT"] == () and nested.failure is None
+    assert [(w.code, w.path) for w in nested.warnings] == [("unreadable-output", "d\ufffd/in.txt")]
+    json.dumps(serializable(nested), ensure_ascii=False).encode("utf-8")
+    write(tmp_path, "ok.txt")  # another match is captured as usual
+    mixed = harvest(one_output("*.txt"), tmp_path)
+    assert paths(mixed) == ["ok.txt"] and mixed.failure is None and codes(mixed.warnings) == ["unreadable-output"]
+
+
 def test_multiple_output_with_zero_or_one_match(tmp_path: Path) -> None:
     write(tmp_path, "a.txt")
     assert harvest(one_output("*.txt", multiple=True), tmp_path).failure is None  # unlike seed-cli: 1 is fine

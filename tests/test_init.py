@@ -170,6 +170,52 @@ def test_a_folder_that_is_not_empty_is_refused_without_force(tmp_path: Path) -> 
     assert (folder / "run.sh").read_text().startswith("#!/bin/sh")
 
 
+def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    folder = tmp_path / "j"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    precious = elsewhere / "precious.txt"
+    precious.write_text("keep me")
+    precious.chmod(0o600)
+    script_target = elsewhere / "script.txt"
+    script_target.write_text("mine too")
+    script_target.chmod(0o600)
+    (folder / "README.md").symlink_to(precious)
+    (folder / "run.sh").symlink_to(script_target)
+    (folder / "Dockerfile").symlink_to(elsewhere / "missing")  # a dangling link creates nothing elsewhere
+    init_job(folder, force=True)
+    assert precious.read_text() == "keep me" and (precious.stat().st_mode & 0o777) == 0o600
+    assert script_target.read_text() == "mine too" and (script_target.stat().st_mode & 0o777) == 0o600
+    assert not (elsewhere / "missing").exists()
+    for name, mode in (("README.md", 0o644), ("run.sh", 0o755), ("Dockerfile", 0o644)):
+        path = folder / name
+        assert not path.is_symlink() and path.is_file() and (path.stat().st_mode & 0o777) == mode
+    assert (folder / "run.sh").read_text().startswith("#!/bin/sh")
+
+
+@pytest.mark.parametrize("base_image", ["busybox\nRUN echo pwned", "Foo Bar", "", "busybox@latest",
+                                        "busybox:1 --platform=x"])
+def test_a_base_image_that_is_not_an_image_name_is_refused(tmp_path: Path, base_image: str) -> None:
+    with pytest.raises(ScaffoldError, match=r"base image .* is not an image name") as caught:
+        init_job(tmp_path / "j", base_image=base_image)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "j").exists()
+
+
+def test_a_base_image_with_a_digest_is_accepted(tmp_path: Path) -> None:
+    base = "registry.example:5000/org/base:1@sha256:" + "a" * 64
+    init_job(tmp_path / "j", base_image=base)
+    assert f"ARG BASE_IMAGE={base}\n" in (tmp_path / "j" / "Dockerfile").read_text()
+
+
+def test_cli_refuses_a_base_image_on_one_line(tmp_path: Path) -> None:
+    proc = seed("init", str(tmp_path / "j"), "--base-image", "busybox\nRUN echo pwned")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "base image" in proc.stderr
+    assert not (tmp_path / "j" / "Dockerfile").exists()
+
+
 @pytest.mark.parametrize("options, message", [
     ({"name": "bad_name"}, r"job name 'bad_name' is not valid.*try 'bad-name'"),
     ({"name": "has space"}, r"job name 'has space' is not valid"),

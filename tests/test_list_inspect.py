@@ -203,6 +203,32 @@ def test_inspect_a_typo_is_exit_2(source: str, status: int, message: str) -> Non
     assert proc.stderr.count("\n") == 1 and proc.stdout == ""
 
 
+@pytest.mark.parametrize("source, message", [
+    ("Foo Bar", "upper-case letters"),
+    ("foo bar", "is not one Docker accepts"),
+    ("busybox\nrun x", "is not one Docker accepts"),
+    ("busybox@sha256:xyz", "the digest 'sha256:xyz'"),
+])
+def test_inspect_a_malformed_image_name_is_exit_2_without_asking_the_engine(source: str, message: str) -> None:
+    # An engine that cannot answer shows the engine is never asked: the name alone is refused.
+    proc = seed("inspect", source, env={"DOCKER_HOST": "unix:///nonexistent/seed-tests.sock"})
+    assert proc.returncode == 2, proc.stderr
+    assert "no such file, folder or local image" in proc.stderr and message in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stdout == ""
+    with pytest.raises(DescribeError) as caught:
+        describe(source)
+    assert caught.value.exit_status == 2
+
+
+def test_inspect_an_empty_source_is_a_usage_error() -> None:
+    proc = seed("inspect", "")
+    assert proc.returncode == 2 and "the source is empty" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stdout == ""
+    with pytest.raises(DescribeError, match="the source is empty") as caught:
+        describe("")
+    assert caught.value.exit_status == 2
+
+
 def test_inspect_a_folder_without_a_manifest_is_exit_2(tmp_path: Path) -> None:
     proc = seed("inspect", str(tmp_path))
     assert proc.returncode == 2 and "has no seed.manifest.json" in proc.stderr

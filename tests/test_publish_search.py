@@ -371,3 +371,47 @@ def test_an_engine_that_does_not_answer_is_a_system_error(registry: RegistryServ
     proc = seed("publish", "x-1.0.0-seed:1.0.0", "-r", registry.host,
                 env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
     assert proc.returncode == 4 and "the Docker engine does not answer" in one_error_line(proc)
+
+
+def test_credentials_in_the_registry_address_are_never_echoed(registry: RegistryServer) -> None:
+    for argv, env in ((["search", "-r", f"http://me:hunter2@{registry.host}"], None),
+                      (["pull", "x-1.0.0-seed"], {"SEED_REGISTRY": f"me:hunter2@{registry.host}"}),
+                      (["publish", "x", "-r", "http://me:hun/ter2@host:5000/v2/org"], None)):
+        proc = seed(*argv, stdin="", env=env)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert "hunter2" not in proc.stdout + proc.stderr and "ter2" not in proc.stdout + proc.stderr
+        message = " ".join(proc.stderr.replace("\u2502", " ").split())  # unwrap rich's error box
+        assert "credentials in the registry address are not supported" in message, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_bump_rebuilds_with_the_build_args_given(registry: RegistryServer, tmp_path: Path, docker_client: Any,
+                                                   busybox_image: str) -> None:
+    from seed_runner.build import build_job
+
+    name = unique_name("bumpargs")
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "Dockerfile").write_text("ARG BASE_IMAGE=seed-runner/busybox:1\nFROM ${BASE_IMAGE}\n"
+                                    "ARG FLAVOUR=plain\nLABEL test.flavour=${FLAVOUR}\n"
+                                    'ENTRYPOINT ["echo"]\n')
+    (job / "seed.manifest.json").write_text(JOB_MANIFEST % name)
+    built = []
+    try:
+        built.append(build_job(job, build_args={"FLAVOUR": "spicy"}, docker_client=docker_client).image)
+        assert docker_client.images.get(built[0]).labels["test.flavour"] == "spicy"
+        first = seed("publish", built[0], "-r", registry.host)
+        assert first.returncode == 0, first.stderr
+        bad = seed("publish", built[0], "--dir", str(job), "-r", registry.host, "--bump-package", "patch",
+                   "--build-arg", "NOEQUALS")
+        assert bad.returncode == 2 and "--build-arg" in bad.stderr, bad.stderr
+        second = seed("publish", built[0], "--dir", str(job), "-r", registry.host, "--bump-package", "patch",
+                      "--build-arg", "FLAVOUR=spicy", "--json")
+        built.append(f"{name}-1.0.0-seed:1.0.1")
+        assert second.returncode == 0, second.stderr
+        assert json.loads(second.stdout)["reference"] == f"{registry.host}/{built[1]}"
+        assert docker_client.images.get(built[1]).labels["test.flavour"] == "spicy"
+        config, _ = RegistryClient(registry.host).image_config(f"{name}-1.0.0-seed", "1.0.1")
+        assert config["config"]["Labels"]["test.flavour"] == "spicy"
+    finally:
+        remove_images(docker_client, *built)

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from seed_runner.publishing import search
 from seed_runner.registry import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, Credentials, RegistryAuthError,
                                   RegistryClient, RegistryUnavailableError, docker_config_credentials,
                                   parse_registry, resolve_credentials)
@@ -236,3 +237,194 @@ def test_bearer_tokens_and_redirects_drop_credentials(stand_in: tuple[str, str])
     redirected = [auth for port, path, auth in _StandIn.seen if path.startswith("/elsewhere/")]
     assert redirected == [None]  # the Authorization header never leaves the registry's host
     assert any(auth == "Bearer tok-123" for _, path, auth in _StandIn.seen if path.startswith("/v2/x/blobs/"))
+
+
+# -- addresses with credentials, names with a trailing newline ----------------------------------------------
+
+
+def test_credentials_in_the_address_are_refused_without_echoing_them() -> None:
+    from seed_runner.registry import parse_registry
+
+    for text in ("http://me:hunter2@127.0.0.1:5000", "me:hunter2@host:5000", "https://me:hun/ter2@host",
+                 "http://me:hunter2@host/v2/x"):
+        with pytest.raises(ValueError) as caught:
+            parse_registry(text)
+        assert "hunter2" not in str(caught.value) and "credentials" in str(caught.value)
+    for text in ("http://127.0.0.1:5000/v2", "127.0.0.1:5000/v2/", "127.0.0.1:5000/"):
+        assert parse_registry(text).host == "127.0.0.1:5000"
+    with pytest.raises(ValueError, match="--org"):
+        parse_registry("127.0.0.1:5000/org")
+
+
+def test_names_with_a_trailing_newline_are_invalid() -> None:
+    from seed_runner.registry import check_reference, check_repository
+
+    assert check_repository("a/b-seed") == "a/b-seed"
+    assert check_reference("1.0.0") == "1.0.0"
+    for bad in ("a-seed\n", "a\n/b"):
+        with pytest.raises(ValueError):
+            check_repository(bad)
+    for bad in ("1.0.0\n", "sha256:abc\n", "../../x"):
+        with pytest.raises(ValueError):
+            check_reference(bad)
+
+
+# -- registry answers of the wrong shape: a fake registry -----------------------------------------------------
+
+
+class _Fake(http.server.BaseHTTPRequestHandler):
+    """Answers GET from ``routes`` (path without query -> JSON document or (status, bytes))."""
+
+    routes: dict[str, Any] = {}
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, with_body: bool) -> None:
+        route = self.routes.get(self.path.split("?")[0])
+        if route is None:
+            status, body = 404, b'{"errors": [{"message": "unknown"}]}'
+        elif isinstance(route, tuple):
+            status, body = route
+        else:
+            status, body = 200, json.dumps(route).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(False)
+
+
+def _image_routes(repository: str, tag: str, label: str | None) -> dict[str, Any]:
+    """Routes serving one image (manifest + config blob) with ``label``."""
+    import hashlib
+
+    config = json.dumps({"config": {"Labels": {LABEL: label} if label else {}}}).encode()
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    manifest = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": digest,
+                           "size": len(config)}, "layers": []}
+    return {f"/v2/{repository}/manifests/{tag}": manifest, f"/v2/{repository}/blobs/{digest}": (200, config)}
+
+
+@pytest.fixture
+def fake_registry() -> Iterator[tuple[str, dict[str, Any]]]:
+    routes: dict[str, Any] = {"/v2/": {}}
+    handler = type("Handler", (_Fake,), {"routes": routes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}", routes
+    server.shutdown()
+    server.server_close()
+
+
+def _seed_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Any:
+    import subprocess
+    import sys
+
+    seed = str(Path(sys.executable).with_name("seed"))
+    return subprocess.run([seed, *args], capture_output=True, text=True, timeout=120, input=stdin,
+                          env={**os.environ, **(env or {})})
+
+
+def _good_label(name: str) -> str:
+    return json.dumps({"seedVersion": "1.0.0", "job": {"name": name, "jobVersion": "1.0.0",
+                                                        "packageVersion": "1.0.0", "title": "Good"}})
+
+
+def test_a_catalog_that_is_a_list_is_a_registry_error(fake_registry: tuple[str, dict[str, Any]]) -> None:
+    host, routes = fake_registry
+    routes["/v2/_catalog"] = ["good-1.0.0-seed"]
+    proc = _seed_cli("search", "-r", host)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "--org" not in proc.stderr
+    assert "GET /v2/_catalog" in proc.stderr
+    routes["/v2/_catalog"] = (200, b"<html>not json</html>")
+    proc = _seed_cli("search", "-r", host)
+    assert proc.returncode == 1 and "GET /v2/_catalog" in proc.stderr and "not JSON" in proc.stderr, proc.stderr
+
+
+def test_malformed_registry_entries_are_skipped_and_good_ones_found(
+        fake_registry: tuple[str, dict[str, Any]]) -> None:
+    host, routes = fake_registry
+    routes["/v2/_catalog"] = {"repositories": [7, None, {"x": 1}, "Bad-Name-seed", "bad\n-seed", "good-1.0.0-seed",
+                                               "index-1.0.0-seed", "shape-1.0.0-seed"]}
+    routes["/v2/good-1.0.0-seed/tags/list"] = {"name": "good-1.0.0-seed",
+                                               "tags": ["1.0.0", "../../x", 3, "1.0.1\n", None]}
+    routes.update(_image_routes("good-1.0.0-seed", "1.0.0", _good_label("good")))
+    # an index whose entries are not objects, then one whose digest is a path
+    routes["/v2/index-1.0.0-seed/tags/list"] = {"tags": ["1.0.0", "2.0.0"]}
+    routes["/v2/index-1.0.0-seed/manifests/1.0.0"] = {
+        "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": ["nope", 5, None]}
+    routes["/v2/index-1.0.0-seed/manifests/2.0.0"] = {
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"digest": "../../x", "platform": {"os": "linux", "architecture": "amd64"}}]}
+    routes["/v2/shape-1.0.0-seed/tags/list"] = ["1.0.0"]  # a tag list of the wrong shape
+
+    skipped: list[tuple[str, str]] = []
+    hits = search(host, on_skip=lambda ref, why: skipped.append((ref, why)))
+    assert [h.reference for h in hits] == [f"{host}/good-1.0.0-seed:1.0.0"]
+    reasons = "\n".join(f"{ref} {why}" for ref, why in skipped)
+    assert "not a valid repository name" in reasons and "not a valid tag" in reasons
+    assert "index-1.0.0-seed:1.0.0" in reasons and "index-1.0.0-seed:2.0.0" in reasons
+    assert "shape-1.0.0-seed" in reasons
+
+    proc = _seed_cli("search", "-r", host, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "seed: warning:" in proc.stderr
+    assert [r["reference"] for r in json.loads(proc.stdout)["results"]] == [f"{host}/good-1.0.0-seed:1.0.0"]
+
+
+def test_a_token_answer_of_the_wrong_shape_is_an_auth_error(fake_registry: tuple[str, dict[str, Any]]) -> None:
+    host, routes = fake_registry
+    client = RegistryClient(host)
+    routes["/token"] = ["tok"]
+    with pytest.raises(RegistryAuthError, match="gave no token"):
+        client._fetch_token({"realm": f"http://{host}/token"}, "")
+    client.close()
+
+
+def test_the_client_closes_every_connection_it_opened(fake_registry: tuple[str, dict[str, Any]]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    host, routes = fake_registry
+    routes["/v2/_catalog"] = {"repositories": []}
+    with RegistryClient(host) as client:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: client.ping(), range(16)))
+        opened = list(client._opened)
+        assert opened and any(c.sock is not None for c in opened)
+    assert all(c.sock is None for c in opened)
+    assert client._opened == []
+
+
+def test_search_leaves_no_socket_open(fake_registry: tuple[str, dict[str, Any]]) -> None:
+    """Run a search in a child with ResourceWarning as an error: an unclosed socket fails it."""
+    import subprocess
+    import sys
+
+    host, routes = fake_registry
+    routes["/v2/_catalog"] = {"repositories": ["good-1.0.0-seed"]}
+    routes["/v2/good-1.0.0-seed/tags/list"] = {"tags": ["1.0.0"]}
+    routes.update(_image_routes("good-1.0.0-seed", "1.0.0", _good_label("good")))
+    code = ("import gc, warnings\n"
+            "from seed_runner.publishing import search\n"
+            f"hits = search({host!r})\n"
+            "assert len(hits) == 1, hits\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    gc.collect()\n"
+            "bad = [w for w in caught if issubclass(w.category, ResourceWarning)]\n"
+            "assert not bad, [str(w.message) for w in bad]\n")
+    proc = subprocess.run([sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "ResourceWarning" not in proc.stderr

@@ -80,13 +80,14 @@ def test_names_that_are_not_utf8(busybox_image: str, tmp_path: Path) -> None:
     refused = seed_run(busybox_image, doc, "-i", f"INPUT_FILE={bad}", "-o", str(tmp_path / "refused"))
     assert refused.returncode == 2 and b"not valid UTF-8" in refused.stderr
     check_result(json.loads((tmp_path / "refused/result.json").read_text()))
-    # A job may write such a name itself: the result document stays valid JSON.
+    # A job may write such a name itself: it is not captured (a warning says why), and the result document
+    # stays valid, strict JSON.
     writer = manifest_file(tmp_path, "sh -c 'echo x > \"$OUTPUT_DIR/$(printf \"odd\\377\").txt\"'",
                            outputs={"files": [{"name": "OUT", "pattern": "*.txt"}]})
     proc = seed_run(busybox_image, writer, "-o", str(tmp_path / "writer"))
-    assert proc.returncode == 0, proc.stderr
-    document = check_result(json.loads((tmp_path / "writer/result.json").read_text()))
-    assert len(document["outputs"]["OUT"]["files"]) == 1
+    document = check_result(json.loads((tmp_path / "writer/result.json").read_bytes().decode("utf-8", "strict")))
+    assert proc.returncode == 1 and document["error"]["name"] == "missing-required-output"
+    assert any(w["code"] == "unreadable-output" and "not UTF-8" in w["message"] for w in document["warnings"])
 
 
 @pytest.mark.parametrize("args", [["--timeout", "inf"], ["--timeout", "-5"], ["--grace", "-3"],
