@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .errors import EngineUnavailableError, SeedRunnerError
 from .findings import Finding, warning
-from .names import LABEL, MAX_TAG_LENGTH, image_name, image_repository, split_reference
+from .names import (DOMAIN, LABEL, MAX_TAG_LENGTH, PATH_COMPONENT, TAG, image_name, image_repository,
+                    split_reference)
 from .sources import MANIFEST_FILE
 
 if TYPE_CHECKING:  # annotations only: the validator is imported when a build starts
@@ -39,11 +40,6 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_SYSTEM = 4
 
-# Docker's reference grammar (github.com/distribution/reference, as vendored by engine 20.10).
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_DOMAIN = re.compile(r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-                     r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?")
-_TAG = re.compile(r"[\w][\w.-]*")
 MAX_NAME_LENGTH = 255  # a whole name, domain included
 
 # The colour codes the classic builder wraps around a step's stderr, and any other terminal control sequence.
@@ -241,14 +237,14 @@ def reference_problems(reference: str) -> list[str]:
         name, tag = reference[:colon], reference[colon + 1:]
     problems = []
     domain, path = _split_domain(name)
-    if domain is not None and not _DOMAIN.fullmatch(domain):
+    if domain is not None and not DOMAIN.fullmatch(domain):
         problems.append(f"the registry part {domain!r} is not a host name (with an optional :port)")
     components = path.split("/")
     if path != path.lower():
         problems.append(f"the repository {path!r} has upper-case letters; Docker repository names are lower-case")
     elif "+" in path:
         problems.append(f"the repository {path!r} has a '+', which Docker repository names cannot hold")
-    elif not all(_PATH_COMPONENT.fullmatch(c) for c in components):
+    elif not all(PATH_COMPONENT.fullmatch(c) for c in components):
         problems.append(f"the repository {path!r} is not one Docker accepts: each '/'-separated part is lower-case "
                         "letters and digits, separated by '.', '_', '__' or dashes, and starts and ends with a "
                         "letter or digit")
@@ -259,7 +255,7 @@ def reference_problems(reference: str) -> list[str]:
             problems.append(f"the tag is {len(tag)} characters; Docker allows at most {MAX_TAG_LENGTH}")
         elif "+" in tag:
             problems.append(f"the tag {tag!r} has a '+', which Docker tags cannot hold")
-        elif not _TAG.fullmatch(tag):
+        elif not TAG.fullmatch(tag):
             problems.append(f"the tag {tag!r} is not one Docker accepts: letters, digits, '_', '.' and '-', "
                             "not starting with '.' or '-'")
     return problems

@@ -20,6 +20,16 @@ KNOWN_RESOURCES = ("cpus", "mem", "sharedMem", "disk", "gpus")
 # Docker's limit on a tag's length.
 MAX_TAG_LENGTH = 128
 
+# Docker's reference grammar (github.com/distribution/reference, as vendored by engine 20.10), shared by
+# `seed build` (checking the names it is about to create) and the registry client (names a registry sends).
+# Go's \w is ASCII: so are these.
+PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+REPOSITORY = re.compile(rf"{PATH_COMPONENT.pattern}(?:/{PATH_COMPONENT.pattern})*")
+DOMAIN = re.compile(r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+                    r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+
 
 @lru_cache(maxsize=4096)  # the same few names are normalized by many rules
 def normalize_name(name: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from . import layout
 from .command import CommandSyntaxError, expand_command
 from .errors import SeedRunnerError
-from .model import FileInput, JsonInput, Manifest
+from .model import FileInput, Manifest
 from .names import INPUT_METADATA, KNOWN_RESOURCES, OUTPUT_DIR, allocated_variable, normalize_name
 
 # Docker refuses memory limits below 6 MiB.

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import SeedRunnerError
-from .names import LABEL
+from .names import DIGEST, LABEL, REPOSITORY, TAG
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -45,9 +45,6 @@ INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # manifests and config blobs (the registry caps manifests at 4 MiB)
 DEFAULT_PLATFORM = ("linux", "amd64")
 
-_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 class RegistryError(SeedRunnerError):
@@ -273,11 +270,11 @@ def _scope(path: str) -> str:
 
 
 def valid_repository(repository: Any) -> bool:
-    return isinstance(repository, str) and _REPOSITORY.fullmatch(repository) is not None
+    return isinstance(repository, str) and REPOSITORY.fullmatch(repository) is not None
 
 
 def valid_reference(reference: Any) -> bool:
-    return isinstance(reference, str) and (_TAG.fullmatch(reference) or _DIGEST.fullmatch(reference)) is not None
+    return isinstance(reference, str) and (TAG.fullmatch(reference) or DIGEST.fullmatch(reference)) is not None
 
 
 def check_repository(repository: str) -> str:
@@ -533,7 +530,7 @@ class RegistryClient:
         try:
             found = []
             for tag in self._pages(f"/v2/{repository}/tags/list", "tags", page_size):
-                if isinstance(tag, str) and _TAG.fullmatch(tag):
+                if isinstance(tag, str) and TAG.fullmatch(tag):
                     found.append(tag)
                 elif on_skip:
                     on_skip(f"{self.address.host}/{repository}:{ascii(tag)[:80]}",
@@ -578,13 +575,13 @@ class RegistryClient:
                            and e["platform"].get("architecture") == platform[1]), None)
             if chosen is None:
                 raise RegistryNotFoundError(f"{repository}:{reference} has no {'/'.join(platform)} image")
-            entry_digest = _from_registry(chosen.get("digest"), lambda d: isinstance(d, str) and _DIGEST.fullmatch(d),
+            entry_digest = _from_registry(chosen.get("digest"), lambda d: isinstance(d, str) and DIGEST.fullmatch(d),
                                           "a manifest digest", f"the index of {repository}:{reference}")
             media_type, document, digest = self.manifest(repository, entry_digest)
         if not isinstance(document.get("config"), dict) or "digest" not in document["config"]:
             raise RegistryError(f"{repository}:{reference} has a manifest without a config "
                                 f"({media_type or 'schema 1?'}); push it again with a current Docker")
-        _from_registry(document["config"]["digest"], lambda d: isinstance(d, str) and _DIGEST.fullmatch(d),
+        _from_registry(document["config"]["digest"], lambda d: isinstance(d, str) and DIGEST.fullmatch(d),
                        "the config digest", f"the manifest of {repository}:{reference}")
         if not isinstance(digest, str):
             digest = ""

@@ -481,7 +481,7 @@ def _shell_script(ctx: _Context) -> str:
     out.append(f"total_bytes=$((0{''.join(' + ' + s[1:] for s in sizes)}))")
     out.append("")
 
-    report = [f'printf "%s\\n" "$JOB"',
+    report = ['printf "%s\\n" "$JOB"',
               'printf "%s\\n" "allocated: cpus ${ALLOCATED_CPUS:-?}, mem ${ALLOCATED_MEM:-?} MiB, '
               'disk ${ALLOCATED_DISK:-?} MiB"']
     for v in ctx.file_vars:
