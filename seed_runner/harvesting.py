@@ -396,6 +396,20 @@ def pattern_components(pattern: str) -> list[str] | None:
     return [part for part in parts if part not in ("", ".")]
 
 
+def pattern_matches(pattern: str, path: str) -> bool:
+    """Whether an output ``pattern`` captures the file at ``path`` (POSIX, relative to the output folder), by
+    the harvest's own rules; for tools that need the answer without a folder (``seed init``)."""
+    parts = pattern_components(pattern)
+    names = path.split("/")
+    if not parts or len(parts) != len(names):
+        return False
+    for part, name in zip(parts, names):
+        matcher = _component_matcher(part)
+        if not (matcher(name) if matcher else part == name):
+            return False
+    return True
+
+
 def _component_matcher(component: str) -> Callable[[str], bool] | None:
     """None for a literal component; else glob(7) matching of one name (fnmatch, hidden names only for a
     component that starts with a dot)."""

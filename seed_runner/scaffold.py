@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
 from .errors import SeedRunnerError
+from .harvesting import pattern_matches
 from .names import ALLOCATED_PREFIX, INPUT_METADATA, OUTPUT_DIR, normalize_name
 
 __all__ = ["ScaffoldError", "init_job", "scaffold_files", "job_name_from", "BASE_IMAGES", "JSON_TYPES",
@@ -190,14 +191,6 @@ def _file_for(pattern: str, variable: str) -> str:
     return "/".join(f for f in files if f is not None)
 
 
-def _matches(pattern: str, file: str) -> bool:
-    """The harvest's rule: component by component, hidden names only for components starting with a dot."""
-    parts = [p for p in pattern.split("/") if p not in ("", ".")]
-    names = file.split("/")
-    return len(parts) == len(names) and all(
-        fnmatch.fnmatchcase(n, p) and (p.startswith(".") or not n.startswith(".")) for p, n in zip(parts, names))
-
-
 def _check_pattern(variable: str, pattern: str) -> None:
     if not pattern.strip():
         raise ScaffoldError(f"output {variable}: the pattern is empty; give a glob such as '*.txt'")
@@ -354,7 +347,7 @@ def _interface(file_vars: list[str], json_vars: list[tuple[str, str]], file_outp
             if media_type:
                 entry["mediaType"] = media_type
             # multiple only when this job's own files give the pattern several matches (else capture fails)
-            if sum(_matches(output.pattern, f) for f in written) > 1:
+            if sum(pattern_matches(output.pattern, f) for f in written) > 1:
                 entry["multiple"] = True
             files.append(entry)
         outputs["files"] = files

@@ -840,3 +840,26 @@ def test_matching_agrees_with_python_glob_on_random_trees(tree: list[list[str]],
                 pass  # a name wanted both as a file and as a folder: keep the first
         result = harvest(one_output(pattern, multiple=True, required=False), tmp)
         assert paths(result) == reference(tmp, pattern)
+
+
+@pytest.mark.parametrize("pattern,path,expected", [
+    ("*.txt", "a.txt", True), ("*.txt", ".a.txt", False), (".*.txt", ".a.txt", True),
+    ("sub/*.txt", "sub/a.txt", True), ("sub/*.txt", "a.txt", False), ("*/*.txt", "x/a.txt", True),
+    ("**", "a/b", False), ("[!a]*", "b1", True), ("[!a]*", "a1", False), ("/abs", "abs", False),
+    ("../x", "x", False), ("dir/", "dir", False), ("./a.txt", "a.txt", True),
+])
+def test_pattern_matches_answers_like_a_harvest(tmp_path: Path, pattern: str, path: str, expected: bool) -> None:
+    """pattern_matches (used by `seed init`) agrees with what a harvest of a real folder captures."""
+    from seed_runner.harvesting import pattern_matches
+
+    assert pattern_matches(pattern, path) is expected
+    target = tmp_path / "out" / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("x")
+    manifest = Manifest.from_dict({"seedVersion": "1.0.0", "job": {  # unvalidated: odd patterns on purpose
+        "name": "m", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "e"}, "timeout": 1,
+        "interface": {"outputs": {"files": [{"name": "O", "pattern": pattern, "required": False,
+                                             "multiple": True}]}}}})
+    captured = [f.path for f in harvest(manifest, tmp_path / "out").files["O"]]
+    assert (path in captured) is expected
