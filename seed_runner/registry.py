@@ -464,6 +464,11 @@ class RegistryClient:
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"User-Agent": "seed-runner"}
         if self.credentials:
+            # The password goes to the token service the registry names; never over plain HTTP when the
+            # registry itself is spoken to over HTTPS (a downgrade would show it to anyone on the path).
+            if self.address.scheme == "https" and urllib.parse.urlsplit(realm).scheme != "https":
+                raise RegistryAuthError(f"the registry {self.address} names a token service that is not HTTPS; "
+                                        "seed-runner does not send credentials there")
             headers["Authorization"] = self.credentials.basic_header()
         reply = self._raw("GET", url, headers, 1024 * 1024)
         if reply.status in (401, 403):

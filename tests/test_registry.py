@@ -428,3 +428,12 @@ def test_search_leaves_no_socket_open(fake_registry: tuple[str, dict[str, Any]])
     proc = subprocess.run([sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "ResourceWarning" not in proc.stderr
+
+
+def test_credentials_are_never_sent_to_a_plain_http_token_service_of_an_https_registry() -> None:
+    from seed_runner.registry import Credentials, RegistryAddress, RegistryAuthError, RegistryClient
+
+    client = RegistryClient(RegistryAddress("https", "registry.invalid"), Credentials("me", "pw-not-sent"))
+    with pytest.raises(RegistryAuthError, match="not HTTPS") as info:
+        client._fetch_token({"realm": "http://tokens.invalid/token", "service": "s"}, "repository:x:pull")
+    assert "pw-not-sent" not in str(info.value)
