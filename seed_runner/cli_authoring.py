@@ -121,7 +121,8 @@ def init(
 # -- seed build -------------------------------------------------------------------------------------------
 
 
-def _build_args(values: list[str] | None) -> dict[str, str]:
+def parse_build_args(values: list[str] | None) -> dict[str, str]:
+    """`--build-arg KEY=VALUE` values (seed build, and seed publish for a bump's rebuild)."""
     args = {}
     for value in values or ():
         key, sep, rest = value.partition("=")
@@ -166,7 +167,7 @@ def build(
     from .build import BuildError, build_job
     from .describe import run_line
 
-    args = _build_args(build_args)
+    args = parse_build_args(build_args)
     err = _console(stderr=True)
 
     def progress(line: str) -> None:

@@ -247,12 +247,9 @@ def publish(
     if force and (bump_package or bump_job):
         raise typer.BadParameter("--force overwrites the existing tag and a bump publishes a new one: choose one",
                                  param_hint="--force")
-    args = {}
-    for value in build_args or ():
-        key, sep, rest = value.partition("=")
-        if not key.strip() or not sep:
-            raise typer.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--build-arg")
-        args[key] = rest
+    from .cli_authoring import parse_build_args
+
+    args = parse_build_args(build_args)
     address = _address(registry)
     credentials = _credentials(username, password_stdin)
     try:

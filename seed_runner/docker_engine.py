@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from .engine_api import AttachStream, Engine, EngineError, NotFoundError
 from .errors import ImageNotFoundError, SeedRunnerError
-from .images import ImageInfo, connect, inspect_image  # connect and inspect_image: re-exported for runner.py
+from .images import ImageInfo, connect, inspect_image  # inspect_image: also importable from here
 from .logstream import LogSink
 from .plan import LABEL_PREFIX, RunPlan
 

@@ -81,6 +81,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
 from .errors import SeedRunnerError
+from .media_types import guess_media_type
 from .model import FileOutput, JsonOutput, Manifest
 
 if TYPE_CHECKING:  # names for annotations only; the sidecar module is imported when a sidecar is read
@@ -90,16 +91,11 @@ if TYPE_CHECKING:  # names for annotations only; the sidecar module is imported 
 
 OUTPUTS_JSON = "seed.outputs.json"
 METADATA_SUFFIX = ".metadata.json"
-OCTET_STREAM = "application/octet-stream"
 HASH_BUFFER_BYTES = 1024 * 1024
 
 FAILURE_ORDER = ("missing-required-output", "unexpected-multiple-outputs", "invalid-outputs-json",
                  "invalid-metadata")
 
-# Media types the built-in table lacks; compressed files are named by their compression, not their content.
-_EXTRA_MEDIA_TYPES = {".geojson": "application/geo+json"}
-_COMPRESSION_MEDIA_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
-                            "compress": "application/x-compress", "br": "application/x-brotli"}
 _MAGIC = re.compile(r"[*?[]")
 
 
@@ -655,23 +651,6 @@ def _sha256(fd: int, buffer: memoryview) -> tuple[int, str]:
             return size, digest.hexdigest()
         digest.update(buffer[:count])
         size += count
-
-
-_MIME_TABLE: Any = None
-
-
-def guess_media_type(name: str) -> str:
-    """A media type from a file name: Python's built-in table (not the machine's /etc/mime.types, so the
-    answer is the same everywhere), a few additions, else application/octet-stream."""
-    global _MIME_TABLE
-    if _MIME_TABLE is None:
-        import mimetypes
-
-        _MIME_TABLE = mimetypes.MimeTypes()
-    kind, encoding = _MIME_TABLE.guess_type(name, strict=False)
-    if encoding:
-        return _COMPRESSION_MEDIA_TYPES.get(encoding, OCTET_STREAM)
-    return kind or _EXTRA_MEDIA_TYPES.get(os.path.splitext(name)[1].lower(), OCTET_STREAM)
 
 
 def _infinity_problem(value: Any) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import mimetypes
 import os
 import stat
 import threading
@@ -23,6 +22,7 @@ from typing import Any, Mapping, Sequence
 from . import layout
 from .command import CommandSyntaxError, expand_command
 from .errors import SeedRunnerError
+from .media_types import guess_media_type
 from .model import FileInput, Manifest
 from .names import INPUT_METADATA, KNOWN_RESOURCES, OUTPUT_DIR, allocated_variable, normalize_name
 
@@ -255,7 +255,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             env[spec.variable] = target
         metadata[spec.name] = [
             {"file_name": name, "path": f"{container_dir}/{name}" if spec.multiple else env[spec.variable],
-             "media_type": _guess_media_type(name), "file_size": f.stat().st_size}
+             "media_type": guess_media_type(name), "file_size": f.stat().st_size}
             for name, f in files]
 
     # -- JSON inputs ---------------------------------------------------------------------------
@@ -453,15 +453,11 @@ def _is_flat_directory(path: Path) -> bool:
         return all(entry.is_file(follow_symlinks=False) for entry in entries)
 
 
-def _guess_media_type(name: str) -> str:
-    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
-
-
 def _media_type_warnings(spec: FileInput, files: list[Path]) -> list[tuple[str, str]]:
     if not spec.media_types:
         return []
-    return [("input-media-type", f"input {spec.name}: {f.name} looks like {_guess_media_type(f.name)}, not "
-             f"{' or '.join(spec.media_types)}") for f in files if _guess_media_type(f.name) not in spec.media_types]
+    return [("input-media-type", f"input {spec.name}: {f.name} looks like {guess_media_type(f.name)}, not "
+             f"{' or '.join(spec.media_types)}") for f in files if guess_media_type(f.name) not in spec.media_types]
 
 
 def _allocations(manifest: Manifest, overrides: Mapping[str, float], input_mib: float

@@ -82,14 +82,14 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
 def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, manifest: Manifest | None,
             pull: bool, strict: bool, echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, engine: Any,
             on_plan: Callable[[RunPlan], None] | None) -> RunResult:
-    from . import docker_engine
+    from . import docker_engine, images
 
     try:
-        engine = engine or docker_engine.connect(timeout=None)
+        engine = engine or images.connect(timeout=None)
         docker_engine.cleanup_leftovers(engine)
         if pull:
             docker_engine.pull_image(engine, request.image)
-        image = docker_engine.inspect_image(engine, request.image)
+        image = images.inspect_image(engine, request.image)
         if manifest is None:
             manifest = _label_manifest(image)
         context["job"] = _job(manifest)

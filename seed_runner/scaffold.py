@@ -23,7 +23,6 @@ import difflib
 import fnmatch
 import getpass
 import json
-import mimetypes
 import os
 import re
 import shlex
@@ -33,6 +32,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 from .errors import SeedRunnerError
 from .harvesting import pattern_matches
+from .media_types import OCTET_STREAM, guess_media_type
 from .names import ALLOCATED_PREFIX, INPUT_METADATA, OUTPUT_DIR, normalize_name
 
 __all__ = ["ScaffoldError", "init_job", "scaffold_files", "job_name_from", "BASE_IMAGES", "JSON_TYPES",
@@ -343,8 +343,8 @@ def _interface(file_vars: list[str], json_vars: list[tuple[str, str]], file_outp
         files = []
         for output in file_outputs:
             entry: dict[str, Any] = {"name": output.variable, "pattern": output.pattern}
-            media_type = mimetypes.guess_type(output.file, strict=False)[0]
-            if media_type:
+            media_type = guess_media_type(output.file)
+            if media_type != OCTET_STREAM:  # a type worth declaring
                 entry["mediaType"] = media_type
             # multiple only when this job's own files give the pattern several matches (else capture fails)
             if sum(pattern_matches(output.pattern, f) for f in written) > 1:

@@ -77,11 +77,17 @@ def test_a_broken_contract_is_caught_by_the_conformance_job(conformance_inputs: 
     assert document["exit_code"] == 2 and document["error"]["name"] == "two-checks-failed"
 
 
-def test_the_python_sample_job(tmp_path: Path) -> None:
+def number_files(tmp_path: Path) -> Path:
+    """A DATA_FILES folder for python-stats: five numbers in two files."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.csv").write_text("1\n2\n3\n")
     (data / "b.txt").write_text("10\n20\n")
+    return data
+
+
+def test_the_python_sample_job(tmp_path: Path) -> None:
+    data = number_files(tmp_path)
     proc = seed("run", PYTHON_STATS, "-i", f"DATA_FILES={data}", "-j", 'CONFIG={"precision": 2, "label": "demo"}',
                 "-j", "THRESHOLD=2.5", "-o", str(tmp_path / "run"), "--json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -122,10 +128,7 @@ def test_the_python_sample_job_result_lists_every_output_value_and_sidecar(tmp_p
 
     from .conftest import check_result
 
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "a.csv").write_text("1\n2\n3\n")
-    (data / "b.txt").write_text("10\n20\n")
+    data = number_files(tmp_path)
     proc = seed("run", PYTHON_STATS, "-i", f"DATA_FILES={data}", "-j", 'CONFIG={"label": "demo"}',
                 "-j", "THRESHOLD=2.5", "-o", str(tmp_path / "run"), "--json")
     document = check_result(json.loads(proc.stdout))
