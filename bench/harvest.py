@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from seed_runner.harvesting import harvest  # noqa: E402
-from seed_runner.model import Manifest  # noqa: E402
+from seed_runner.outputs.harvesting import harvest  # noqa: E402
+from seed_runner.manifest.model import Manifest  # noqa: E402
 
 MANIFEST = {
     "seedVersion": "1.0.0",

@@ -2,7 +2,7 @@
 
 Prints one line per figure:
   - manifests per second validating 10,000 documents (valid and invalid mixed) through the same code path as the
-    CLI (`seed_runner.validation.validate_all` on files: read, parse, schema, rules, command);
+    CLI (`seed_runner.validate_all` on files: read, parse, schema, rules, command);
   - the same for in-memory documents (`validate_document`), which isolates parsing from file I/O;
   - the median wall time of `seed validate one.json` against `python3 -c pass` measured in the same run, and
     the difference (target: at most 150 ms above the floor).
@@ -52,7 +52,7 @@ def corpus(count: int) -> list[object]:
 
 
 def throughput_files(docs: list[object]) -> tuple[float, int]:
-    from seed_runner.validation import validate_all
+    from seed_runner import validate_all
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

@@ -20,50 +20,51 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_manifest": "seed_runner.loading",
-    "validate": "seed_runner.validation",
-    "validate_all": "seed_runner.validation",
+    "load_manifest": "seed_runner.api",
+    "validate": "seed_runner.api",
+    "validate_all": "seed_runner.api",
     "validate_document": "seed_runner.validation",
     "ValidationResult": "seed_runner.validation",
-    "Finding": "seed_runner.findings",
-    "Severity": "seed_runner.findings",
-    "Manifest": "seed_runner.model",
-    "normalize_name": "seed_runner.names",
-    "parse_command": "seed_runner.command",
-    "expand_command": "seed_runner.command",
-    "run": "seed_runner.runner",
-    "harvest_folder": "seed_runner.runner",
-    "RunRequest": "seed_runner.plan",
-    "make_plan": "seed_runner.plan",
-    "harvest": "seed_runner.harvesting",
-    "Harvest": "seed_runner.harvesting",
-    "read_sidecar": "seed_runner.sidecar",
-    "Sidecar": "seed_runner.sidecar",
-    "search": "seed_runner.publishing",
-    "pull": "seed_runner.publishing",
-    "publish": "seed_runner.publishing",
+    "Problem": "seed_runner.problems",
+    "Finding": "seed_runner.problems",
+    "Severity": "seed_runner.problems",
+    "Manifest": "seed_runner.manifest.model",
+    "normalize_name": "seed_runner.manifest.names",
+    "parse_command": "seed_runner.runtime.command",
+    "expand_command": "seed_runner.runtime.command",
+    "run": "seed_runner.runtime.runner",
+    "harvest_folder": "seed_runner.runtime.runner",
+    "RunRequest": "seed_runner.runtime.plan",
+    "make_plan": "seed_runner.runtime.plan",
+    "harvest": "seed_runner.outputs.harvesting",
+    "Harvest": "seed_runner.outputs.harvesting",
+    "read_sidecar": "seed_runner.outputs.sidecar",
+    "Sidecar": "seed_runner.outputs.sidecar",
+    "search": "seed_runner.registry.publishing",
+    "pull": "seed_runner.registry.publishing",
+    "publish": "seed_runner.registry.publishing",
     "SeedRunnerError": "seed_runner.errors",
     "InvalidManifestError": "seed_runner.errors",
-    "schema_path": "seed_runner.schemas",
-    "load_schema": "seed_runner.schemas",
+    "schema_path": "seed_runner.manifest.schemas",
+    "load_schema": "seed_runner.manifest.schemas",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .command import expand_command, parse_command
+    from .runtime.command import expand_command, parse_command
     from .errors import InvalidManifestError, SeedRunnerError
-    from .findings import Finding, Severity
-    from .harvesting import Harvest, harvest
-    from .plan import RunRequest, make_plan
-    from .publishing import publish, pull, search
-    from .runner import harvest_folder, run
-    from .sidecar import Sidecar, read_sidecar
-    from .loading import load_manifest
-    from .model import Manifest
-    from .names import normalize_name
-    from .schemas import load_schema, schema_path
-    from .validation import ValidationResult, validate, validate_all, validate_document
+    from .problems import Finding, Problem, Severity
+    from .outputs.harvesting import Harvest, harvest
+    from .runtime.plan import RunRequest, make_plan
+    from .registry.publishing import publish, pull, search
+    from .runtime.runner import harvest_folder, run
+    from .outputs.sidecar import Sidecar, read_sidecar
+    from .api import load_manifest, validate, validate_all
+    from .manifest.model import Manifest
+    from .manifest.names import normalize_name
+    from .manifest.schemas import load_schema, schema_path
+    from .validation import ValidationResult, validate_document
 
 
 def __getattr__(name: str) -> Any:

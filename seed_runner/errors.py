@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .findings import Finding
+from .problems import Finding
 
 
 class SeedRunnerError(Exception):

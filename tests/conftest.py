@@ -151,7 +151,7 @@ def check_result(document: dict[str, Any]) -> dict[str, Any]:
     """Fail unless ``document`` validates against schemas/seed-runner.result.schema.json; returns it."""
     import jsonschema
 
-    from seed_runner.schemas import load_schema
+    from seed_runner.manifest.schemas import load_schema
 
     jsonschema.Draft202012Validator(load_schema("result")).validate(document)
     return document

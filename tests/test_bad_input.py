@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from seed_runner import validate, validate_all
-from seed_runner.jsontext import MAX_DOCUMENT_BYTES
+from seed_runner.manifest.jsontext import MAX_DOCUMENT_BYTES
 
 from .conftest import CLEAN_MANIFEST
 

@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from seed_runner import validate
-from seed_runner.build import BuildError, BuildResult, base_images, build_job, docker_name_problems, reference_problems
-from seed_runner.label import encode_label
-from seed_runner.names import LABEL
-from seed_runner.scaffold import init_job
+from seed_runner.authoring.build import BuildError, BuildResult, base_images, build_job, docker_name_problems, reference_problems
+from seed_runner.manifest.label import encode_label
+from seed_runner.manifest.names import LABEL
+from seed_runner.authoring.scaffold import init_job
 
 from .conftest import BUSYBOX_IMAGE, check_result
 

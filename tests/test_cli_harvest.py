@@ -92,8 +92,8 @@ def busybox_job(command: str, outputs: list[dict[str, Any]], timeout: int = 30) 
 
 @pytest.mark.engine
 def test_seed_run_harvests_and_a_missing_output_fails_the_run(busybox_image: str, tmp_path: Path) -> None:
-    from seed_runner.plan import RunRequest
-    from seed_runner.runner import run
+    from seed_runner.runtime.plan import RunRequest
+    from seed_runner.runtime.runner import run
 
     job = busybox_job("echo 1 > $OUTPUT_DIR/a.txt; echo 2 > $OUTPUT_DIR/b.txt",
                       [{"name": "ONE", "pattern": "*.txt"}, {"name": "REPORT", "pattern": "report.pdf"}])
@@ -107,8 +107,8 @@ def test_seed_run_harvests_and_a_missing_output_fails_the_run(busybox_image: str
 
 @pytest.mark.engine
 def test_a_timed_out_run_still_lists_what_it_wrote(busybox_image: str, tmp_path: Path) -> None:
-    from seed_runner.plan import RunRequest
-    from seed_runner.runner import run
+    from seed_runner.runtime.plan import RunRequest
+    from seed_runner.runtime.runner import run
 
     job = busybox_job("echo part > $OUTPUT_DIR/part.txt; sleep 30", [{"name": "PART", "pattern": "part.txt"}],
                       timeout=1)

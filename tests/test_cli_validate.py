@@ -11,8 +11,8 @@ from typing import Callable
 import pytest
 from typer.testing import CliRunner
 
-from seed_runner.cli import app
-from seed_runner.schemas import schema_path
+from seed_runner.cli.app import app
+from seed_runner.manifest.schemas import schema_path
 
 from .conftest import CLEAN_MANIFEST, REPO, SHARED
 

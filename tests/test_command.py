@@ -1,4 +1,4 @@
-"""Unit tests for seed_runner.command, written as a manual of what a command may contain.
+"""Unit tests for seed_runner.runtime.command, written as a manual of what a command may contain.
 
 Every expected word list here was checked against Bash 5.2 (``set -f; set -- <command>``);
 tests/test_command_bash.py compares against Bash directly on generated commands.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from seed_runner.command import CommandSyntaxError, ParsedCommand, VariableReference, expand_command, parse_command
+from seed_runner.runtime.command import CommandSyntaxError, ParsedCommand, VariableReference, expand_command, parse_command
 
 ENV = {
     "INPUT_FILE": "/seed/inputs/INPUT_FILE/in put.tif",
@@ -338,7 +338,7 @@ def test_a_parsed_command_is_reusable() -> None:
 # ---- the module itself ---------------------------------------------------------------------
 
 def test_module_imports_only_the_standard_library() -> None:
-    source = Path(__file__).resolve().parents[1] / "seed_runner" / "command.py"
+    source = Path(__file__).resolve().parents[1] / "seed_runner" / "runtime" / "command.py"
     tree = ast.parse(source.read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}

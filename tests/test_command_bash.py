@@ -1,4 +1,4 @@
-"""Differential tests: seed_runner.command against the real Bash (/bin/bash is the oracle).
+"""Differential tests: seed_runner.runtime.command against the real Bash (/bin/bash is the oracle).
 
 Commands are generated from a grammar of the supported constructs and run by Bash as
 ``set -f; set -- <command>`` (through ``eval`` so that a trailing comment or backslash
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seed_runner.command import CommandSyntaxError, expand_command, parse_command
+from seed_runner.runtime.command import CommandSyntaxError, expand_command, parse_command
 
 BASH = "/bin/bash"
 NAMES = ("V_A", "V_B", "V_C", "V_D")  # prefixed so that no name clashes with Bash's own variables

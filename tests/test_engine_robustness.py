@@ -21,11 +21,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from seed_runner import docker_engine, engine_api, load_manifest
-from seed_runner.engine_api import Engine
+from seed_runner import load_manifest
+from seed_runner.engine import client as engine_api, containers as docker_engine
+from seed_runner.engine.client import Engine
 from seed_runner.errors import EngineUnavailableError
-from seed_runner.plan import RunPlan, RunRequest, make_plan
-from seed_runner.validation import validate_all
+from seed_runner.runtime.plan import RunPlan, RunRequest, make_plan
+from seed_runner import validate_all
 
 from .conftest import CLEAN_MANIFEST, _build
 
@@ -269,7 +270,7 @@ def test_an_attach_the_engine_does_not_accept_is_bounded(fake_engine: Callable[.
 
 def test_seed_run_against_an_engine_that_never_answers_ends(fake_engine: Callable[..., FakeEngine],
                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from seed_runner.runner import run
+    from seed_runner.runtime.runner import run
 
     fake_engine(("GET", "", never), ("POST", "", never), ("DELETE", "", never))
     monkeypatch.setattr(engine_api, "CALL_TIMEOUT", 0.5, raising=False)
@@ -405,7 +406,7 @@ def test_a_stream_that_never_ends_is_given_up_when_quiet(fake_engine: Callable[.
 
 def test_the_pump_never_writes_to_closed_sinks(tmp_path: Path) -> None:
     """A stream that cannot be interrupted: what it yields after the sinks closed is dropped, not written."""
-    from seed_runner.logstream import LogSink
+    from seed_runner.runtime.logstream import LogSink
 
     release = threading.Event()
     finished = threading.Event()
@@ -463,13 +464,13 @@ def test_the_dead_parts_are_gone() -> None:
 def test_one_connect_and_one_image_inspection() -> None:
     import importlib
 
-    build, describe, images, publish = (importlib.import_module(f"seed_runner.{name}")
-                                        for name in ("build", "describe", "images", "publishing"))
+    build, describe, images, publish = (importlib.import_module(f"seed_runner.{name}") for name in (
+        "authoring.build", "authoring.describe", "engine.images", "registry.publishing"))
 
     assert docker_engine.connect is images.connect and docker_engine.inspect_image is images.inspect_image
     assert not hasattr(images, "connect_engine") and not hasattr(publish, "_docker")
     for module in (publish, describe):
-        assert "from .build import connect_docker" in Path(module.__file__).read_text()
+        assert "build import connect_docker" in Path(module.__file__).read_text()
     assert callable(build.connect_docker)
 
 

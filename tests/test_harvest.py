@@ -1,4 +1,4 @@
-"""Harvest (seed_runner.harvesting): real output folders in tmp_path, no engine.
+"""Harvest (seed_runner.outputs.harvesting): real output folders in tmp_path, no engine.
 
 Every rule of DECISIONS.md "Outputs" and "Metadata sidecars" with a folder that passes and one that fails;
 the spec's complete example; hostile folders (links out, pipes, loops, unreadable files); 10,000 files; a
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seed_runner.harvesting import (
+from seed_runner.outputs.harvesting import (
     FAILURE_ORDER,
     CapturedFile,
     Harvest,
@@ -32,7 +32,7 @@ from seed_runner.harvesting import (
     harvest,
     pattern_components,
 )
-from seed_runner.model import Manifest
+from seed_runner.manifest.model import Manifest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 COMPLETE = SHARED / "seed-spec/examples/complete"
@@ -628,8 +628,8 @@ def test_socket_is_not_a_regular_file(tmp_path: Path) -> None:
 
 PERMISSION_PROBE = """
 import json, sys
-from seed_runner.harvesting import harvest
-from seed_runner.model import Manifest
+from seed_runner.outputs.harvesting import harvest
+from seed_runner.manifest.model import Manifest
 manifest = Manifest.from_dict(json.loads(sys.argv[1]))
 print(json.dumps(harvest(manifest, sys.argv[2]).to_dict()))
 """
@@ -850,7 +850,7 @@ def test_matching_agrees_with_python_glob_on_random_trees(tree: list[list[str]],
 ])
 def test_pattern_matches_answers_like_a_harvest(tmp_path: Path, pattern: str, path: str, expected: bool) -> None:
     """pattern_matches (used by `seed init`) agrees with what a harvest of a real folder captures."""
-    from seed_runner.harvesting import pattern_matches
+    from seed_runner.outputs.harvesting import pattern_matches
 
     assert pattern_matches(pattern, path) is expected
     target = tmp_path / "out" / path

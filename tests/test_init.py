@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from seed_runner import load_manifest, validate
-from seed_runner.harvesting import harvest
-from seed_runner.plan import encode_json_input, json_type_problem
-from seed_runner.scaffold import ScaffoldError, init_job, job_name_from
+from seed_runner.outputs.harvesting import harvest
+from seed_runner.runtime.plan import encode_json_input, json_type_problem
+from seed_runner.authoring.scaffold import ScaffoldError, init_job, job_name_from
 
 SEED = str(Path(sys.executable).with_name("seed"))
 

@@ -17,12 +17,12 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from seed_runner import load_manifest
-from seed_runner.build import build_job
-from seed_runner.describe import (DescribeError, SeedImage, describe, image_list_document, json_example,
+from seed_runner.authoring.build import build_job
+from seed_runner.authoring.describe import (DescribeError, SeedImage, describe, image_list_document, json_example,
                                   list_seed_images, run_line)
-from seed_runner.label import encode_label
-from seed_runner.names import LABEL
-from seed_runner.scaffold import init_job
+from seed_runner.manifest.label import encode_label
+from seed_runner.manifest.names import LABEL
+from seed_runner.authoring.scaffold import init_job
 
 from .conftest import CLEAN_MANIFEST, SHARED
 

@@ -8,7 +8,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seed_runner.logstream import LogSink, SecretMasker
+from seed_runner.runtime.logstream import LogSink, SecretMasker
 
 SECRETS = ["hunter2", "abc", "s3cr3t-value-xyz", "aa"]
 PIECES = st.sampled_from(["x", "hunter", "2", "hunter2", "a", "ab", "c", "abc", "s3cr3t-", "value-xyz", "\n",

@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from seed_runner import InvalidManifestError, load_manifest
-from seed_runner.model import FileInput, JsonOutput, Mount, Scalar, Setting
+from seed_runner.manifest.model import FileInput, JsonOutput, Mount, Scalar, Setting
 
 from .conftest import CLEAN_MANIFEST, SHARED
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from seed_runner import load_manifest
-from seed_runner.plan import JsonText, PlanError, RunRequest, make_plan
+from seed_runner.runtime.plan import JsonText, PlanError, RunRequest, make_plan
 
 from .conftest import CLEAN_MANIFEST, SHARED
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from seed_runner.publishing import bump_version, search, semver_key
-from seed_runner.registry import RegistryClient
+from seed_runner.registry.publishing import bump_version, search, semver_key
+from seed_runner.registry.client import RegistryClient
 
 from .registry_fixture import LABEL, RegistryServer, free_port, push, seed_manifest, unique_name
 
@@ -219,7 +219,7 @@ JOB_MANIFEST = """{
 
 def test_bump_package_patch_rewrites_the_manifest_rebuilds_and_publishes(
         registry: RegistryServer, tmp_path: Path, docker_client: Any, busybox_image: str) -> None:
-    from seed_runner.build import build_job
+    from seed_runner.authoring.build import build_job
 
     name = unique_name("bump")
     job = tmp_path / "job"
@@ -387,7 +387,7 @@ def test_credentials_in_the_registry_address_are_never_echoed(registry: Registry
 
 def test_a_bump_rebuilds_with_the_build_args_given(registry: RegistryServer, tmp_path: Path, docker_client: Any,
                                                    busybox_image: str) -> None:
-    from seed_runner.build import build_job
+    from seed_runner.authoring.build import build_job
 
     name = unique_name("bumpargs")
     job = tmp_path / "job"

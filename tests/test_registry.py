@@ -1,4 +1,4 @@
-"""The registry client (seed_runner.registry) against a real registry: catalog pages, manifests, config blobs
+"""The registry client (seed_runner.registry.client) against a real registry: catalog pages, manifests, config blobs
 without layers, manifest lists, basic auth, credentials from the Docker config, a registry that is down; and
 the bearer-token and redirect handling against a small local stand-in (no registry here issues tokens)."""
 
@@ -15,8 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from seed_runner.publishing import search
-from seed_runner.registry import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, Credentials, RegistryAuthError,
+from seed_runner.registry.publishing import search
+from seed_runner.registry.client import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, Credentials, RegistryAuthError,
                                   RegistryClient, RegistryUnavailableError, docker_config_credentials,
                                   parse_registry, resolve_credentials)
 
@@ -243,7 +243,7 @@ def test_bearer_tokens_and_redirects_drop_credentials(stand_in: tuple[str, str])
 
 
 def test_credentials_in_the_address_are_refused_without_echoing_them() -> None:
-    from seed_runner.registry import parse_registry
+    from seed_runner.registry.client import parse_registry
 
     for text in ("http://me:hunter2@127.0.0.1:5000", "me:hunter2@host:5000", "https://me:hun/ter2@host",
                  "http://me:hunter2@host/v2/x"):
@@ -257,7 +257,7 @@ def test_credentials_in_the_address_are_refused_without_echoing_them() -> None:
 
 
 def test_names_with_a_trailing_newline_are_invalid() -> None:
-    from seed_runner.registry import check_reference, check_repository
+    from seed_runner.registry.client import check_reference, check_repository
 
     assert check_repository("a/b-seed") == "a/b-seed"
     assert check_reference("1.0.0") == "1.0.0"
@@ -417,7 +417,7 @@ def test_search_leaves_no_socket_open(fake_registry: tuple[str, dict[str, Any]])
     routes["/v2/good-1.0.0-seed/tags/list"] = {"tags": ["1.0.0"]}
     routes.update(_image_routes("good-1.0.0-seed", "1.0.0", _good_label("good")))
     code = ("import gc, warnings\n"
-            "from seed_runner.publishing import search\n"
+            "from seed_runner.registry.publishing import search\n"
             f"hits = search({host!r})\n"
             "assert len(hits) == 1, hits\n"
             "with warnings.catch_warnings(record=True) as caught:\n"
@@ -431,7 +431,7 @@ def test_search_leaves_no_socket_open(fake_registry: tuple[str, dict[str, Any]])
 
 
 def test_credentials_are_never_sent_to_a_plain_http_token_service_of_an_https_registry() -> None:
-    from seed_runner.registry import Credentials, RegistryAddress, RegistryAuthError, RegistryClient
+    from seed_runner.registry.client import Credentials, RegistryAddress, RegistryAuthError, RegistryClient
 
     client = RegistryClient(RegistryAddress("https", "registry.invalid"), Credentials("me", "pw-not-sent"))
     with pytest.raises(RegistryAuthError, match="not HTTPS") as info:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from seed_runner import validate
-from seed_runner.findings import Severity
+from seed_runner.problems import Severity
 
 from .conftest import CLEAN_MANIFEST
 

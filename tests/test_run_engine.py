@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from seed_runner import load_manifest
-from seed_runner.plan import RunRequest
-from seed_runner.runner import run
+from seed_runner.runtime.plan import RunRequest
+from seed_runner.runtime.runner import run
 
 from .conftest import check_result
 

@@ -2,7 +2,7 @@
 
 The official schema (``../shared/seed-spec/schema/seed.manifest.schema.json``) is a test oracle only
 (DECISIONS.md, "Versions"): it is read in place, checked with python-jsonschema's Draft4Validator, and
-never shipped. The project's verdict is ``seed_runner.schemas.is_schema_valid("manifest", doc)``.
+never shipped. The project's verdict is ``seed_runner.manifest.schemas.is_schema_valid("manifest", doc)``.
 The two must agree on every document: every manifest in ../shared, every mutation of them
 (tests/manifest_mutations.py) and random manifests shaped like the schema (hypothesis).
 """
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seed_runner.schemas import ecma_draft4_validator, detailed_validator, is_schema_valid
+from seed_runner.manifest.schemas import ecma_draft4_validator, detailed_validator, is_schema_valid
 
 try:  # tests/ is a package
     from . import manifest_mutations as mm
@@ -75,12 +75,12 @@ def all_mutations() -> tuple[tuple[str, Any], ...]:
 
 
 def load_schema_findings() -> Callable[[Any], list]:
-    """``schema_findings``, or a skip while ``seed_runner.command`` (another engineer's file) does not exist yet."""
+    """``schema_findings``, or a skip while ``seed_runner.runtime.command`` (another engineer's file) does not exist yet."""
     try:
         from seed_runner.validation.schema_findings import schema_findings
     except ModuleNotFoundError as exc:
-        if exc.name == "seed_runner.command":
-            pytest.skip("seed_runner.command does not exist yet, so seed_runner.validation cannot be imported")
+        if exc.name == "seed_runner.runtime.command":
+            pytest.skip("seed_runner.runtime.command does not exist yet, so seed_runner.validation cannot be imported")
         raise
     return schema_findings
 

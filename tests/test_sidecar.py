@@ -1,4 +1,4 @@
-"""Metadata sidecars (seed_runner.sidecar): what is accepted, what is refused and why, what a valid one gives.
+"""Metadata sidecars (seed_runner.outputs.sidecar): what is accepted, what is refused and why, what a valid one gives.
 
 Oracles: the spec's and the reference CLI's example sidecars in ../shared, the bundled metadata schema
 compiled by two independent validators (jsonschema-rs and python-jsonschema), and shapely.
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, shape
 
-from seed_runner.schemas import detailed_validator, fast_validator
-from seed_runner.sidecar import (
+from seed_runner.manifest.schemas import detailed_validator, fast_validator
+from seed_runner.outputs.sidecar import (
     MAX_SIDECAR_BYTES,
     Sidecar,
     parse_date_time,
@@ -26,7 +26,7 @@ from seed_runner.sidecar import (
     read_sidecar,
     sidecar_from_document,
 )
-from seed_runner.sidecar_explain import explain_schema_failure
+from seed_runner.outputs.sidecar_explain import explain_schema_failure
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SPEC_SIDECAR = SHARED / "seed-spec/examples/complete/outfile.csv.metadata.json"

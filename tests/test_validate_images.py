@@ -12,8 +12,8 @@ from typing import Any, Callable
 import pytest
 
 from seed_runner import validate, validate_all
-from seed_runner.label import encode_label
-from seed_runner.names import LABEL
+from seed_runner.manifest.label import encode_label
+from seed_runner.manifest.names import LABEL
 
 from .conftest import CLEAN_MANIFEST
 

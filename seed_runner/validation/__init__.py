@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import EngineUnavailableError, ImageNotFoundError
-from ..findings import Finding, Severity, error, has_errors
-from ..model import Manifest
-from ..sources import Source, read_file, resolve
+from ..problems import Finding, Severity, error, has_errors
+from ..manifest.image import ImageInfo
+from ..manifest.model import Manifest
+from ..manifest.sources import Source, read_file, resolve
 from .command_rules import command_findings
+from .image_rules import image_document, image_name_findings
 from .rules import Document, rule_findings
 from .schema_findings import schema_findings
 
-__all__ = ["ValidationResult", "validate", "validate_all", "validate_document"]
+__all__ = ["ImageReader", "ValidationResult", "validate_document", "validate_image_info", "validate_mapping",
+           "validate_sources"]
 
 
 @dataclass(frozen=True)
@@ -90,79 +93,59 @@ def _result(source: Source, document: Any, findings: list[Finding]) -> Validatio
     return ValidationResult(source.name, source.kind, _ordered(findings), document)
 
 
-def _validate_source(source: Source, *, engine: Any = None) -> ValidationResult:
+ImageReader = Callable[[str], ImageInfo]
+"""``reference -> ImageInfo``; raises ImageNotFoundError or EngineUnavailableError
+(``seed_runner.engine.images.image_reader`` makes one for the local engine)."""
+
+
+def _validate_source(source: Source, read_image: ImageReader | None) -> ValidationResult:
     if source.problem is not None:
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
-        return _validate_image(source, engine)
+        return _validate_image(source, read_image)
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
         findings += validate_document(document)
     return _result(source, document, findings)
 
 
-def _validate_image(source: Source, engine: Any) -> ValidationResult:
-    from ..images import inspect_image
-    from .image_rules import image_document, image_name_findings
-
+def _validate_image(source: Source, read_image: ImageReader | None) -> ValidationResult:
+    if read_image is None:
+        return ValidationResult(source.name, source.kind, (error(
+            "engine-unavailable", "$", f"{source.name!r} is not a file or directory, and no engine was given to "
+                                       "read it as an image; use seed_runner.validate, which reads images on the "
+                                       "local engine"),))
     try:
-        image = inspect_image(engine() if callable(engine) else engine, source.name)
+        image = read_image(source.name)
     except ImageNotFoundError:
         return ValidationResult(source.name, source.kind, (error(
             "image-not-found", "$", f"no file, directory or local image named {source.name!r}; check the path, "
                                     "or build or pull the image first"),))
     except EngineUnavailableError as exc:
         return ValidationResult(source.name, source.kind, (error("engine-unavailable", "$", str(exc)),))
+    return validate_image_info(image, kind=source.kind)
+
+
+def validate_image_info(image: ImageInfo, *, kind: str = "image") -> ValidationResult:
+    """Rule 17 and the embedded manifest of an image already inspected (pure: no engine)."""
     document, findings = image_document(image)
     if document is not None:
         findings += validate_document(document, image_env=image.env)
         findings += image_name_findings(image, document)
-    return _result(source, document, findings)
+    return _result(Source(image.reference, kind), document, findings)
 
 
-def validate(source: str | Path | Mapping[str, Any], *, engine: Any = None) -> ValidationResult:
-    """Validate one manifest: a path (file or directory), an image reference, or a parsed document.
-
-    >>> validate({"seedVersion": "1.0.0"}).valid
-    False
-    """
-    if isinstance(source, Mapping):
-        findings = validate_document(source)
-        return _result(Source("<document>", "document"), dict(source), findings)
-    return validate_all([str(source)], engine=engine)[0]
-
-
-def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engine: Any = None
-                 ) -> list[ValidationResult]:
+def validate_sources(sources: Iterable[str | Path], *, recursive: bool = False,
+                     read_image: ImageReader | None = None) -> list[ValidationResult]:
     """Validate every source; a directory with ``recursive`` stands for every manifest below it.
 
-    ``engine`` is an engine_api.Engine for image sources; by default one is made on first need and shared.
+    Image references are read with ``read_image``; without one they get an ``engine-unavailable`` finding.
+    ``seed_runner.validate_all`` is this with a reader of the local engine.
     """
-    if engine is None:
-        engine = _shared_client()
-    return [_validate_source(source, engine=engine)
+    return [_validate_source(source, read_image)
             for text in sources for source in resolve(str(text), recursive=recursive)]
 
 
-def _shared_client():
-    """A callable that connects to the engine once, on first use.
-
-    File-only runs never connect, nor import the engine client (seed_runner.engine_api: plain sockets, not
-    the docker SDK). A failed connection is remembered: every image source then gets the same
-    ``engine-unavailable`` finding at once instead of waiting for the engine again.
-    """
-    state: dict[str, Any] = {}
-
-    def client() -> Any:
-        if "engine" not in state:
-            from ..images import connect
-            try:
-                state["engine"] = connect()
-            except EngineUnavailableError as exc:
-                state["failure"] = str(exc)
-                state["engine"] = None
-        if state["engine"] is None:
-            raise EngineUnavailableError(state["failure"])
-        return state["engine"]
-
-    return client
+def validate_mapping(document: Mapping[str, Any]) -> ValidationResult:
+    """Validate a parsed document (``seed_runner.validate`` of a mapping)."""
+    return _result(Source("<document>", "document"), dict(document), validate_document(document))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from ..command import CommandSyntaxError, parse_command
-from ..findings import Finding, error, warning
-from ..names import INPUT_METADATA, OUTPUT_DIR, allocated_variable, normalize_name
+from ..runtime.command import CommandSyntaxError, parse_command
+from ..problems import Finding, error, warning
+from ..manifest.names import INPUT_METADATA, OUTPUT_DIR, allocated_variable, normalize_name
 from .rules import FILE_INPUTS, FILE_OUTPUTS, JSON_INPUTS, MOUNTS, SCALARS, SETTINGS, Document
 
 PATH = "$.job.interface.command"

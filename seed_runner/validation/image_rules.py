@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..findings import Finding, error
-from ..images import ImageInfo
-from ..label import decode_label
-from ..names import LABEL, image_name, image_repository, split_reference
+from ..problems import Finding, error
+from ..manifest.image import ImageInfo
+from ..manifest.label import decode_label
+from ..manifest.names import LABEL, image_name, image_repository, split_reference
 
 
 def image_document(image: ImageInfo) -> tuple[Any, list[Finding]]:

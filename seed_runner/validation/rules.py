@@ -10,9 +10,9 @@ import difflib
 import posixpath
 from typing import Any, Callable, Iterator
 
-from .. import layout
-from ..findings import Finding, error, json_path, warning
-from ..names import (INPUT_METADATA, KNOWN_RESOURCES, MAX_TAG_LENGTH, OUTPUT_DIR, allocated_variable,
+from ..runtime import layout
+from ..problems import Finding, error, json_path, warning
+from ..manifest.names import (INPUT_METADATA, KNOWN_RESOURCES, MAX_TAG_LENGTH, OUTPUT_DIR, allocated_variable,
                      normalize_name)
 
 Path = tuple[str | int, ...]

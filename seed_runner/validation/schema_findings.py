@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterator
 
-from ..findings import Finding, error, json_path
-from ..schemas import fast_validator, load_schema
+from ..problems import Finding, error, json_path
+from ..manifest.schemas import fast_validator, load_schema
 
 SUPPORTED_SEED_VERSIONS = ("1.0.0",)
 

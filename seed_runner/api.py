@@ -1,0 +1,82 @@
+"""The library's front door: the calls ``import seed_runner`` offers that read manifests from anywhere,
+images on the engine included.
+
+The wings below stay pure (``validation`` checks a document or an ``ImageInfo``; it never connects); this
+module wires them to the local engine (``seed_runner.engine.images``) as the default way to read an image,
+the way httpx's top-level functions wire its model to a default transport.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .errors import InvalidManifestError, SourceNotFoundError
+from .problems import has_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine.client import Engine
+    from .manifest.model import Manifest
+    from .validation import ValidationResult
+
+__all__ = ["load_manifest", "validate", "validate_all"]
+
+
+def validate(source: str | Path | Mapping[str, Any], *, engine: "Engine | None" = None) -> "ValidationResult":
+    """Validate one manifest: a path (file or directory), an image reference, or a parsed document.
+
+    >>> validate({"seedVersion": "1.0.0"}).valid
+    False
+    """
+    if isinstance(source, Mapping):
+        from .validation import validate_mapping
+
+        return validate_mapping(source)
+    return validate_all([str(source)], engine=engine)[0]
+
+
+def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engine: "Engine | None" = None
+                 ) -> list["ValidationResult"]:
+    """Validate every source; a directory with ``recursive`` stands for every manifest below it.
+
+    Images are read from ``engine`` (default: the engine at DOCKER_HOST, connected to on first need, so a
+    call with files only never connects).
+    """
+    from .engine.images import image_reader
+    from .validation import validate_sources
+
+    return validate_sources(sources, recursive=recursive, read_image=image_reader(engine))
+
+
+def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | None" = None) -> "Manifest":
+    """The typed manifest of a file, directory, image reference, JSON text or parsed document.
+
+    Raises InvalidManifestError (with every finding) when the manifest has errors; warnings are
+    accepted. Missing members are filled with the spec's defaults (required inputs, ``ro`` mounts,
+    ``job`` error category, ...).
+    """
+    from .manifest.jsontext import MAX_DOCUMENT_BYTES
+    from .manifest.model import Manifest
+    from .validation.loading import manifest_from_text
+
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return manifest_from_text(source, source="<text>")
+    if isinstance(source, Mapping):
+        from .validation import validate_document
+
+        findings = validate_document(source)
+        if has_errors(findings):
+            raise InvalidManifestError("<document>", findings)
+        return Manifest.from_dict(source)
+    path = Path(source)
+    if path.is_file() or (path / "seed.manifest.json").is_file():
+        file = path if path.is_file() else path / "seed.manifest.json"
+        with open(file, "rb") as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        return manifest_from_text(data, source=str(source))
+    result = validate(source, engine=engine)
+    if result.manifest is None:
+        if any(f.code == "source-not-found" for f in result.findings):
+            raise SourceNotFoundError(result.findings[0].message)
+        raise InvalidManifestError(result.source, result.findings)
+    return result.manifest

@@ -1,0 +1,1 @@
+"""The authoring wing: ``seed init`` (scaffold), ``seed build``, ``seed list`` and ``seed inspect`` (describe)."""

@@ -1,0 +1,508 @@
+"""`seed build` as a library: validate a job folder, then build its image with the manifest as the label.
+
+``build_job(directory)`` checks everything that can be checked without the engine first (the folder, its
+``seed.manifest.json`` and ``Dockerfile``, the manifest's validity, an image name Docker can accept), then
+that every base image the Dockerfile names is already on the local engine (the classic builder pulls a missing
+``FROM`` image on its own, whatever ``pull`` says: we refuse before it can), and only then builds. Success is
+the engine's verdict: an ``error`` in the build stream, or no image id, is a failure; whatever the Dockerfile's
+steps print on stderr is only progress.
+
+Exit status of a failure (``BuildError.exit_status``), as `seed build` uses them:
+  1  the manifest is invalid, Docker cannot name the image it describes, or the build failed
+  2  usage: no such folder, no seed.manifest.json, no Dockerfile, an invalid --tag
+  4  the engine does not answer, or a base image is not on the local engine (never pulled unless asked)
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from ..errors import EngineUnavailableError, SeedRunnerError
+from ..problems import Finding, warning
+from ..manifest.names import (DOMAIN, LABEL, MAX_TAG_LENGTH, PATH_COMPONENT, TAG, image_name, image_repository,
+                    split_reference)
+from ..manifest.sources import MANIFEST_FILE
+
+if TYPE_CHECKING:  # annotations only: the validator is imported when a build starts
+    from ..manifest.model import Manifest
+    from ..validation import ValidationResult
+
+__all__ = ["BuildResult", "BuildError", "BaseImage", "build_job", "base_images", "connect_docker",
+           "docker_name_problems", "reference_problems", "DOCKERFILE"]
+
+DOCKERFILE = "Dockerfile"
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_SYSTEM = 4
+
+MAX_NAME_LENGTH = 255  # a whole name, domain included
+
+# The colour codes the classic builder wraps around a step's stderr, and any other terminal control sequence.
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A built Seed image."""
+
+    image: str
+    """The tag: ``<name>-<jobVersion>-seed:<packageVersion>``, or the ``tag`` asked for (``:latest`` added)."""
+    image_id: str
+    """The engine's id of the image (``sha256:...``)."""
+    manifest: "Manifest"
+    warnings: tuple[Finding, ...]
+    """Validation warnings of the manifest, and a warning when ``tag`` does not follow the Seed naming."""
+
+
+class BuildError(SeedRunnerError):
+    """A build that did not happen or failed; the message is one line naming the problem and the fix.
+
+    ``exit_status`` is the `seed build` exit status for it (see the module docstring); ``validation`` holds
+    every finding when the manifest is invalid.
+    """
+
+    def __init__(self, message: str, *, exit_status: int = EXIT_INVALID,
+                 validation: "ValidationResult | None" = None):
+        super().__init__(message)
+        self.exit_status = exit_status
+        self.validation = validation
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """An image a Dockerfile builds from (``FROM``) or copies from (``COPY --from``)."""
+
+    reference: str
+    line: int
+    """The Dockerfile line where the instruction starts (1-based)."""
+    instruction: str
+    """``FROM`` or ``COPY --from``."""
+    variables: tuple[str, ...] = ()
+    """Build arguments the reference was expanded from (``BASE_IMAGE``), to suggest ``--build-arg``."""
+
+
+# -- the public entry point ------------------------------------------------------------------------------
+
+
+def build_job(directory: str | Path = ".", *, build_args: Mapping[str, str] | None = None, tag: str | None = None,
+              progress: Callable[[str], None] | None = None, pull: bool = False,
+              docker_client: Any = None) -> BuildResult:
+    """Validate the job in ``directory`` and build its image on the local engine.
+
+    ``directory`` is the job folder (its ``seed.manifest.json`` and ``Dockerfile``; the folder is the build
+    context), or the manifest file itself (its folder is then the context). ``build_args`` are the Dockerfile's
+    ``ARG`` values. ``tag`` replaces the Seed name ``<name>-<jobVersion>-seed:<packageVersion>`` (any valid Docker
+    reference; a warning says when it does not follow the Seed naming). ``progress`` receives the engine's build
+    output, one line at a time, without the newline and terminal escape sequences (the label step is shortened
+    to its size). ``pull`` lets the engine pull the base images: the classic builder then asks the registry for
+    every one, so a base that exists only locally fails; without it nothing is ever pulled and a base image that
+    is not local is refused before the build starts.
+    ``docker_client`` is a ``docker.DockerClient`` (default: ``docker.from_env()``).
+
+    The manifest is validated first: errors stop the build (``BuildError`` with ``validation``), warnings are
+    returned in ``BuildResult.warnings``. Raises ``BuildError`` with an ``exit_status`` for every failure.
+    """
+    from ..manifest.label import encode_label
+    from ..api import validate
+
+    folder, manifest_file = _locate(directory)
+    dockerfile = folder / DOCKERFILE
+    if not dockerfile.is_file():
+        raise BuildError(f"{_shown(folder)} has no {DOCKERFILE}; write one (an exec-form ENTRYPOINT that runs the "
+                         "job; `seed init` scaffolds a job with one)", exit_status=EXIT_USAGE)
+    result = validate(manifest_file)
+    if result.manifest is None:
+        errors = result.errors
+        first = f"{errors[0].path}: {errors[0].message}" if errors else "it cannot be read"
+        more = f" (and {len(errors) - 1} more error{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        raise BuildError(f"{_shown(manifest_file)} is not a valid Seed manifest: {first}{more}; fix it and build "
+                         "again (`seed validate` lists every finding)", validation=result)
+    manifest = result.manifest
+    warnings = list(result.warnings)
+    reference = _reference(manifest, tag, warnings)
+    try:
+        dockerfile_text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise BuildError(f"cannot read {_shown(dockerfile)} ({exc.strerror}); check its permissions",
+                         exit_status=EXIT_USAGE) from None
+    args = dict(build_args or {})
+
+    client = connect_docker(docker_client, error=BuildError)
+    if not pull:
+        _require_local_bases(client, base_images(dockerfile_text, args), dockerfile)
+    image_id = _run_build(client, folder, reference=reference, label=encode_label(result.document), args=args,
+                          pull=pull, progress=progress)
+    return BuildResult(image=reference, image_id=image_id, manifest=manifest, warnings=tuple(warnings))
+
+
+# -- checks before the engine -----------------------------------------------------------------------------
+
+
+def _shown(path: Path) -> str:
+    return str(path) if str(path) not in ("", ".") else "the current folder"
+
+
+def _locate(directory: str | Path) -> tuple[Path, Path]:
+    """The build context folder and the manifest file, or a usage error saying which is missing."""
+    path = Path(directory)
+    if path.is_file():
+        if path.suffix != ".json":
+            raise BuildError(f"{path} is a file; name the job folder (or its {MANIFEST_FILE})",
+                             exit_status=EXIT_USAGE)
+        return path.parent, path
+    if not path.exists():
+        raise BuildError(f"{path}: no such folder; name the job folder (the one with {MANIFEST_FILE} and "
+                         f"{DOCKERFILE})", exit_status=EXIT_USAGE)
+    if not path.is_dir():
+        raise BuildError(f"{path} is not a folder; name the job folder", exit_status=EXIT_USAGE)
+    manifest_file = path / MANIFEST_FILE
+    if not manifest_file.is_file():
+        raise BuildError(f"{_shown(path)} has no {MANIFEST_FILE}; name the job folder, or create a job with "
+                         "`seed init`", exit_status=EXIT_USAGE)
+    return path, manifest_file
+
+
+def _reference(manifest: "Manifest", tag: str | None, warnings: list[Finding]) -> str:
+    """The reference to tag the image with, refused (before building) when Docker could not hold it."""
+    job = manifest.job
+    if tag is None:
+        problems = docker_name_problems(job.name, job.job_version, job.package_version)
+        if problems:
+            raise BuildError(f"Docker cannot name the image {manifest.image_name!r}: {'; '.join(problems)} "
+                             "(or give another name with --tag)")
+        return manifest.image_name
+    problems = reference_problems(tag)
+    if problems:
+        raise BuildError(f"--tag {tag!r} is not a Docker image reference: {'; '.join(problems)}",
+                         exit_status=EXIT_USAGE)
+    repository, tag_part, _digest = split_reference(tag)
+    reference = tag if tag_part is not None else f"{tag}:latest"
+    if (repository, tag_part) != (image_repository(job.name, job.job_version), job.package_version):
+        warnings.append(warning(
+            "image-name-mismatch", "$",
+            f"the tag {reference!r} does not follow the Seed naming {manifest.image_name!r} (a registry prefix is "
+            "fine): registries find Seed images by the '-seed' suffix and `seed validate` reports the mismatch"))
+    return reference
+
+
+def docker_name_problems(name: str, job_version: str, package_version: str) -> list[str]:
+    """Why Docker cannot hold the Seed image name ``<name>-<jobVersion>-seed:<packageVersion>`` (SEED-RULES 2).
+
+    Each problem names the manifest member at fault and the fix; an empty list means the name is fine.
+
+    >>> docker_name_problems("my-job", "1.0.0", "1.0.0")
+    []
+    """
+    problems = []
+    if name != name.lower():
+        problems.append(f"job.name {name!r} has upper-case letters, which a Docker repository name cannot hold; "
+                        f"rename the job {name.lower()!r}")
+    if "+" in job_version:
+        problems.append(f"job.jobVersion {job_version!r} has build metadata ('+...'), which a Docker repository "
+                        "name cannot hold; drop the '+...' part")
+    if "+" in package_version:
+        problems.append(f"job.packageVersion {package_version!r} has build metadata ('+...'), which a Docker tag "
+                        "cannot hold; drop the '+...' part")
+    if len(package_version) > MAX_TAG_LENGTH:
+        problems.append(f"job.packageVersion is {len(package_version)} characters and becomes the image's tag, "
+                        f"which Docker limits to {MAX_TAG_LENGTH}; shorten it")
+    if problems:
+        return problems
+    # Anything else the grammar refuses (a job name starting with '-', say): say so in Docker's terms.
+    return [p.replace("the repository", "the repository (job.name-jobVersion-seed)")
+            for p in reference_problems(image_name(name, job_version, package_version))]
+
+
+def reference_problems(reference: str) -> list[str]:
+    """Why ``reference`` is not a name Docker can tag an image with (its reference grammar), or [].
+
+    >>> reference_problems("registry.example:5000/org/my-job-1.0.0-seed:1.0.0")
+    []
+    >>> reference_problems("My-Job:1")
+    ["the repository 'My-Job' has upper-case letters; Docker repository names are lower-case"]
+    """
+    if not reference:
+        return ["it is empty"]
+    if "@" in reference:
+        return ["a digest (@sha256:...) names an existing image; give a name and a tag to build"]
+    name, tag = reference, None
+    last_slash = reference.rfind("/")
+    colon = reference.rfind(":")
+    if colon > last_slash:
+        name, tag = reference[:colon], reference[colon + 1:]
+    problems = []
+    domain, path = _split_domain(name)
+    if domain is not None and not DOMAIN.fullmatch(domain):
+        problems.append(f"the registry part {domain!r} is not a host name (with an optional :port)")
+    components = path.split("/")
+    if path != path.lower():
+        problems.append(f"the repository {path!r} has upper-case letters; Docker repository names are lower-case")
+    elif "+" in path:
+        problems.append(f"the repository {path!r} has a '+', which Docker repository names cannot hold")
+    elif not all(PATH_COMPONENT.fullmatch(c) for c in components):
+        problems.append(f"the repository {path!r} is not one Docker accepts: each '/'-separated part is lower-case "
+                        "letters and digits, separated by '.', '_', '__' or dashes, and starts and ends with a "
+                        "letter or digit")
+    if len(name) > MAX_NAME_LENGTH:
+        problems.append(f"the name is {len(name)} characters; Docker allows at most {MAX_NAME_LENGTH}")
+    if tag is not None:
+        if len(tag) > MAX_TAG_LENGTH:
+            problems.append(f"the tag is {len(tag)} characters; Docker allows at most {MAX_TAG_LENGTH}")
+        elif "+" in tag:
+            problems.append(f"the tag {tag!r} has a '+', which Docker tags cannot hold")
+        elif not TAG.fullmatch(tag):
+            problems.append(f"the tag {tag!r} is not one Docker accepts: letters, digits, '_', '.' and '-', "
+                            "not starting with '.' or '-'")
+    return problems
+
+
+def _split_domain(name: str) -> tuple[str | None, str]:
+    """Docker's rule: the first part is a registry when it has a '.' or ':', is 'localhost', or has capitals."""
+    first, sep, rest = name.partition("/")
+    if sep and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()):
+        return first, rest
+    return None, name
+
+
+# -- base images: the classic builder pulls a missing FROM image by itself ---------------------------------
+
+
+_VARIABLE = re.compile(r"\\\$|\$\{(\w+)(?::([-+])([^}]*))?\}|\$(\w+)")
+
+
+def _expand(text: str, variables: Mapping[str, str | None]) -> tuple[str, tuple[str, ...]]:
+    """Dockerfile variable substitution (``$V``, ``${V}``, ``${V:-word}``, ``${V:+word}``) and the names used."""
+    used: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "\\$":
+            return "$"
+        name = match.group(1) or match.group(4)
+        used.append(name)
+        value = variables.get(name)
+        operator, word = match.group(2), match.group(3)
+        if operator == "-":
+            return value if value else word
+        if operator == "+":
+            return word if value else ""
+        return value or ""
+
+    return _VARIABLE.sub(replace, text), tuple(used)
+
+
+def _instructions(text: str) -> Iterable[tuple[int, str, str]]:
+    """(line, INSTRUCTION, arguments) of each instruction: continuation lines joined, comments dropped."""
+    escape = "\\"
+    lines = text.splitlines()
+    for line in lines:  # parser directives: only at the very top
+        directive = re.fullmatch(r"\s*#\s*(\w+)\s*=\s*(\S+)\s*", line)
+        if not directive:
+            break
+        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
+            escape = directive.group(2)
+    pending: list[str] = []
+    start = 0
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("#") or (not stripped and not pending):
+            continue
+        if not pending:
+            start = number
+        if stripped.endswith(escape):
+            pending.append(stripped[:-1])
+            continue
+        pending.append(stripped)
+        joined = " ".join(p for p in pending if p)
+        pending = []
+        word, _, rest = joined.partition(" ")
+        yield start, word.upper(), rest.strip()
+
+
+def _arg_pairs(arguments: str) -> list[tuple[str, str | None]]:
+    try:
+        words = shlex.split(arguments)
+    except ValueError:
+        words = arguments.split()
+    pairs = []
+    for word in words:
+        name, sep, value = word.partition("=")
+        pairs.append((name, value if sep else None))
+    return pairs
+
+
+def base_images(dockerfile: str, build_args: Mapping[str, str] | None = None) -> list[BaseImage]:
+    """The images a Dockerfile needs from the engine: every ``FROM`` that is not ``scratch`` or an earlier
+    stage, and every ``COPY --from`` that names an image, with ``ARG`` defaults and ``build_args`` expanded.
+
+    >>> [b.reference for b in base_images("ARG BASE=busybox:1\\nFROM ${BASE} AS b\\nFROM b\\nCOPY --from=x:2 a b")]
+    ['busybox:1', 'x:2']
+    """
+    given = dict(build_args or {})
+    global_args: dict[str, str | None] = {}
+    stages: set[str] = set()
+    found: list[BaseImage] = []
+    seen_from = False
+    for line, instruction, arguments in _instructions(dockerfile):
+        if instruction == "ARG" and not seen_from:
+            for name, default in _arg_pairs(arguments):
+                global_args[name] = given.get(name, default)  # a build argument counts only for a declared ARG
+        elif instruction == "FROM":
+            seen_from = True
+            words = [w for w in arguments.split() if not w.startswith("--")]
+            if not words:
+                continue
+            reference, used = _expand(words[0], global_args)
+            if reference and reference.lower() != "scratch" and reference.lower() not in stages:
+                found.append(BaseImage(reference, line, "FROM", used))
+            if len(words) >= 3 and words[1].lower() == "as":
+                stages.add(words[2].lower())
+        elif instruction in ("COPY", "ADD"):
+            for word in arguments.split():
+                if not word.startswith("--"):
+                    break
+                source = word[len("--from="):] if word.startswith("--from=") else None
+                if source and "$" not in source and not source.isdigit() and source.lower() not in stages:
+                    found.append(BaseImage(source, line, "COPY --from"))
+    return found
+
+
+def _require_local_bases(client: Any, bases: list[BaseImage], dockerfile: Path) -> None:
+    """Refuse before the engine tries the network for a base image that is not local."""
+    from docker.errors import APIError, ImageNotFound
+
+    for base in bases:
+        try:
+            client.images.get(base.reference)
+        except ImageNotFound:
+            via = f" (from the build argument {base.variables[0]})" if base.variables else ""
+            arg = f", or --build-arg {base.variables[0]}=<a local image>" if base.variables else ""
+            raise BuildError(
+                f"the base image {base.reference!r}{via} of {base.instruction} at {_shown(dockerfile)}:{base.line} "
+                f"is not on the local engine, and seed build never pulls unless asked: build it or `docker pull` "
+                f"it, add --pull{arg}", exit_status=EXIT_SYSTEM) from None
+        except APIError:
+            continue  # e.g. a reference the engine cannot parse: the build itself reports it, in its words
+
+
+# -- the engine ---------------------------------------------------------------------------------------------
+
+
+def connect_docker(docker_client: Any = None, *, error: type[SeedRunnerError] = EngineUnavailableError) -> Any:
+    """A ``docker.DockerClient`` that answers: the one given, else ``docker.from_env()`` after a ping.
+
+    Raises ``error`` (with ``exit_status=4`` for ``BuildError``) naming the cause and the fix.
+    """
+    if docker_client is not None:
+        return docker_client
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - DockerException, requests' errors, a bad DOCKER_HOST, ...
+        message = (f"the Docker engine does not answer ({_short(exc)}); start it (scripts/ensure-engine.sh) or "
+                   "point DOCKER_HOST at it")
+        if error is BuildError:
+            raise BuildError(message, exit_status=EXIT_SYSTEM) from None
+        raise error(message) from None
+    return client
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class _Lines:
+    """Reassembles the engine's stream chunks ("Step 1/2 : ...", then "\\n") into clean lines."""
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self.progress = progress
+        self.pending = ""
+
+    def feed(self, text: str) -> None:
+        self.pending += text
+        *complete, self.pending = self.pending.split("\n")
+        for line in complete:
+            self._emit(line)
+
+    def flush(self) -> None:
+        if self.pending:
+            self._emit(self.pending)
+            self.pending = ""
+
+    def _emit(self, line: str) -> None:
+        if self.progress is None:
+            return
+        line = _TERMINAL_ESCAPE.sub("", line).rstrip("\r")
+        # The label step would repeat the whole manifest on one line: say what it is instead.
+        step, sep, value = line.partition(f" : LABEL {LABEL}=")
+        if sep:
+            line = f"{step} : LABEL {LABEL}=<the manifest, {len(value.encode())} bytes of JSON>"
+        self.progress(line)
+
+
+def _run_build(client: Any, folder: Path, *, reference: str, label: str, args: Mapping[str, str], pull: bool,
+               progress: Callable[[str], None] | None) -> str:
+    """Stream one build; returns the image id, or raises BuildError with the engine's own message."""
+    import requests
+    from docker.errors import APIError, DockerException
+
+    lines = _Lines(progress)
+    step = ""
+    failure: str | None = None
+    image_id: str | None = None
+    short_id: str | None = None
+    try:
+        # timeout=None: a quiet RUN step may take longer than the client's default read timeout.
+        stream = client.api.build(path=str(folder), dockerfile=DOCKERFILE, tag=reference, labels={LABEL: label},
+                                  buildargs=dict(args), pull=pull, rm=True, forcerm=True, decode=True, timeout=None)
+        for message in stream:
+            if not isinstance(message, dict):
+                continue
+            if "stream" in message:
+                text = str(message["stream"])
+                if text.startswith("Step "):
+                    step = text.strip()
+                built = re.match(r"Successfully built ([0-9a-f]+)", text)
+                if built:
+                    short_id = built.group(1)
+                lines.feed(text)
+            elif "status" in message:
+                lines.flush()
+                lines.feed(" ".join(str(message[k]) for k in ("id", "status") if message.get(k)) + "\n")
+            if "error" in message or "errorDetail" in message:
+                detail = message.get("errorDetail") or {}
+                failure = str(detail.get("message") or message.get("error") or "unknown error")
+            aux = message.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+        lines.flush()
+    except APIError as exc:
+        raise BuildError(f"the engine refused the build: {_short(exc.explanation or exc)}") from None
+    except (requests.exceptions.RequestException, DockerException) as exc:
+        raise BuildError(f"the build was cut off: the engine stopped answering ({_short(exc)})",
+                         exit_status=EXIT_SYSTEM) from None
+    if failure is not None:
+        where = f" at {_short_step(step)}" if step else ""
+        raise BuildError(f"the build failed{where}: {' '.join(failure.split())}")
+    if image_id is None and short_id is not None:
+        try:
+            image_id = client.api.inspect_image(reference)["Id"]
+        except (APIError, requests.exceptions.RequestException):
+            image_id = None
+    if not image_id:
+        raise BuildError("the engine ended the build without reporting an image; run it again with its output "
+                         "(without --quiet) to see why")
+    return image_id
+
+
+def _short_step(step: str) -> str:
+    """'Step 3/5 : RUN make' for a message; long instructions are cut."""
+    step = " ".join(step.split())
+    return repr(step if len(step) <= 80 else step[:77] + "...")

@@ -1,0 +1,328 @@
+"""The `seed` command: a thin skin over the library (every command has a Python twin).
+
+Exit status (documented in the README):
+  0  success / every source valid
+  1  a source is invalid (validate)
+  2  usage error (bad options or arguments)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import __version__
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="seed",
+    help="Validate and run Seed jobs: self-describing container jobs (https://ngageoint.github.io/seed/).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # tracebacks could show secrets; main() prints one line instead
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seed-runner {__version__} (Seed 1.0.0)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    pass
+
+
+@app.command()
+def validate(
+    sources: Annotated[list[str], typer.Argument(
+        help="Manifest files, job directories (their seed.manifest.json) or local image references.",
+        show_default=False)],
+    recursive: Annotated[bool, typer.Option("--recursive", "-r",
+                                            help="For directories: every seed.manifest.json below them.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", "-w", help="Warnings count as errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (a result per source).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit status tells.")] = False,
+) -> None:
+    """Check manifests against the Seed 1.0.0 schema and the rules a schema cannot express.
+
+    Exit status: 0 when every source is valid, 1 when any is invalid, 2 for usage errors.
+    """
+    from .render import print_validation, validation_document
+    from ..api import validate_all
+
+    results = validate_all(sources, recursive=recursive)
+    if as_json:
+        typer.echo(json.dumps(validation_document(results, strict=strict), indent=2))
+    elif not quiet:
+        print_validation(results, strict=strict)
+    valid = all(r.is_valid(strict=strict) for r in results)
+    raise typer.Exit(EXIT_OK if valid else EXIT_INVALID)
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Argument(help="manifest, metadata, or result (seed run's result document).")
+                    ] = "manifest",
+    path: Annotated[bool, typer.Option("--path", help="Print the schema file's path instead of its content.")] = False,
+) -> None:
+    """Print a bundled JSON Schema (for editors and other tools)."""
+    from ..manifest.schemas import SCHEMA_FILES, schema_path
+
+    if kind not in SCHEMA_FILES:
+        raise typer.BadParameter(f"{kind!r} is not a schema; choose one of {', '.join(SCHEMA_FILES)}",
+                                 param_hint="KIND")
+    file = schema_path(kind)
+    typer.echo(str(file) if path else file.read_text(encoding="utf-8").rstrip("\n"))
+
+
+def _pairs(values: list[str] | None, option: str, *, allow_bare: bool = False) -> list[tuple[str, str | None]]:
+    """`NAME=VALUE` option values; with ``allow_bare`` a lone `NAME` gives (NAME, None)."""
+    pairs = []
+    for value in values or ():
+        name, sep, rest = value.partition("=")
+        if not name or (not sep and not allow_bare):
+            raise typer.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=option)
+        pairs.append((name, rest if sep else None))
+    return pairs
+
+
+@app.command()
+def run(
+    image: Annotated[str, typer.Argument(help="The job's image (its manifest is read from the label).",
+                                         show_default=False)],
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", "-i", metavar="NAME=PATH",
+        help="A file input; repeat for a multiple input, or give a directory.")] = None,
+    json_inputs: Annotated[Optional[list[str]], typer.Option(
+        "--json-input", "-j", metavar="NAME=VALUE",
+        help="A JSON input: JSON text, NAME=@file.json, or (string inputs) plain text.")] = None,
+    settings: Annotated[Optional[list[str]], typer.Option(
+        "--setting", "-e", metavar="NAME=VALUE",
+        help="A setting; a bare NAME takes the value from this environment (keeps secrets out of history).")] = None,
+    secret_files: Annotated[Optional[list[str]], typer.Option(
+        "--secret", metavar="NAME=FILE", help="A setting whose value is the content of FILE.")] = None,
+    mounts: Annotated[Optional[list[str]], typer.Option(
+        "--mount", "-m", metavar="NAME=HOST_PATH", help="A host directory for a declared mount.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="The run folder (must be new or empty); default: a new folder under ./seed-runs.")
+    ] = None,
+    resources: Annotated[Optional[list[str]], typer.Option(
+        "--resource", metavar="NAME=VALUE", help="Override a resource allocation (also allows custom ones).")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds (0: no limit); default: the manifest's.")] = None,
+    grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL on timeout.")] = 10.0,
+    user: Annotated[str, typer.Option(help="invoker (your uid:gid), image (the image's user), or UID[:GID].")
+                    ] = "invoker",
+    network: Annotated[Optional[str], typer.Option(help="Docker network, e.g. none.")] = None,
+    pull: Annotated[bool, typer.Option("--pull", help="Pull the image first (never done otherwise).")] = False,
+    manifest_file: Annotated[Optional[Path], typer.Option(
+        "--manifest", help="Use this manifest instead of the image label (while developing).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car fails the run.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not echo the job's output.")] = False,
+) -> None:
+    """Run a Seed job on the local Docker engine, exactly as its manifest says.
+
+    Exit status: 0 succeeded, 1 the job failed, 2 the run was refused (bad options or inputs),
+    3 timed out, 4 system error (engine, image, container), 130 interrupted.
+    """
+    import signal
+
+    from ..runtime.plan import JsonText, RunRequest
+    from ..runtime.runner import run as run_job
+
+    file_inputs: dict[str, list[str]] = {}
+    for name, value in _pairs(inputs, "--input"):
+        file_inputs.setdefault(name, []).append(value)
+    json_values: dict[str, object] = {}
+    for name, value in _pairs(json_inputs, "--json-input"):
+        if value.startswith("@"):
+            try:
+                json_values[name] = JsonText(Path(value[1:]).read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise typer.BadParameter(f"{name}: cannot read {value[1:]} ({exc.strerror})",
+                                         param_hint="--json-input") from None
+            except UnicodeDecodeError:
+                raise typer.BadParameter(f"{name}: {value[1:]} is not UTF-8 text", param_hint="--json-input"
+                                         ) from None
+        else:
+            json_values[name] = JsonText(value)
+    setting_values: dict[str, str] = {}
+    for name, value in _pairs(settings, "--setting", allow_bare=True):
+        if value is None:
+            if name not in os.environ:
+                raise typer.BadParameter(f"{name} is not set in this environment", param_hint="--setting")
+            value = os.environ[name]
+        setting_values[name] = value
+    for name, value in _pairs(secret_files, "--secret"):
+        try:
+            setting_values[name] = Path(value).read_text(encoding="utf-8").removesuffix("\n")
+        except OSError as exc:
+            raise typer.BadParameter(f"{name}: cannot read {value} ({exc.strerror})", param_hint="--secret") from None
+        except UnicodeDecodeError:
+            raise typer.BadParameter(f"{name}: {value} is not UTF-8 text", param_hint="--secret") from None
+    resource_values: dict[str, float] = {}
+    for name, value in _pairs(resources, "--resource"):
+        try:
+            resource_values[name] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{name}={value!r} is not a number", param_hint="--resource") from None
+    manifest = None
+    if manifest_file is not None:
+        from ..errors import SeedRunnerError
+        from ..api import load_manifest
+
+        try:
+            manifest = load_manifest(manifest_file)
+        except SeedRunnerError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--manifest") from None
+
+    request = RunRequest(image=image, file_inputs=file_inputs, json_inputs=json_values, settings=setting_values,
+                         mounts=dict(_pairs(mounts, "--mount")), resources=resource_values,
+                         run_dir=output or "", timeout=timeout, grace_period=grace, user=user, network=network)
+    echo_out = None if quiet else (sys.stderr.buffer if as_json else sys.stdout.buffer)
+    echo_err = None if quiet else sys.stderr.buffer
+
+    def announce(plan) -> None:
+        if not quiet:
+            typer.echo(f"seed: running {plan.manifest.job.name} {plan.manifest.job.job_version} in {plan.run_dir}",
+                       err=True)
+
+    def terminate(signum, frame) -> None:  # behave like Ctrl-C: stop and remove the container, write the result
+        raise KeyboardInterrupt
+
+    # SIGHUP: the terminal or SSH session went away; the job must not keep running unseen.
+    stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    previous = {signum: signal.signal(signum, terminate) for signum in stops}
+    try:
+        result = run_job(request, manifest=manifest, pull=pull, strict=strict, echo_stdout=echo_out,
+                         echo_stderr=echo_err, on_plan=announce)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if as_json:
+        typer.echo(json.dumps(result.document, indent=2))
+    from .render import print_run_summary
+
+    print_run_summary(result, quiet=quiet and not as_json)
+    if result.write_error:
+        typer.echo(f"seed: warning: {result.write_error}", err=True)
+    raise typer.Exit(result.exit_status)
+
+
+@app.command()
+def harvest(
+    source: Annotated[str, typer.Argument(help="The job's manifest file or directory, or its image.",
+                                          show_default=False)],
+    output_dir: Annotated[Path, typer.Argument(help="The folder the job wrote (its OUTPUT_DIR).",
+                                               show_default=False)],
+    strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car is a failure.")] = False,
+    disk: Annotated[Optional[float], typer.Option(help="Warn when the folder is larger than this many MiB.")
+                    ] = None,
+    result_file: Annotated[Optional[Path], typer.Option("--result", help="Also write the result document here.")
+                           ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
+) -> None:
+    """Capture a job's outputs from a folder produced elsewhere, by the rules of its manifest.
+
+    Exit status: 0 every output captured, 1 a capture failure (a required output missing, several files
+    for a single output, a bad seed.outputs.json, with --strict an invalid side-car), 2 usage errors.
+    """
+    from ..errors import SeedRunnerError
+    from ..api import load_manifest
+    from .render import print_run_summary
+    from ..runtime.runner import harvest_folder
+
+    try:
+        manifest = load_manifest(source)
+    except SeedRunnerError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
+    try:
+        result = harvest_folder(manifest, output_dir, strict=strict, disk_mib=disk, result_file=result_file)
+    except SeedRunnerError as exc:
+        raise typer.BadParameter(str(exc), param_hint="OUTPUT_DIR") from None
+    if as_json:
+        typer.echo(json.dumps(result.document, indent=2))
+    print_run_summary(result)
+    raise typer.Exit(result.exit_status)
+
+
+@app.command()
+def cleanup(
+    all_runs: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still in progress.")
+                        ] = False,
+) -> None:
+    """Remove containers left behind by seed-runner processes that were killed."""
+    from ..engine.containers import cleanup_leftovers
+    from ..errors import EngineUnavailableError
+
+    try:
+        removed = cleanup_leftovers(include_live=all_runs)
+    except EngineUnavailableError as exc:
+        typer.echo(f"seed: error: {exc}", err=True)
+        raise typer.Exit(4) from None
+    typer.echo(f"removed {len(removed)} container{'s' * (len(removed) != 1)}")
+
+
+def _register_command_groups() -> None:
+    """The authoring and registry commands live in their own modules to keep this one short."""
+    from . import authoring, registry
+
+    authoring.register(app)
+    registry.register(app)
+
+
+_register_command_groups()
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app with only the command being invoked, when there is one.
+
+    typer turns every registered command's signature into click parameters on each start (about 1 ms a
+    command); a command line names one, so only that one is built. `seed --help` still gets them all.
+    """
+    name = next((arg for arg in argv if not arg.startswith("-")), None)
+    chosen = [info for info in app.registered_commands
+              if (info.name or info.callback.__name__.replace("_", "-")) == name]
+    if not chosen:
+        return app
+    single = typer.Typer(**{k: getattr(app.info, k) for k in ("name", "help", "no_args_is_help")},
+                         add_completion=False, pretty_exceptions_enable=False,
+                         context_settings={"help_option_names": ["-h", "--help"]})
+    single.registered_callback = app.registered_callback
+    single.registered_commands = chosen
+    return single
+
+
+def main() -> None:
+    """Console-script entry point: one clear line instead of a traceback for anything a user can cause."""
+    from ..errors import SeedRunnerError
+
+    try:
+        _app_for(sys.argv[1:])(prog_name="seed")
+    except SeedRunnerError as exc:
+        typer.echo(f"seed: error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except KeyboardInterrupt:
+        typer.echo("seed: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - last resort; no locals, no traceback unless asked for
+        if os.environ.get("SEED_DEBUG"):
+            raise
+        typer.echo(f"seed: internal error: {type(exc).__name__}: {exc} (set SEED_DEBUG=1 for a traceback and "
+                   "report it)", err=True)
+        sys.exit(70)

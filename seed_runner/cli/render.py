@@ -1,0 +1,131 @@
+"""Human and machine renderings of validation results (the CLI only prints what these return)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .. import __version__
+
+if TYPE_CHECKING:  # imported for annotations only: `seed run` need not load the validator
+    from ..validation import ValidationResult
+
+
+# The shape of `seed validate --json`; bump on an incompatible change.
+VALIDATION_REPORT_VERSION = 1
+
+
+def validation_summary(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, int]:
+    valid = sum(r.is_valid(strict=strict) for r in results)
+    return {"sources": len(results), "valid": valid, "invalid": len(results) - valid,
+            "errors": sum(len(r.errors) for r in results), "warnings": sum(len(r.warnings) for r in results)}
+
+
+def validation_document(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, Any]:
+    summary = validation_summary(results, strict=strict)
+    return {"reportVersion": VALIDATION_REPORT_VERSION, "seedRunner": __version__, "strict": strict,
+            "valid": summary["invalid"] == 0, "summary": summary,
+            "results": [r.to_dict(strict=strict) for r in results]}
+
+
+def print_validation(results: Sequence["ValidationResult"], *, strict: bool = False, console: Any = None) -> None:
+    """Rich output grouped per source, errors first, then one summary line."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(highlight=False, soft_wrap=True)
+    for result in results:
+        ok = result.is_valid(strict=strict)
+        mark = "[green]✔[/]" if ok else "[red]✘[/]"
+        job = result.manifest.job if result.manifest else None
+        about = f"  [dim]{escape(job.name)} {escape(job.job_version)} (package {escape(job.package_version)})[/]" \
+            if job else ""
+        console.print(f"{mark} [bold]{escape(result.source)}[/]{about}")
+        if not result.findings:
+            continue
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column()
+        for finding in result.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            table.add_row(f"  [{colour}]{finding.severity}[/]",
+                          f"[bold]{escape(finding.code)}[/] [cyan]{escape(finding.path)}[/]\n{escape(finding.message)}")
+        console.print(table)
+    s = validation_summary(results, strict=strict)
+    colour = "green" if s["invalid"] == 0 else "red"
+    plural = "" if s["sources"] == 1 else "s"
+    console.print(f"[{colour}]{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid[/] "
+                  f"({s['errors']} error{'s' * (s['errors'] != 1)}, {s['warnings']} warning{'s' * (s['warnings'] != 1)})"
+                  + (" [dim](--strict: warnings count as errors)[/]" if strict else ""))
+
+
+def print_run_summary(result: Any, *, quiet: bool = False) -> None:
+    """A few lines on stderr: the status, the error's title and description, where things are."""
+    doc = result.document
+    error = doc.get("error")
+    if quiet and error is None:
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    job = doc.get("job") or {}
+    who = escape(f"{job.get('name') or (doc.get('image') or {}).get('reference', '?')} "
+                 f"{job.get('jobVersion', '')}".strip())
+    timings = doc.get("timings") or {}
+    duration = timings.get("duration_seconds")
+    took = f" in {duration:.1f} s" if duration is not None else ""
+    if error is None:
+        console.print(f"[green]✔[/] {who} succeeded{took} (exit 0)")
+    else:
+        colour = "yellow" if doc["status"] == "timed-out" else "red"
+        console.print(f"[{colour}]✘[/] {who} {doc['status']}{took}: [bold]{escape(error['title'])}[/] "
+                      f"({escape(error['name'])}, category {error['category']})")
+        if error.get("description"):
+            console.print(f"  {escape(error['description'])}")
+        if doc.get("message"):
+            console.print(f"  {escape(doc['message'])}")
+    for problem in doc.get("problems") or ():
+        console.print(f"  [red]-[/] {escape(problem)}")
+    if doc.get("outputs") and not quiet:
+        console.print(_outputs_table(doc))
+    for failure in doc.get("capture_failures") or ():
+        if failure["message"] == doc.get("message"):
+            continue  # already said above
+        console.print(f"  [red]{escape(failure['code'])}:[/] {escape(failure['message'])}")
+    for warning in doc.get("warnings") or ():
+        console.print(f"  [yellow]warning[/] {escape(warning['code'])}: {escape(warning['message'])}")
+    if doc.get("run_dir") and not quiet:
+        console.print(f"  [dim]outputs: {escape(doc.get('outputs_dir') or '-')}  result: "
+                      f"{escape(doc['run_dir'])}/result.json[/]")
+    elif doc.get("outputs_dir") and not quiet:
+        console.print(f"  [dim]outputs: {escape(doc['outputs_dir'])}[/]")
+
+
+def _outputs_table(doc: dict[str, Any]) -> Any:
+    """Output, files, size, geometry (from side-cars), and the JSON outputs, as one rich table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, padding=(0, 2), show_edge=False, pad_edge=True)
+    for column in ("output", "files", "size", "geometry"):
+        table.add_column(column, justify="right" if column in ("files", "size") else "left")
+    for name, output in doc["outputs"].items():
+        files = output["files"]
+        size = sum(f["size"] for f in files)
+        geometry = sum(1 for f in files if f.get("metadata") and f["metadata"].get("geometry"))
+        table.add_row(escape(name), str(len(files)), _human_size(size) if files else "-",
+                      f"{geometry} of {len(files)}" if geometry else "no")
+    for name, value in (doc.get("json_outputs") or {}).items():
+        text = json.dumps(value)
+        table.add_row(escape(name), "json", escape(text if len(text) <= 40 else text[:37] + "..."), "")
+    return table
+
+
+def _human_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

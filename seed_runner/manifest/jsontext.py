@@ -1,0 +1,214 @@
+"""Strict JSON reading with findings instead of exceptions.
+
+Manifests come from files, directories and image labels; whatever the bytes are (empty, huge,
+not UTF-8, NaN, nested 10,000 deep, duplicated keys) the reader answers with findings that say
+where the problem is, never with a traceback.
+
+- ``parse_json_text``: a small document (a manifest, an image label, ``seed.outputs.json``) with findings,
+  duplicated member names included;
+- ``parse_json_document``: a document of any size (a metadata sidecar), fast, problems as one-line messages;
+- ``json_kind`` and ``json_excerpt``: how messages name and show a JSON value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from ..problems import Finding, Severity, error, json_path, warning
+
+# A manifest is a few KiB; anything this large is not one, and reading it whole would only waste memory.
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+# The documents that hold a Seed manifest: only their messages say what a manifest is.
+_MANIFEST_DOCUMENTS = ("manifest", "image label")
+
+
+class _ObjectWithDuplicates(dict):
+    """A JSON object in which some member names appeared more than once (the last value won)."""
+
+    duplicates: list[str]
+
+
+def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    seen: set[str] = set()
+    twice = []
+    for key, _ in pairs:
+        if key in seen and key not in twice:
+            twice.append(key)
+        seen.add(key)
+    marked = _ObjectWithDuplicates(obj)
+    marked.duplicates = twice
+    return marked
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _empty_message(what: str) -> str:
+    if what in _MANIFEST_DOCUMENTS:
+        return f"the {what} is empty; a Seed manifest is a JSON object with 'seedVersion' and 'job'"
+    return f"the {what} is empty; it must hold one JSON object"
+
+
+def _too_deep_message(what: str) -> str:
+    if what in _MANIFEST_DOCUMENTS:
+        return f"the {what} nests arrays or objects too deeply to be a manifest; check the file"
+    return f"the {what} nests arrays or objects too deeply"
+
+
+def parse_json_text(data: bytes | str, *, what: str = "manifest") -> tuple[Any, list[Finding]]:
+    """Parse ``data`` as one strict JSON document.
+
+    Returns ``(value, findings)``; ``value`` is None when the findings hold an error. ``what`` names the
+    document in messages ("manifest", "image label", "seed.outputs.json", ...).
+    """
+    if len(data) > MAX_DOCUMENT_BYTES:
+        mib = len(data) / 1048576
+        return None, [error("document-too-large", "$",
+                            f"the {what} is {mib:.1f} MiB, over the {MAX_DOCUMENT_BYTES // 1048576} MiB limit; "
+                            f"a {what} is a small JSON object, check that this is the right file")]
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line, column = _line_column(data[: exc.start].decode("utf-8", "replace"), exc.start)
+            return None, [error("invalid-encoding", "$",
+                                f"byte 0x{data[exc.start]:02x} at line {line}, column {column} is not valid UTF-8; "
+                                f"save the {what} as UTF-8")]
+    else:
+        text = data.removeprefix("\ufeff")
+    if not text.strip():
+        return None, [error("empty-document", "$", _empty_message(what))]
+    duplicates_seen = False
+
+    def object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal duplicates_seen
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        duplicates_seen = True
+        return _mark_duplicates(pairs)
+
+    try:
+        value = json.loads(text, object_pairs_hook=object_hook, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        hint = ""
+        if "double quotes" in exc.msg or "delimiter" in exc.msg or "Expecting value" in exc.msg:
+            hint = " (look for a trailing comma, a missing comma or an unclosed bracket)"
+        return None, [error("invalid-json", "$",
+                            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}")]
+    except ValueError as exc:  # NaN / Infinity
+        return None, [error("invalid-json", "$", f"malformed JSON: {exc}; use a number or a string instead")]
+    except RecursionError:
+        return None, [error("too-deeply-nested", "$", _too_deep_message(what))]
+    findings: list[Finding] = []
+    if duplicates_seen:
+        value = _strip_duplicates(value, (), findings)
+    return value, findings
+
+
+def _strip_duplicates(value: Any, path: tuple, findings: list[Finding]) -> Any:
+    """Report duplicated member names with their path and turn marked objects back into plain dicts."""
+    if isinstance(value, dict):
+        if isinstance(value, _ObjectWithDuplicates):
+            for key in value.duplicates:
+                findings.append(warning(
+                    "duplicate-key", json_path((*path, key)),
+                    f"member '{key}' appears more than once; JSON readers keep only the last value, remove the others"))
+        return {k: _strip_duplicates(v, (*path, k), findings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_duplicates(v, (*path, i), findings) for i, v in enumerate(value)]
+    return value
+
+
+# ------------------------------------------------------------------------------- documents of any size
+
+
+def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
+    """Strict JSON (UTF-8, no NaN or Infinity) of any size; problems carry line and column.
+
+    The C parser alone reads valid documents (fast, even at 100 MB); ``parse_json_text`` explains the
+    invalid ones it can hold, so messages read the same as the manifest validator's. Duplicated member
+    names are not reported (the last value wins).
+    """
+    # A number such as 1e999 parses as infinity, which no JSON writer can give back: check floats one by
+    # one only when the bytes hold an exponent or a run of digits long enough to overflow.
+    parse_float = _finite_float if re.search(_MAYBE_HUGE_NUMBER, data) else None
+    try:
+        return json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=parse_float), []
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        failure = exc
+    if isinstance(failure, _HugeNumber):
+        return None, [str(failure)]
+    if len(data) <= MAX_DOCUMENT_BYTES:
+        _, findings = parse_json_text(data, what=what)
+        errors = [f.message for f in findings if f.severity is Severity.ERROR]
+        if errors:
+            return None, errors
+    if isinstance(failure, json.JSONDecodeError):
+        return None, [f"malformed JSON at line {failure.lineno}, column {failure.colno}: {failure.msg}"]
+    if isinstance(failure, UnicodeDecodeError):
+        return None, [f"byte 0x{data[failure.start]:02x} at offset {failure.start} is not valid UTF-8; "
+                      f"write the {what} as UTF-8"]
+    if isinstance(failure, RecursionError):
+        return None, [_too_deep_message(what)]
+    return None, [f"malformed JSON: {failure}"]
+
+
+def _refuse_constant(name: str) -> None:
+    # The whole message: only a document over MAX_DOCUMENT_BYTES shows it (parse_json_text words the others).
+    raise ValueError(f"{name} is not valid JSON; use a number or a string instead")
+
+
+# A pattern, not a compiled one: re compiles it on first use (re's cache), not on every import.
+_MAYBE_HUGE_NUMBER = rb"[eE]\+?0*[1-9][0-9]{2}|[0-9]{300}"
+
+
+class _HugeNumber(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _HugeNumber(f"the number {_clipped(text, 20)} is too large for a 64-bit float; "
+                          f"write a smaller number")
+    return value
+
+
+# -------------------------------------------------------------------------------------------- messages
+
+
+def json_kind(value: Any) -> str:
+    """'an array', 'a number', ...: how a message names a JSON value's kind."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def json_excerpt(value: Any) -> str:
+    """The value as JSON, cut to 40 characters: how a message shows it."""
+    return _clipped(json.dumps(value), 40)
+
+
+def _clipped(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,100 @@
+"""Where manifests come from: a file, a directory (or every manifest below it), or a local image.
+
+A source the user names is resolved without raising: whatever is wrong with it (missing, unreadable,
+not a manifest) becomes a finding of that source, so that the other sources are still checked.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..problems import Finding, error
+from .jsontext import MAX_DOCUMENT_BYTES, parse_json_text
+
+MANIFEST_FILE = "seed.manifest.json"
+SourceKind = Literal["file", "directory", "image", "document"]
+
+# Directories never searched by --recursive: they hold tools' state, not jobs.
+SKIPPED_DIRECTORIES = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    """What the user named (a path as given, an image reference), for messages."""
+    kind: SourceKind
+    path: Path | None = None
+    problem: Finding | None = field(default=None, compare=False)
+    """Set when the source could not even be located."""
+
+
+def looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~", ".\\")) or text.endswith(".json")
+
+
+def resolve(text: str, *, recursive: bool = False) -> list[Source]:
+    """One argument of `seed validate` to the sources it stands for."""
+    path = Path(os.path.expanduser(text) if text.startswith("~") else text)
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        if recursive:
+            found = find_manifests(path)
+            if found:
+                return [Source(str(p), "file", p) for p in found]
+            return [Source(text, "directory", path, error(
+                "missing-manifest", "$", f"no {MANIFEST_FILE} anywhere below {text}; check the directory"))]
+        manifest = path / MANIFEST_FILE
+        if manifest.exists():
+            return [Source(text, "directory", manifest)]
+        return [Source(text, "directory", path, error(
+            "missing-manifest", "$", f"{text} has no {MANIFEST_FILE}; name the manifest file, or add --recursive "
+                                     "to check every manifest below it"))]
+    if mode is not None or looks_like_path(text):
+        return [Source(text, "file", path)]
+    return [Source(text, "image")]
+
+
+def find_manifests(root: Path) -> list[Path]:
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRECTORIES)
+        if MANIFEST_FILE in files:
+            found.append(Path(directory) / MANIFEST_FILE)
+    return sorted(found)
+
+
+def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
+    """Read and parse a manifest file; never raises for a bad file.
+
+    One open and one fstat: O_NONBLOCK keeps a FIFO from blocking the open, and the fstat refuses
+    anything that is not a regular file before a byte is read.
+    """
+    not_regular = [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, [error("source-not-found", "$", f"{name}: no such file or directory; check the path")]
+    except IsADirectoryError:
+        return None, not_regular
+    except OSError as exc:
+        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, not_regular
+        chunks = []
+        remaining = MAX_DOCUMENT_BYTES + 1  # one byte more than allowed tells "too large" without reading it all
+        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+    finally:
+        os.close(fd)
+    return parse_json_text(b"".join(chunks))

@@ -1,0 +1,80 @@
+"""One problem type for every layer: what validation finds in a manifest, why a plan refuses a request, what
+output capture warns about or fails on, and what the result document lists.
+
+A problem is plain data (severity, stable code, path, one-line message) so that it serialises unchanged to
+``--json`` and result documents, a scheduler can act on its ``code`` whichever layer produced it, and the CLI
+renders every kind with one function (``seed_runner.cli.render.problem_line``).
+
+``path`` says where: a JSON path into the manifest (``$.job.interface.inputs.files[1].name``) for validation;
+a JSON path into the run request (``$.file_inputs.INPUT_FILE``) for a refused plan; a file path relative to
+the output folder for harvest problems; ``None`` for a problem with no single place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable, Sequence
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:  # "error", not "Severity.ERROR", in messages
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem: ``message`` says what is wrong and how to fix it, in one line."""
+
+    severity: Severity
+    code: str
+    path: str | None
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity.value, "code": self.code, "path": self.path, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Problem":
+        return cls(Severity(data.get("severity", "error")), str(data["code"]), data.get("path"), str(data["message"]))
+
+
+Finding = Problem
+"""The name validation has always used for a problem (kept: ``seed_runner.Finding`` is public API)."""
+
+
+def error(code: str, path: str | None, message: str) -> Problem:
+    return Problem(Severity.ERROR, code, path, message)
+
+
+def warning(code: str, path: str | None, message: str) -> Problem:
+    return Problem(Severity.WARNING, code, path, message)
+
+
+def has_errors(problems: Iterable[Problem], *, strict: bool = False) -> bool:
+    """True when the problems make a thing invalid (``strict``: warnings count as errors)."""
+    return any(p.severity is Severity.ERROR or strict for p in problems)
+
+
+def json_path(parts: Sequence[str | int]) -> str:
+    """``("job", "errors", 0, "code")`` -> ``$.job.errors[0].code``; odd keys are bracket-quoted."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part.isidentifier():
+            out.append(f".{part}")
+        else:
+            out.append("[" + _quote(part) + "]")
+    return "".join(out)
+
+
+def _quote(key: str) -> str:
+    return "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"

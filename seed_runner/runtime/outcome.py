@@ -1,0 +1,102 @@
+"""The outcome of a run (DECISIONS.md "Outcome"): one status, at most one error, and the exit status.
+
+Precedence: runner failure before start > timeout > out-of-memory > non-zero exit > output capture
+failure > success. Built-in error names follow Scale's where Scale has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from ..manifest.model import Manifest
+
+Status = Literal["succeeded", "failed", "timed-out", "rejected", "error", "interrupted"]
+
+# `seed run` exit status per outcome (README "Exit status").
+EXIT_SUCCESS = 0
+EXIT_JOB_FAILED = 1
+EXIT_REJECTED = 2
+EXIT_TIMEOUT = 3
+EXIT_SYSTEM = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_BY_STATUS = {"succeeded": EXIT_SUCCESS, "failed": EXIT_JOB_FAILED, "rejected": EXIT_REJECTED,
+                  "timed-out": EXIT_TIMEOUT, "error": EXIT_SYSTEM, "interrupted": EXIT_INTERRUPTED}
+
+
+@dataclass(frozen=True)
+class RunError:
+    name: str
+    title: str
+    description: str
+    category: Literal["job", "data", "system"]
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+BUILTIN = {e.name: e for e in (
+    RunError("algorithm-unknown", "Algorithm Failure",
+             "The job exited with a non-zero code that its manifest does not declare.", "job"),
+    RunError("timeout", "Timeout", "The job exceeded its timeout and was stopped.", "job"),
+    RunError("out-of-memory", "Out of Memory",
+             "The job exceeded its memory allocation and was killed by the engine.", "job"),
+    RunError("missing-required-output", "Missing Required Output",
+             "The job did not produce a required output.", "job"),
+    RunError("unexpected-multiple-outputs", "Unexpected Multiple Outputs",
+             "The job produced more than one file for an output that allows only one.", "job"),
+    RunError("invalid-outputs-json", "Invalid seed.outputs.json",
+             "seed.outputs.json is missing, unparseable, not an object, or has a value of the wrong type.", "job"),
+    RunError("invalid-metadata", "Invalid Metadata",
+             "A metadata side-car or input metadata update is invalid (a failure only with --strict).", "job"),
+    RunError("invalid-request", "Invalid Request",
+             "The run was refused before anything started: the inputs, settings or mounts do not fit the "
+             "manifest.", "system"),
+    RunError("engine-unavailable", "Engine Unavailable", "The container engine did not answer.", "system"),
+    RunError("image-not-found", "Image Not Found", "The job's image is not on the engine.", "system"),
+    RunError("docker-launch", "Docker Launch", "The engine could not create or start the container.", "system"),
+    RunError("runner-failure", "Runner Failure", "seed-runner itself failed; see the message.", "system"),
+    RunError("interrupted", "Interrupted", "The run was interrupted (Ctrl-C or SIGTERM) and its container "
+             "removed.", "system"),
+)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    error: RunError | None = None
+    message: str | None = None
+    """A one-line detail (a system error's cause, a capture failure's reason)."""
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_BY_STATUS[self.status]
+
+
+def declared_error(manifest: Manifest, exit_code: int) -> RunError:
+    spec = manifest.error_for_code(exit_code)
+    if spec is None:
+        return BUILTIN["algorithm-unknown"]
+    return RunError(spec.name, spec.title or spec.name, spec.description or "", spec.category)
+
+
+def decide(manifest: Manifest, *, exit_code: int | None, timed_out: bool = False, oom_killed: bool = False,
+           timeout: float | None = None, capture_error: str | None = None,
+           capture_message: str | None = None) -> Outcome:
+    """The outcome of a container that ran (system failures are decided where they happen)."""
+    if timed_out:
+        limit = manifest.job.timeout if timeout is None else timeout
+        return Outcome("timed-out", BUILTIN["timeout"], f"stopped after the {limit:g} s timeout")
+    if oom_killed and exit_code in (137, None):
+        return Outcome("failed", BUILTIN["out-of-memory"])
+    if exit_code:
+        return Outcome("failed", declared_error(manifest, exit_code), f"exit code {exit_code}")
+    if capture_error:
+        return Outcome("failed", BUILTIN[capture_error], capture_message)
+    return Outcome("succeeded")
+
+
+def system_failure(name: str, message: str) -> Outcome:
+    status: Status = "rejected" if name == "invalid-request" else "interrupted" if name == "interrupted" else "error"
+    return Outcome(status, BUILTIN[name], message)

@@ -1,0 +1,358 @@
+"""`seed run` as a library: plan, stage, execute on the engine, decide the outcome, write the result.
+
+The run folder (``-o DIR``, by default a new ``seed-runs/<image repository>-<time>-<id>``) holds::
+
+    outputs/                 OUTPUT_DIR, mounted read-write at /seed/outputs
+    logs/stdout.log          the job's output, secrets masked, bytes as written
+    logs/stderr.log
+    work/input-metadata.json the INPUT_METADATA file (read-only in the container)
+    work/inputs/<INPUT>/     multiple inputs built from several files (hard links, else copies)
+    result.json              the result document, written last and atomically, in every case
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+from .. import __version__
+from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
+from ..engine.client import EngineError
+from ..problems import error
+from ..manifest.model import Manifest
+from .outcome import Outcome, decide, system_failure
+from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
+
+RESULT_VERSION = 1
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    document: dict[str, Any]
+    run_dir: Path | None
+    plan: RunPlan | None = None
+    write_error: str | None = None
+    """Why result.json could not be written (the document is still here, and printed by the CLI)."""
+
+    @property
+    def exit_status(self) -> int:
+        return self.outcome.exit_status
+
+
+def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
+
+
+def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
+        echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
+        engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
+    """Run one job and return its result; the result document is also written to the run folder.
+
+    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
+    outputs are harvested (``seed_runner.harvesting``); ``strict`` makes an invalid metadata side-car a failure. Problems the user can fix
+    (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
+    interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
+    """
+    run_id = request.run_id or os.urandom(6).hex()
+    request = replace(request, run_id=run_id)
+    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
+    try:
+        # The run folder comes first, so that even a run refused for a missing image leaves its result.
+        run_dir = _claim_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
+    except SeedRunnerError as exc:  # a folder that is not ours to write in: say so, write nothing
+        return _finish(None, context, system_failure("invalid-request", str(exc)))
+    request = replace(request, run_dir=run_dir)
+    try:
+        return _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
+                       echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it by the CLI: the container is gone
+        _finish(run_dir, context, system_failure("interrupted", "stopped by a signal; nothing is left running"),
+                plan=context.get("plan"))
+        raise
+
+
+def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, manifest: Manifest | None,
+            pull: bool, strict: bool, echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, engine: Any,
+            on_plan: Callable[[RunPlan], None] | None) -> RunResult:
+    from ..engine import containers, images
+
+    try:
+        engine = engine or images.connect(timeout=None)
+        containers.cleanup_leftovers(engine)
+        if pull:
+            containers.pull_image(engine, request.image)
+        image = images.inspect_image(engine, request.image)
+        if manifest is None:
+            manifest = _label_manifest(image)
+        context["job"] = _job(manifest)
+        plan = make_plan(manifest, request, image_env=image.env,
+                         image_entrypoint=getattr(image, "entrypoint", None))
+    except PlanError as exc:
+        return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
+                       problems=list(exc.problems))
+    except ImageNotFoundError as exc:
+        return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
+    except (EngineUnavailableError, EngineError) as exc:
+        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)))
+    except SeedRunnerError as exc:  # an invalid manifest, among others
+        return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
+
+    if on_plan:
+        on_plan(plan)
+    context["plan"] = plan
+    context.update(_plan_facts(plan))
+    try:
+        _stage(plan)
+        logs = Path(plan.run_dir) / "logs"
+        with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
+            execution = containers.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
+                                              engine=engine)
+    except containers.ContainerError as exc:
+        return _finish(run_dir, context, system_failure("docker-launch", str(exc)), plan=plan)
+    except (EngineUnavailableError, EngineError) as exc:
+        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)), plan=plan)
+    except OSError as exc:
+        return _finish(run_dir, context, system_failure("runner-failure", f"{exc.strerror}: {exc.filename}"),
+                       plan=plan)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours still ends in a written result
+        return _finish(run_dir, context, system_failure("runner-failure", f"{type(exc).__name__}: {exc}"),
+                       plan=plan)
+    context["execution"] = execution
+    _give_back_outputs(plan)
+    from ..outputs.harvesting import HarvestError, harvest
+
+    try:
+        harvested = harvest(plan.manifest, plan.output_dir, strict=strict, disk_mib=plan.disk_mib)
+    except HarvestError as exc:
+        return _finish(run_dir, context, system_failure("runner-failure", str(exc)), plan=plan)
+    context["harvest"] = harvested.to_dict()
+    failure = harvested.failure
+    outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
+                     oom_killed=execution.oom_killed, timeout=plan.timeout,
+                     capture_error=failure.code if failure else None,
+                     capture_message=failure.message if failure else None)
+    return _finish(run_dir, context, outcome, plan=plan)
+
+
+def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool = False,
+                   disk_mib: float | None = None, result_file: str | Path | None = None) -> RunResult:
+    """`seed harvest`: capture the outputs of a folder produced elsewhere (a scheduler's post step, a CI check).
+
+    The result document has the same shape as a run's, without the execution parts; the outcome is
+    ``succeeded`` or ``failed`` (a capture failure). Raises HarvestError when the folder cannot be read.
+    """
+    from ..outputs.harvesting import harvest
+
+    harvested = harvest(manifest, output_dir, strict=strict, disk_mib=disk_mib)
+    failure = harvested.failure
+    outcome = decide(manifest, exit_code=0, capture_error=failure.code if failure else None,
+                     capture_message=failure.message if failure else None)
+    context = {"run_id": None, "image": None, "job": _job(manifest), "harvest": harvested.to_dict(),
+               "outputs_dir": str(Path(output_dir).absolute())}
+    result = _finish(None, context, outcome)
+    if result_file is not None:
+        _write_atomically(Path(result_file), result.document)
+    return result
+
+
+def _label_manifest(image: Any) -> Manifest:
+    """The manifest in the image's label (validated, unless this exact label passed before)."""
+    from ..manifest.label import decode_label
+    from ..validation.loading import manifest_from_text
+    from ..manifest.names import LABEL
+
+    label = image.manifest_label
+    if label is None:
+        raise InvalidManifestError(image.reference, [error(
+            "missing-label", "$", f"image {image.reference!r} has no {LABEL} label, so it is not a Seed image; "
+                                  "give its manifest with --manifest, or build it with the label")])
+    return manifest_from_text(label, source=f"the label of {image.reference}", image_env=image.env,
+                              decode=decode_label)
+
+
+def _job(manifest: Manifest) -> dict[str, str]:
+    job = manifest.job
+    return {"name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
+            "title": job.title}
+
+
+def _name_hint(image: str) -> str:
+    """A folder-friendly name for a run whose manifest is not known yet: the image's repository."""
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
+
+
+def _claim_run_dir(request: RunRequest, name: str) -> Path:
+    """Create (or take, when new and empty) the run folder, atomically: two runs never share one."""
+    given = str(request.run_dir or "")
+    run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise SeedRunnerError(f"the run folder {run_dir} is a file; give a new folder with -o")
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            if any(run_dir.iterdir()):
+                raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave "
+                                      "-o out for a fresh folder") from None
+        # The claim: whoever creates outputs/ first owns the folder.
+        (run_dir / "outputs").mkdir()
+    except FileExistsError:
+        raise SeedRunnerError(f"the run folder {run_dir} was just taken by another run; give a new one with -o"
+                              ) from None
+    except OSError as exc:
+        raise SeedRunnerError(f"cannot create the run folder {run_dir} ({exc.strerror}); give another with -o"
+                              ) from None
+    return run_dir
+
+
+def _plan_facts(plan: RunPlan) -> dict[str, Any]:
+    return {
+        "command": None if plan.display_command is None else list(plan.display_command),
+        "environment": plan.masked_environment,
+        "resources": dict(plan.allocations),
+        "timeout_seconds": plan.timeout,
+        "user": plan.user,
+    }
+
+
+def _stage(plan: RunPlan) -> None:
+    """Create the run folder, the input-metadata file and the multiple-input directories."""
+    run_dir = Path(plan.run_dir)
+    for sub in ("outputs", "logs", "work"):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    if _foreign_user(plan):
+        # The job runs as someone else (the image's user, or an explicit --user): let it write the outputs;
+        # _give_back_outputs returns the files to the invoking user afterwards.
+        os.chmod(run_dir / "outputs", 0o777)
+    metadata = Path(plan.input_metadata_file)
+    metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2), encoding="utf-8")
+    metadata.chmod(0o444)
+    for staged in plan.staged:
+        directory = Path(staged.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for source in staged.files:
+            target = directory / Path(source).name.replace("/", "_")
+            try:
+                os.link(source, target)
+            except OSError:  # another file system, or links not allowed: copy instead
+                shutil.copy2(source, target)
+
+
+def _foreign_user(plan: RunPlan) -> bool:
+    return plan.user is None or plan.user.split(":")[0] != str(os.getuid())
+
+
+def _give_back_outputs(plan: RunPlan) -> None:
+    """Files a foreign user wrote become the invoking user's (possible only when the runner is root)."""
+    if not _foreign_user(plan) or os.geteuid() != 0:
+        return
+    uid, gid = os.getuid(), os.getgid()
+    for directory, subdirs, files in os.walk(plan.output_dir):
+        for name in subdirs + files:
+            try:
+                os.lchown(os.path.join(directory, name), uid, gid)
+            except OSError:
+                pass
+    os.chmod(plan.output_dir, 0o755)
+
+
+def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, plan: RunPlan | None = None,
+            problems: list[str] | None = None) -> RunResult:
+    execution = context.get("execution")
+    harvested = context.get("harvest") or {}
+    warnings = [{"code": code, "path": None, "message": message} for code, message in (plan.warnings if plan else ())]
+    warnings += harvested.get("warnings", [])
+    document: dict[str, Any] = {
+        "result_version": RESULT_VERSION,
+        "seed_runner": __version__,
+        "run_id": context["run_id"],
+        "status": outcome.status,
+        "image": context["image"],
+        "job": context.get("job"),
+        "exit_code": getattr(execution, "exit_code", None),
+        "error": outcome.error.to_dict() if outcome.error else None,
+        "message": outcome.message,
+        "timed_out": getattr(execution, "timed_out", False),
+        "oom_killed": getattr(execution, "oom_killed", False),
+        "timings": None if execution is None else {
+            "created": execution.created, "started": execution.started, "finished": execution.finished,
+            "duration_seconds": None if execution.duration_seconds is None else round(execution.duration_seconds, 3),
+        },
+        "resources": context.get("resources"),
+        "timeout_seconds": context.get("timeout_seconds"),
+        "user": context.get("user"),
+        "command": context.get("command"),
+        "environment": context.get("environment"),
+        "run_dir": str(run_dir) if run_dir else None,
+        "outputs_dir": str(run_dir / "outputs") if run_dir and plan else context.get("outputs_dir"),
+        "logs": None if execution is None else {
+            "stdout": "logs/stdout.log", "stderr": "logs/stderr.log",
+            "stdout_bytes": execution.stdout_bytes, "stderr_bytes": execution.stderr_bytes},
+        "container_id": getattr(execution, "container_id", None),
+        "outputs": harvested.get("outputs"),
+        "json_outputs": harvested.get("json_outputs"),
+        "input_metadata": harvested.get("input_metadata"),
+        "capture_failures": harvested.get("failures", []),
+        "problems": problems or [],
+        "warnings": warnings,
+    }
+    if plan is not None:
+        _mask_free_text(document, plan.secret_values)
+    write_error = None
+    if run_dir is not None:
+        try:
+            _write_atomically(run_dir / RESULT_FILE, document)
+        except OSError as exc:
+            write_error = f"could not write {run_dir / RESULT_FILE} ({exc.strerror})"
+    return RunResult(outcome, document, run_dir, plan, write_error)
+
+
+# Members of the result document that carry text a secret could reach: what the job wrote (JSON outputs,
+# side-car properties) and messages. Structural members (paths, hashes, ids, media types) stay exact: masking a
+# short secret inside a sha256 would corrupt it. The command and environment are masked when they are built.
+_FREE_TEXT = ("message", "problems", "warnings", "capture_failures", "json_outputs", "input_metadata")
+
+
+def _mask_free_text(document: dict[str, Any], secrets: frozenset[str]) -> None:
+    if not secrets:
+        return
+    for member in _FREE_TEXT:
+        document[member] = _masked(document[member], secrets)
+    for output in (document.get("outputs") or {}).values():
+        for file in output["files"]:
+            file["metadata"] = _masked(file["metadata"], secrets)
+
+
+def _masked(value: Any, secrets: frozenset[str]) -> Any:
+    """Every string in ``value`` with the secrets replaced, dictionary keys included."""
+    if isinstance(value, str):
+        return mask_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {mask_secrets(k, secrets): _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    return value
+
+
+def _write_atomically(path: Path, document: dict[str, Any]) -> None:
+    """Write to a temporary file and rename: a reader never sees half a result.
+
+    ASCII-only JSON: a file name that is not UTF-8 (a job can write one) still gives a valid document.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="ascii")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
