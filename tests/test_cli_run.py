@@ -37,7 +37,10 @@ def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Pat
     assert proc.returncode == 2
     document = check_result(json.loads(proc.stdout))
     assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
-    problems = document["problems"]
+    assert {(p["severity"], p["code"], p["path"]) for p in document["problems"]} == {
+        ("error", "unknown-input", "$.file_inputs.NOPE"), ("error", "unknown-setting", "$.settings.X"),
+        ("error", "missing-input", "$.file_inputs.INPUT_IMAGE")}
+    problems = [p["message"] for p in document["problems"]]
     assert any("-i NOPE" in p for p in problems) and any("-e X" in p for p in problems)
     assert any("input INPUT_IMAGE is required" in p for p in problems)
     assert all(p in proc.stderr for p in problems)  # the human summary lists them too

@@ -43,8 +43,35 @@ def warned(write_manifest: Callable) -> Path:
 def test_valid_manifest_exits_0(good: Path) -> None:
     result = runner.invoke(app, ["validate", str(good)])
     assert result.exit_code == 0, result.output
-    assert "✔" in result.output and "clean-job 1.2.3" in result.output
-    assert "1 source checked: 1 valid, 0 invalid (0 errors, 0 warnings)" in result.output
+    # Not a terminal: plain lines, never wrapped.
+    assert result.output.splitlines() == [f"{good}: valid clean-job 1.2.3 (package 0.1.0)",
+                                          "1 source checked: 1 valid, 0 invalid (0 errors, 0 warnings)"]
+
+
+def test_without_a_terminal_each_finding_is_one_plain_line(bad: Path) -> None:
+    result = runner.invoke(app, ["validate", str(bad)], terminal_width=40)
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("1 source checked: 0 valid, 1 invalid (2 errors")
+    for line in lines[:2]:
+        source, severity_code_path, message = line.split(": ", 2)
+        assert source == str(bad) and severity_code_path.split()[0] == "error" and message
+    assert any(line.startswith(f"{bad}: error name-collision $.job.interface.settings[0].name: setting ")
+               for line in lines)
+
+
+def test_on_a_terminal_findings_are_coloured_under_their_source(bad: Path) -> None:
+    from rich.console import Console
+
+    from seed_runner import validate_all
+    from seed_runner.cli.render import print_validation
+
+    console = Console(record=True, width=400, force_terminal=True, color_system="standard", highlight=False)
+    print_validation(validate_all([bad]), console=console)
+    styled = console.export_text(clear=False, styles=True)
+    text = console.export_text()
+    assert "\x1b[31m" in styled  # errors in red
+    assert text.startswith(f"✘ {bad}\n")
+    assert "\n  error name-collision $.job.interface.settings[0].name: setting " in text
 
 
 def test_invalid_manifest_exits_1_and_names_every_problem(bad: Path) -> None:

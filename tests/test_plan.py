@@ -148,7 +148,12 @@ def test_every_problem_is_reported_together(manifest, files) -> None:
             json_inputs={"THRESHOLD": True},
             settings={"DB_HOST": "db"},
             mounts={}))
-    problems = info.value.problems
+    problems = [p.message for p in info.value.problems]
+    assert {(p.code, p.path) for p in info.value.problems} == {
+        ("unknown-input", "$.file_inputs.NOPE"), ("input-takes-one-file", "$.file_inputs.INPUT_FILE"),
+        ("json-input-type", "$.json_inputs.THRESHOLD"), ("missing-setting", "$.settings.DB_PASS"),
+        ("missing-mount", "$.mounts.REFERENCE")}
+    assert all(p.severity == "error" for p in info.value.problems)
     assert any("NOPE" in p and "declares no input" in p for p in problems)
     assert any("INPUT_FILE takes one file, but 2 were given" in p for p in problems)
     assert any("THRESHOLD must be a JSON number, got true" in p for p in problems)
@@ -164,7 +169,7 @@ def test_booleans_are_not_integers_and_missing_files_are_named(files) -> None:
     with pytest.raises(PlanError) as info:
         make_plan(load_manifest(doc), request(files, json_inputs={"THRESHOLD": False},
                                               file_inputs={"INPUT_FILE": [files["run"] / "missing.txt"]}))
-    assert info.value.problems == (
+    assert tuple(p.message for p in info.value.problems) == (
         f"input INPUT_FILE: {files['run'] / 'missing.txt'} does not exist",
         "input THRESHOLD must be a JSON integer, got false")
 
@@ -183,7 +188,9 @@ def test_media_type_mismatch_is_a_warning(manifest, files) -> None:
     odd = files["run"].parent / "picture.png"
     odd.write_bytes(b"\x89PNG")
     plan = make_plan(manifest, request(files, file_inputs={"INPUT_FILE": [odd]}))
-    assert plan.warnings == (("input-media-type", "input INPUT_FILE: picture.png looks like image/png, not text/plain"),)
+    assert [(w.severity, w.code, w.path, w.message) for w in plan.warnings] == [
+        ("warning", "input-media-type", "$.file_inputs.INPUT_FILE",
+         "input INPUT_FILE: picture.png looks like image/png, not text/plain")]
 
 
 def test_secrets_are_masked_in_the_display_view(manifest, files) -> None:

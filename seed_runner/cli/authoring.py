@@ -133,12 +133,10 @@ def parse_build_args(values: list[str] | None) -> dict[str, str]:
 
 
 def _print_findings(findings: Any, console: Any) -> None:
-    from rich.markup import escape
+    from .render import problem_line
 
     for finding in findings:
-        colour = "red" if finding.severity == "error" else "yellow"
-        console.print(f"  [{colour}]{finding.severity}[/] [bold]{escape(finding.code)}[/] "
-                      f"[cyan]{escape(finding.path)}[/]: {escape(finding.message)}")
+        console.print(f"  {problem_line(finding)}")
 
 
 def build(

@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .. import __version__
 
 if TYPE_CHECKING:  # imported for annotations only: `seed run` need not load the validator
+    from ..problems import Problem
     from ..validation import ValidationResult
 
 
 # The shape of `seed validate --json`; bump on an incompatible change.
 VALIDATION_REPORT_VERSION = 1
+
+
+_COLOURS = {"error": "red", "warning": "yellow"}
+
+
+def problem_line(problem: "Problem | Mapping[str, Any]", *, source: str | None = None, markup: bool = True) -> str:
+    """Every problem the CLI shows (a validation finding, a refused request, a capture failure or warning, as a
+    ``Problem`` or as its dict in a result document) as one line: ``[source: ]severity code path: message``.
+
+    ``markup``: rich markup (colours, escaped text) for a terminal; else plain text.
+    """
+    data = problem.to_dict() if hasattr(problem, "to_dict") else problem
+    severity = str(data.get("severity") or "error")
+    parts = [severity, str(data["code"])] + ([str(data["path"])] if data.get("path") else [])
+    if not markup:
+        return (f"{source}: " if source else "") + " ".join(parts) + f": {data['message']}"
+    from rich.markup import escape
+
+    colour = _COLOURS.get(severity, "red")
+    where = f" [cyan]{escape(parts[2])}[/]" if len(parts) > 2 else ""
+    return ((f"{escape(source)}: " if source else "") + f"[{colour}]{severity}[/] [bold]{escape(parts[1])}[/]{where}: "
+            f"{escape(str(data['message']))}")
 
 
 def validation_summary(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, int]:
@@ -28,36 +51,50 @@ def validation_document(results: Sequence["ValidationResult"], *, strict: bool =
             "results": [r.to_dict(strict=strict) for r in results]}
 
 
-def print_validation(results: Sequence["ValidationResult"], *, strict: bool = False, console: Any = None) -> None:
-    """Rich output grouped per source, errors first, then one summary line."""
+def print_validation(results: Sequence["ValidationResult"], *, strict: bool = False, console: Any = None,
+                     plain: bool | None = None) -> None:
+    """Every source and its findings, errors first, then one summary line.
+
+    On a terminal: a mark and the source, then one coloured line per finding. Otherwise (``plain``; default:
+    stdout is not a terminal) one plain line per finding, ``source: severity code path: message``, and
+    ``source: valid`` for a source without one, never wrapped, so that grep and CI logs read it as it is.
+    """
+    import sys
+
+    plain = not sys.stdout.isatty() if plain is None and console is None else bool(plain)
+    if plain:
+        lines = []
+        for result in results:
+            job = result.manifest.job if result.manifest else None
+            if not result.findings:
+                lines.append(f"{result.source}: valid" + (
+                    f" {job.name} {job.job_version} (package {job.package_version})" if job else ""))
+            lines.extend(problem_line(f, source=result.source, markup=False) for f in result.findings)
+        lines.append(_summary_text(results, strict))
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     console = console or Console(highlight=False, soft_wrap=True)
     for result in results:
-        ok = result.is_valid(strict=strict)
-        mark = "[green]✔[/]" if ok else "[red]✘[/]"
+        mark = "[green]✔[/]" if result.is_valid(strict=strict) else "[red]✘[/]"
         job = result.manifest.job if result.manifest else None
         about = f"  [dim]{escape(job.name)} {escape(job.job_version)} (package {escape(job.package_version)})[/]" \
             if job else ""
         console.print(f"{mark} [bold]{escape(result.source)}[/]{about}")
-        if not result.findings:
-            continue
-        table = Table.grid(padding=(0, 2))
-        table.add_column(no_wrap=True)
-        table.add_column()
         for finding in result.findings:
-            colour = "red" if finding.severity == "error" else "yellow"
-            table.add_row(f"  [{colour}]{finding.severity}[/]",
-                          f"[bold]{escape(finding.code)}[/] [cyan]{escape(finding.path)}[/]\n{escape(finding.message)}")
-        console.print(table)
+            console.print(f"  {problem_line(finding)}")
+    colour = "green" if all(r.is_valid(strict=strict) for r in results) else "red"
+    console.print(f"[{colour}]{escape(_summary_text(results, strict))}[/]")
+
+
+def _summary_text(results: Sequence["ValidationResult"], strict: bool) -> str:
     s = validation_summary(results, strict=strict)
-    colour = "green" if s["invalid"] == 0 else "red"
     plural = "" if s["sources"] == 1 else "s"
-    console.print(f"[{colour}]{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid[/] "
-                  f"({s['errors']} error{'s' * (s['errors'] != 1)}, {s['warnings']} warning{'s' * (s['warnings'] != 1)})"
-                  + (" [dim](--strict: warnings count as errors)[/]" if strict else ""))
+    return (f"{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid "
+            f"({s['errors']} error{'s' * (s['errors'] != 1)}, {s['warnings']} warning{'s' * (s['warnings'] != 1)})"
+            + (" (--strict: warnings count as errors)" if strict else ""))
 
 
 def print_run_summary(result: Any, *, quiet: bool = False) -> None:
@@ -87,15 +124,15 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
         if doc.get("message"):
             console.print(f"  {escape(doc['message'])}")
     for problem in doc.get("problems") or ():
-        console.print(f"  [red]-[/] {escape(problem)}")
+        console.print(f"  {problem_line(problem)}")
     if doc.get("outputs") and not quiet:
         console.print(_outputs_table(doc))
     for failure in doc.get("capture_failures") or ():
         if failure["message"] == doc.get("message"):
             continue  # already said above
-        console.print(f"  [red]{escape(failure['code'])}:[/] {escape(failure['message'])}")
+        console.print(f"  {problem_line(failure)}")
     for warning in doc.get("warnings") or ():
-        console.print(f"  [yellow]warning[/] {escape(warning['code'])}: {escape(warning['message'])}")
+        console.print(f"  {problem_line(warning)}")
     if doc.get("run_dir") and not quiet:
         console.print(f"  [dim]outputs: {escape(doc.get('outputs_dir') or '-')}  result: "
                       f"{escape(doc['run_dir'])}/result.json[/]")

@@ -23,12 +23,14 @@ from typing import Any, BinaryIO, Callable
 from .. import __version__
 from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
 from ..engine.client import EngineError
-from ..problems import error
+from ..problems import Problem, error
 from ..manifest.model import Manifest
 from .outcome import Outcome, decide, system_failure
 from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
 
-RESULT_VERSION = 1
+# 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
+# `capture_failures` carry `severity` too.
+RESULT_VERSION = 2
 RESULT_FILE = "result.json"
 
 
@@ -57,8 +59,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     """Run one job and return its result; the result document is also written to the run folder.
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
-    outputs are harvested (``seed_runner.harvesting``); ``strict`` makes an invalid metadata side-car a failure. Problems the user can fix
-    (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
+    outputs are harvested (``seed_runner.outputs``); ``strict`` makes an invalid metadata side-car a failure.
+    Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
     interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
     """
     run_id = request.run_id or os.urandom(6).hex()
@@ -96,7 +98,7 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         plan = make_plan(manifest, request, image_env=image.env,
                          image_entrypoint=getattr(image, "entrypoint", None))
     except PlanError as exc:
-        return _finish(run_dir, context, system_failure("invalid-request", "; ".join(exc.problems)),
+        return _finish(run_dir, context, system_failure("invalid-request", "; ".join(p.message for p in exc.problems)),
                        problems=list(exc.problems))
     except ImageNotFoundError as exc:
         return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
@@ -267,10 +269,10 @@ def _give_back_outputs(plan: RunPlan) -> None:
 
 
 def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, plan: RunPlan | None = None,
-            problems: list[str] | None = None) -> RunResult:
+            problems: list[Problem] | None = None) -> RunResult:
     execution = context.get("execution")
     harvested = context.get("harvest") or {}
-    warnings = [{"code": code, "path": None, "message": message} for code, message in (plan.warnings if plan else ())]
+    warnings = [problem.to_dict() for problem in (plan.warnings if plan else ())]
     warnings += harvested.get("warnings", [])
     document: dict[str, Any] = {
         "result_version": RESULT_VERSION,
@@ -303,7 +305,7 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         "json_outputs": harvested.get("json_outputs"),
         "input_metadata": harvested.get("input_metadata"),
         "capture_failures": harvested.get("failures", []),
-        "problems": problems or [],
+        "problems": [problem.to_dict() for problem in problems or ()],
         "warnings": warnings,
     }
     if plan is not None:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from .. import __version__
 from ..errors import InvalidManifestError
 from ..problems import Finding, has_errors
-from ..manifest.jsontext import MAX_DOCUMENT_BYTES, parse_json_text
+from ..manifest.jsontext import parse_json_text
 from ..manifest.model import Manifest
 
 
