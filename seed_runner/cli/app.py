@@ -27,7 +27,7 @@ app = typer.Typer(
     name="seed",
     help="Validate and run Seed jobs: self-describing container jobs (https://ngageoint.github.io/seed/).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # seed --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,  # tracebacks could show secrets; main() prints one line instead
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -284,6 +284,10 @@ def _register_command_groups() -> None:
 
     authoring.register(app)
     registry.register(app)
+    from .render import help_text
+
+    for info in app.registered_commands:  # the source's line breaks are not the terminal's
+        info.help = info.help or help_text(info.callback)
 
 
 _register_command_groups()

@@ -256,14 +256,8 @@ def inspect(
     print_description(description, console=_console())
 
 
-def _help(command: Any) -> str:
-    """A docstring as help text: the lines of a paragraph joined, so the terminal wraps them, not the source."""
-    paragraphs = (command.__doc__ or "").strip().split("\n\n")
-    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
-
-
 def register(app: typer.Typer) -> None:
     """Add init, build, list and inspect to the `seed` app."""
     for name, command in (("init", init), ("build", build), ("list", list_images), ("inspect", inspect)):
-        app.command(name, help=_help(command))(command)
+        app.command(name)(command)
 

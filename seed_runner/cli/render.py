@@ -19,6 +19,14 @@ VALIDATION_REPORT_VERSION = 1
 _COLOURS = {"error": "red", "warning": "yellow"}
 
 
+def help_text(command: Any) -> str:
+    """A docstring as help text: the lines of a paragraph joined, so the terminal wraps them, not the source."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(command.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 def problem_line(problem: "Problem | Mapping[str, Any]", *, source: str | None = None, markup: bool = True) -> str:
     """Every problem the CLI shows (a validation finding, a refused request, a capture failure or warning, as a
     ``Problem`` or as its dict in a result document) as one line: ``[source: ]severity code path: message``.
