@@ -16,16 +16,16 @@ Exit status of a failure (``BuildError.exit_status``), as `seed build` uses them
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..errors import EngineUnavailableError, SeedRunnerError
 from ..problems import Finding, warning
-from ..manifest.names import (DOMAIN, LABEL, MAX_TAG_LENGTH, PATH_COMPONENT, TAG, image_name, image_repository,
-                    split_reference)
+from ..manifest.names import LABEL, image_repository, split_reference
 from ..manifest.sources import MANIFEST_FILE
+from .docker_names import docker_name_problems, reference_problems
+from .dockerfile import BaseImage, base_images
 
 if TYPE_CHECKING:  # annotations only: the validator is imported when a build starts
     from ..manifest.model import Manifest
@@ -39,8 +39,6 @@ DOCKERFILE = "Dockerfile"
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_SYSTEM = 4
-
-MAX_NAME_LENGTH = 255  # a whole name, domain included
 
 # The colour codes the classic builder wraps around a step's stderr, and any other terminal control sequence.
 _TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
@@ -71,19 +69,6 @@ class BuildError(SeedRunnerError):
         super().__init__(message)
         self.exit_status = exit_status
         self.validation = validation
-
-
-@dataclass(frozen=True)
-class BaseImage:
-    """An image a Dockerfile builds from (``FROM``) or copies from (``COPY --from``)."""
-
-    reference: str
-    line: int
-    """The Dockerfile line where the instruction starts (1-based)."""
-    instruction: str
-    """``FROM`` or ``COPY --from``."""
-    variables: tuple[str, ...] = ()
-    """Build arguments the reference was expanded from (``BASE_IMAGE``), to suggest ``--build-arg``."""
 
 
 # -- the public entry point ------------------------------------------------------------------------------
@@ -190,185 +175,7 @@ def _reference(manifest: "Manifest", tag: str | None, warnings: list[Finding]) -
     return reference
 
 
-def docker_name_problems(name: str, job_version: str, package_version: str) -> list[str]:
-    """Why Docker cannot hold the Seed image name ``<name>-<jobVersion>-seed:<packageVersion>`` (SEED-RULES 2).
-
-    Each problem names the manifest member at fault and the fix; an empty list means the name is fine.
-
-    >>> docker_name_problems("my-job", "1.0.0", "1.0.0")
-    []
-    """
-    problems = []
-    if name != name.lower():
-        problems.append(f"job.name {name!r} has upper-case letters, which a Docker repository name cannot hold; "
-                        f"rename the job {name.lower()!r}")
-    if "+" in job_version:
-        problems.append(f"job.jobVersion {job_version!r} has build metadata ('+...'), which a Docker repository "
-                        "name cannot hold; drop the '+...' part")
-    if "+" in package_version:
-        problems.append(f"job.packageVersion {package_version!r} has build metadata ('+...'), which a Docker tag "
-                        "cannot hold; drop the '+...' part")
-    if len(package_version) > MAX_TAG_LENGTH:
-        problems.append(f"job.packageVersion is {len(package_version)} characters and becomes the image's tag, "
-                        f"which Docker limits to {MAX_TAG_LENGTH}; shorten it")
-    if problems:
-        return problems
-    # Anything else the grammar refuses (a job name starting with '-', say): say so in Docker's terms.
-    return [p.replace("the repository", "the repository (job.name-jobVersion-seed)")
-            for p in reference_problems(image_name(name, job_version, package_version))]
-
-
-def reference_problems(reference: str) -> list[str]:
-    """Why ``reference`` is not a name Docker can tag an image with (its reference grammar), or [].
-
-    >>> reference_problems("registry.example:5000/org/my-job-1.0.0-seed:1.0.0")
-    []
-    >>> reference_problems("My-Job:1")
-    ["the repository 'My-Job' has upper-case letters; Docker repository names are lower-case"]
-    """
-    if not reference:
-        return ["it is empty"]
-    if "@" in reference:
-        return ["a digest (@sha256:...) names an existing image; give a name and a tag to build"]
-    name, tag = reference, None
-    last_slash = reference.rfind("/")
-    colon = reference.rfind(":")
-    if colon > last_slash:
-        name, tag = reference[:colon], reference[colon + 1:]
-    problems = []
-    domain, path = _split_domain(name)
-    if domain is not None and not DOMAIN.fullmatch(domain):
-        problems.append(f"the registry part {domain!r} is not a host name (with an optional :port)")
-    components = path.split("/")
-    if path != path.lower():
-        problems.append(f"the repository {path!r} has upper-case letters; Docker repository names are lower-case")
-    elif "+" in path:
-        problems.append(f"the repository {path!r} has a '+', which Docker repository names cannot hold")
-    elif not all(PATH_COMPONENT.fullmatch(c) for c in components):
-        problems.append(f"the repository {path!r} is not one Docker accepts: each '/'-separated part is lower-case "
-                        "letters and digits, separated by '.', '_', '__' or dashes, and starts and ends with a "
-                        "letter or digit")
-    if len(name) > MAX_NAME_LENGTH:
-        problems.append(f"the name is {len(name)} characters; Docker allows at most {MAX_NAME_LENGTH}")
-    if tag is not None:
-        if len(tag) > MAX_TAG_LENGTH:
-            problems.append(f"the tag is {len(tag)} characters; Docker allows at most {MAX_TAG_LENGTH}")
-        elif "+" in tag:
-            problems.append(f"the tag {tag!r} has a '+', which Docker tags cannot hold")
-        elif not TAG.fullmatch(tag):
-            problems.append(f"the tag {tag!r} is not one Docker accepts: letters, digits, '_', '.' and '-', "
-                            "not starting with '.' or '-'")
-    return problems
-
-
-def _split_domain(name: str) -> tuple[str | None, str]:
-    """Docker's rule: the first part is a registry when it has a '.' or ':', is 'localhost', or has capitals."""
-    first, sep, rest = name.partition("/")
-    if sep and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()):
-        return first, rest
-    return None, name
-
-
 # -- base images: the classic builder pulls a missing FROM image by itself ---------------------------------
-
-
-_VARIABLE = re.compile(r"\\\$|\$\{(\w+)(?::([-+])([^}]*))?\}|\$(\w+)")
-
-
-def _expand(text: str, variables: Mapping[str, str | None]) -> tuple[str, tuple[str, ...]]:
-    """Dockerfile variable substitution (``$V``, ``${V}``, ``${V:-word}``, ``${V:+word}``) and the names used."""
-    used: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "\\$":
-            return "$"
-        name = match.group(1) or match.group(4)
-        used.append(name)
-        value = variables.get(name)
-        operator, word = match.group(2), match.group(3)
-        if operator == "-":
-            return value if value else word
-        if operator == "+":
-            return word if value else ""
-        return value or ""
-
-    return _VARIABLE.sub(replace, text), tuple(used)
-
-
-def _instructions(text: str) -> Iterable[tuple[int, str, str]]:
-    """(line, INSTRUCTION, arguments) of each instruction: continuation lines joined, comments dropped."""
-    escape = "\\"
-    lines = text.splitlines()
-    for line in lines:  # parser directives: only at the very top
-        directive = re.fullmatch(r"\s*#\s*(\w+)\s*=\s*(\S+)\s*", line)
-        if not directive:
-            break
-        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
-            escape = directive.group(2)
-    pending: list[str] = []
-    start = 0
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if stripped.startswith("#") or (not stripped and not pending):
-            continue
-        if not pending:
-            start = number
-        if stripped.endswith(escape):
-            pending.append(stripped[:-1])
-            continue
-        pending.append(stripped)
-        joined = " ".join(p for p in pending if p)
-        pending = []
-        word, _, rest = joined.partition(" ")
-        yield start, word.upper(), rest.strip()
-
-
-def _arg_pairs(arguments: str) -> list[tuple[str, str | None]]:
-    try:
-        words = shlex.split(arguments)
-    except ValueError:
-        words = arguments.split()
-    pairs = []
-    for word in words:
-        name, sep, value = word.partition("=")
-        pairs.append((name, value if sep else None))
-    return pairs
-
-
-def base_images(dockerfile: str, build_args: Mapping[str, str] | None = None) -> list[BaseImage]:
-    """The images a Dockerfile needs from the engine: every ``FROM`` that is not ``scratch`` or an earlier
-    stage, and every ``COPY --from`` that names an image, with ``ARG`` defaults and ``build_args`` expanded.
-
-    >>> [b.reference for b in base_images("ARG BASE=busybox:1\\nFROM ${BASE} AS b\\nFROM b\\nCOPY --from=x:2 a b")]
-    ['busybox:1', 'x:2']
-    """
-    given = dict(build_args or {})
-    global_args: dict[str, str | None] = {}
-    stages: set[str] = set()
-    found: list[BaseImage] = []
-    seen_from = False
-    for line, instruction, arguments in _instructions(dockerfile):
-        if instruction == "ARG" and not seen_from:
-            for name, default in _arg_pairs(arguments):
-                global_args[name] = given.get(name, default)  # a build argument counts only for a declared ARG
-        elif instruction == "FROM":
-            seen_from = True
-            words = [w for w in arguments.split() if not w.startswith("--")]
-            if not words:
-                continue
-            reference, used = _expand(words[0], global_args)
-            if reference and reference.lower() != "scratch" and reference.lower() not in stages:
-                found.append(BaseImage(reference, line, "FROM", used))
-            if len(words) >= 3 and words[1].lower() == "as":
-                stages.add(words[2].lower())
-        elif instruction in ("COPY", "ADD"):
-            for word in arguments.split():
-                if not word.startswith("--"):
-                    break
-                source = word[len("--from="):] if word.startswith("--from=") else None
-                if source and "$" not in source and not source.isdigit() and source.lower() not in stages:
-                    found.append(BaseImage(source, line, "COPY --from"))
-    return found
 
 
 def _require_local_bases(client: Any, bases: list[BaseImage], dockerfile: Path) -> None:

@@ -1,0 +1,221 @@
+"""How `seed inspect` and `seed list` show what they found: the job's description and the table of the local
+Seed images (rich text), and the ready-to-edit `seed run` line (``run_line``, which `seed build` prints too).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .describe_records import JobDescription, SeedImage
+
+if TYPE_CHECKING:  # annotations only
+    from ..manifest.model import Manifest
+
+__all__ = ["run_line", "json_example", "print_description", "print_image_list"]
+
+
+# -- the `seed run` line ----------------------------------------------------------------------------------
+
+_JSON_EXAMPLES = {"string": "text", "integer": "1", "number": "1.5", "boolean": "true",
+                  "object": '{"key": "value"}', "array": '["item"]'}
+
+
+def json_example(json_type: str) -> str:
+    """A value of a JSON input's type, as typed after ``-j NAME=`` (a string needs no quotes)."""
+    return _JSON_EXAMPLES.get(json_type, "VALUE")
+
+
+def run_line(manifest: "Manifest", image: str | None = None, *, optional: bool = False) -> str:
+    """A ready-to-edit ``seed run`` command for the job: every required input, every setting and mount.
+
+    ``-i NAME=PATH`` for each required file input (``DIR`` for a multiple one), ``-j NAME=VALUE`` with a typed
+    example for each required JSON input, ``-e NAME=VALUE`` for each setting (a secret one bare, ``-e NAME``: its
+    value then comes from the environment and stays out of the shell's history), ``-m NAME=HOST_PATH`` for each
+    mount. ``optional`` adds the optional inputs too. Words are shell-quoted where needed.
+    """
+    face = manifest.job.interface
+    words = ["seed", "run", image or manifest.image_name]
+    for file_input in face.file_inputs:
+        if file_input.required or optional:
+            words += ["-i", f"{file_input.name}={'DIR' if file_input.multiple else 'PATH'}"]
+    for json_input in face.json_inputs:
+        if json_input.required or optional:
+            words += ["-j", f"{json_input.name}={json_example(json_input.type)}"]
+    for setting in face.settings:
+        words += ["-e", setting.name if setting.secret else f"{setting.name}=VALUE"]
+    for mount in face.mounts:
+        words += ["-m", f"{mount.name}=HOST_PATH"]
+    return shlex.join(words)
+
+
+# -- seed inspect -----------------------------------------------------------------------------------------
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def print_description(description: JobDescription, *, console: Any = None) -> None:
+    """The job for its user: what it is, what it takes and gives, what it needs, how it fails, how to run it."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(highlight=False, soft_wrap=True)
+    m = description.manifest
+    job = m.job
+    face = job.interface
+
+    def table(*columns: str) -> Table:
+        grid = Table(box=None, padding=(0, 2), show_edge=False, pad_edge=True, header_style="dim")
+        for column in columns:
+            grid.add_column(column, no_wrap=column in ("name", "code", "path", "pattern", "key"))
+        return grid
+
+    def section(title: str, grid: Table | None, empty: str) -> None:
+        console.print()
+        console.print(f"[bold]{title}[/]" + ("" if grid is not None else f"  [dim]{empty}[/]"))
+        if grid is not None:
+            console.print(grid)
+
+    console.print(f"[bold]{escape(job.title)}[/]  [dim]{escape(job.name)} {escape(job.job_version)} "
+                  f"(package {escape(job.package_version)})[/]")
+    console.print(escape(job.description))
+    maintainer = job.maintainer
+    who = f"{maintainer.name} <{maintainer.email}>"
+    who += "".join(f", {extra}" for extra in (maintainer.organization, maintainer.url, maintainer.phone) if extra)
+    facts = [("image", description.image), ("maintainer", who),
+             ("timeout", f"{job.timeout} s" + ("" if job.timeout > 0 else " (no limit)"))]
+    if job.tags:
+        facts.append(("tags", ", ".join(job.tags)))
+    facts.append(("command", face.command if face.command is not None else "(none: the image's ENTRYPOINT/CMD)"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    for key, value in facts:
+        grid.add_row(key, escape(value))
+    console.print(grid)
+
+    inputs = None
+    if face.file_inputs or face.json_inputs:
+        inputs = table("name", "kind", "required", "multiple", "media types / type")
+        for f in face.file_inputs:
+            kinds = ", ".join(f.media_types) if f.media_types else "any"
+            inputs.add_row(escape(f.name), "file", _yes(f.required), _yes(f.multiple),
+                           escape(kinds) + (" [dim](partial)[/]" if f.partial else ""))
+        for j in face.json_inputs:
+            inputs.add_row(escape(j.name), "json", _yes(j.required), "", j.type)
+    section("Inputs", inputs, "none")
+
+    outputs = None
+    if face.file_outputs or face.json_outputs:
+        outputs = table("name", "kind", "pattern / key", "media type / type", "required", "multiple")
+        for o in face.file_outputs:
+            outputs.add_row(escape(o.name), "file", escape(o.pattern), escape(o.media_type or "-"),
+                            _yes(o.required), _yes(o.multiple))
+        for json_output in face.json_outputs:
+            outputs.add_row(escape(json_output.name), "json", escape(json_output.key), json_output.type,
+                            _yes(json_output.required), "")
+    section("Outputs", outputs, "none")
+
+    settings = None
+    if face.settings:
+        settings = table("name", "secret")
+        for s in face.settings:
+            settings.add_row(escape(s.name), "[yellow]secret[/]" if s.secret else "no")
+    section("Settings", settings, "none")
+
+    mounts = None
+    if face.mounts:
+        mounts = table("name", "path", "mode")
+        for mount in face.mounts:
+            mounts.add_row(escape(mount.name), escape(mount.path),
+                           "read-write (rw)" if mount.mode == "rw" else "read-only (ro)")
+    section("Mounts", mounts, "none")
+
+    resources = None
+    if job.resources:
+        resources = table("name", "value", "inputMultiplier", "variable")
+        for r in job.resources:
+            unit = " MiB" if r.name in ("mem", "disk", "sharedMem") else ""
+            resources.add_row(escape(r.name), _number(r.value) + unit,
+                              _number(r.input_multiplier) if r.input_multiplier else "-", escape(r.variable))
+    section("Resources", resources, "none declared: the runner's defaults apply")
+
+    errors = None
+    if job.errors:
+        errors = table("code", "name", "title", "category", "description")
+        for e in job.errors:
+            errors.add_row(str(e.code), escape(e.name), escape(e.title or "-"), e.category,
+                           escape(e.description or ""))
+    section("Errors", errors, "none declared: any non-zero exit is algorithm-unknown")
+
+    console.print()
+    console.print("[bold]Run it[/]")
+    console.print("  " + run_line(m, description.image), markup=False)
+    optional = [f.name for f in face.file_inputs if not f.required] + \
+        [j.name for j in face.json_inputs if not j.required]
+    if optional:
+        console.print(f"  [dim]optional inputs: {escape(', '.join(optional))}[/]")
+    secrets = [s.name for s in face.settings if s.secret]
+    if secrets:
+        console.print(f"  [dim]secret settings ({escape(', '.join(secrets))}): export them and pass -e NAME bare, "
+                      "or --secret NAME=FILE, to keep them out of the shell's history[/]")
+    if description.warnings:
+        n = len(description.warnings)
+        console.print(f"  [yellow]{n} warning{'s' * (n != 1)}[/] [dim](seed validate "
+                      f"{escape(shlex.quote(description.source))} shows them)[/]")
+
+
+# -- seed list --------------------------------------------------------------------------------------------
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def print_image_list(images: Sequence[SeedImage], *, console: Any = None) -> None:
+    """A table of the labelled images, then the ``-seed`` images without a label, then a summary line."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(highlight=False, soft_wrap=True)
+    labeled = [i for i in images if i.labeled]
+    unlabeled = [i for i in images if not i.labeled]
+    if labeled:
+        table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False, header_style="dim")
+        for column in ("name", "job version", "package", "title", "size", "created", "image"):
+            # Names, versions and sizes stay whole; a long title or image name wraps instead.
+            wraps = column in ("title", "image")
+            table.add_column(column, justify="right" if column == "size" else "left", no_wrap=not wraps,
+                             overflow="fold", min_width={"title": 10, "image": 24}.get(column),
+                             ratio=1 if wraps else None)
+        for image in labeled:
+            created = image.created.astimezone().strftime("%Y-%m-%d %H:%M")
+            refs = "\n".join(escape(r) for r in image.references)
+            table.add_row(escape(image.name or "?"), escape(image.job_version or "?"),
+                          escape(image.package_version or "?"), escape(image.title or ""),
+                          _human_size(image.size), created, refs + (" [yellow]⚠[/]" if image.problem else ""))
+        console.print(table)
+        for image in labeled:
+            if image.problem:
+                console.print(f"[yellow]⚠[/] {escape(image.references[0])}: {escape(image.problem)}")
+    if unlabeled:
+        console.print(f"[yellow]{len(unlabeled)} image{'s' * (len(unlabeled) != 1)} with a -seed repository but "
+                      "no com.ngageoint.seed.manifest label[/] [dim](not Seed images; rebuild with seed build)[/]:")
+        for image in unlabeled:
+            console.print(f"  {escape(', '.join(image.references))}  [dim]{image.id[7:19]}[/]")
+    n = len(labeled)
+    console.print(f"[dim]{n} Seed image{'s' * (n != 1)} on the local engine[/]" if n or unlabeled else
+                  "[dim]no Seed image on the local engine; build one with `seed build`[/]")
