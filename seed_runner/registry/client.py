@@ -5,35 +5,39 @@ repositories, each tag's image manifest (a manifest list or OCI index resolves t
 config blob, whose ``config.Labels["com.ngageoint.seed.manifest"]`` holds the Seed manifest. Layers are never
 fetched.
 
-Authentication: HTTP basic (htpasswd registries) and bearer tokens from the ``WWW-Authenticate`` challenge's
-realm. Credentials come from the caller or the Docker config (``$DOCKER_CONFIG/config.json`` or
-``~/.docker/config.json``: ``auths[host].auth``, or a credential helper); they are never printed, logged, or put
-in an exception or a result.
-
-Scheme: ``http://`` or ``https://`` when the address says so; otherwise plain HTTP for loopback hosts (as the
-Docker daemon treats 127.0.0.0/8 as insecure by default) and HTTPS for any other host, with
-``/etc/docker/certs.d/<host>/ca.crt`` trusted when it exists.
+The client sends the requests, keeps the connections and follows redirects and pages; addresses and name checks
+are ``registry.address``'s, credentials and challenges ``registry.auth``'s (basic and bearer tokens), answers
+``registry.response``'s and the exceptions ``registry.errors``'s. Names other code imports from here still are.
+Over HTTPS, ``/etc/docker/certs.d/<host>/ca.crt`` is trusted when it exists.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
-import ipaddress
 import json
-import os
 import re
 import ssl
-import subprocess
 import threading
 import urllib.parse
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import SeedRunnerError
-from ..manifest.names import DIGEST, LABEL, REPOSITORY, TAG
+from ..manifest.names import DIGEST, LABEL, TAG
+# Addresses, credentials, answers and exceptions: also importable from here.
+from .address import (CREDENTIALS_IN_ADDRESS, RegistryAddress, as_address, check_reference, check_repository,
+                      is_loopback, parse_registry, valid_reference, valid_repository)
+from .auth import (Credentials, answer_challenge, docker_config_credentials, docker_config_path, fetch_token,
+                   resolve_credentials, scrub, token_scope, whose)
+from .errors import RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryUnavailableError
+from .response import Response, error_message
+
+__all__ = ["DOCKER_MANIFEST", "DOCKER_MANIFEST_LIST", "OCI_MANIFEST", "OCI_INDEX", "MANIFEST_TYPES", "INDEX_TYPES",
+           "MAX_DOCUMENT_BYTES", "DEFAULT_PLATFORM", "RegistryClient", "Response",
+           "RegistryError", "RegistryUnavailableError", "RegistryAuthError", "RegistryNotFoundError",
+           "Credentials", "docker_config_path", "docker_config_credentials", "resolve_credentials", "scrub",
+           "RegistryAddress", "CREDENTIALS_IN_ADDRESS", "parse_registry", "is_loopback", "valid_repository",
+           "valid_reference", "check_repository", "check_reference"]
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -44,251 +48,6 @@ INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # manifests and config blobs (the registry caps manifests at 4 MiB)
 DEFAULT_PLATFORM = ("linux", "amd64")
-
-
-
-class RegistryError(SeedRunnerError):
-    """The registry refused or failed a request (exit status 1 in the CLI)."""
-
-
-class RegistryUnavailableError(RegistryError):
-    """The registry does not answer, or answers with a server error (exit status 4 in the CLI)."""
-
-
-class RegistryAuthError(RegistryError):
-    """Credentials are missing or were rejected (401/403)."""
-
-
-class RegistryNotFoundError(RegistryError):
-    """A repository, tag or blob the registry does not have (404)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """A user name and password for one registry; the password never shows in a repr."""
-
-    username: str
-    password: str = field(repr=False)
-    source: str = "options"
-    """Where they came from, for messages: "options", or the Docker config file / helper."""
-
-    def basic_header(self) -> str:
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        return f"Basic {token}"
-
-    def auth_config(self) -> dict[str, str]:
-        """The docker SDK's ``auth_config`` for push and pull."""
-        return {"username": self.username, "password": self.password}
-
-
-@dataclass(frozen=True, slots=True)
-class RegistryAddress:
-    scheme: str
-    host: str
-    """``host[:port]`` as it appears in image references."""
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.scheme}://{self.host}"
-
-    def __str__(self) -> str:
-        return self.host
-
-
-CREDENTIALS_IN_ADDRESS = ("credentials in the registry address are not supported; use --username and "
-                          "--password-stdin")
-
-
-def parse_registry(text: str) -> RegistryAddress:
-    """``HOST[:PORT]``, optionally with ``http://`` or ``https://`` and a trailing ``/`` or ``/v2``; raises
-    ValueError for anything else. Credentials (``user:password@``) are refused, and the message then never
-    repeats the address."""
-    value = text.strip()
-    if "@" in value:  # user[:password]@ (a password may hold / ? #, so look at the whole text): never echoed
-        raise ValueError(CREDENTIALS_IN_ADDRESS)
-    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
-        if "://" in value:
-            raise ValueError("the registry address must start with http:// or https://, or give HOST[:PORT]")
-        value = "//" + value
-    try:
-        parts = urllib.parse.urlsplit(value)
-    except ValueError:
-        raise ValueError("the registry address is not HOST[:PORT] (e.g. 127.0.0.1:5000)") from None
-    scheme = parts.scheme.lower() or None
-    if scheme not in (None, "http", "https"):
-        raise ValueError(f"{parts.scheme!r} is not a registry scheme: give http:// or https://, or no scheme")
-    shown = (f"{scheme}://" if scheme else "") + parts.netloc + parts.path
-    if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise ValueError(f"{shown!r} is not a registry address HOST[:PORT] (e.g. 127.0.0.1:5000)")
-    if parts.path.rstrip("/") not in ("", "/v2"):
-        raise ValueError(f"{shown!r} is not HOST[:PORT]: give the organization with --org, not in the address")
-    value = parts.netloc
-    match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", value)
-    if not match:
-        raise ValueError(f"{shown!r} is not a registry address HOST[:PORT] (e.g. 127.0.0.1:5000)")
-    host = match.group(1)
-    if scheme is None:
-        scheme = "http" if is_loopback(host) else "https"
-    return RegistryAddress(scheme, value)
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _as_address(registry: str | RegistryAddress) -> RegistryAddress:
-    return registry if isinstance(registry, RegistryAddress) else parse_registry(registry)
-
-
-# -- credentials ----------------------------------------------------------------------------------------
-
-
-def docker_config_path() -> Path:
-    directory = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    return Path(directory) / "config.json"
-
-
-def _config_key_host(key: str) -> str:
-    """``https://host:5000/v1/`` -> ``host:5000``."""
-    key = re.sub(r"^[a-z]+://", "", key.strip(), flags=re.IGNORECASE)
-    return key.split("/", 1)[0].lower()
-
-
-def docker_config_credentials(registry: str | RegistryAddress, config: str | Path | None = None
-                              ) -> Credentials | None:
-    """Credentials for ``registry`` from the Docker config: ``auths[host].auth`` (base64 user:password) or
-    ``username``/``password``, else a credential helper (``credHelpers[host]`` or ``credsStore``). None when
-    there are none or the file cannot be read."""
-    host = _as_address(registry).host.lower()
-    path = Path(config) if config else docker_config_path()
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(document, dict):
-        return None
-    for key, entry in (document.get("auths") or {}).items():
-        if _config_key_host(key) != host or not isinstance(entry, dict):
-            continue
-        if entry.get("auth"):
-            try:
-                username, sep, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if sep and username:
-                return Credentials(username, password, source=str(path))
-        if entry.get("username") and "password" in entry:
-            return Credentials(entry["username"], entry["password"], source=str(path))
-    helper = (document.get("credHelpers") or {}).get(host) or document.get("credsStore")
-    return _helper_credentials(helper, host) if helper else None
-
-
-def _helper_credentials(helper: str, host: str) -> Credentials | None:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", helper):
-        return None
-    program = f"docker-credential-{helper}"
-    for server in (host, f"https://{host}", f"http://{host}"):
-        try:
-            done = subprocess.run([program, "get"], input=server.encode(), capture_output=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if done.returncode != 0:
-            continue
-        try:
-            answer = json.loads(done.stdout)
-        except ValueError:
-            return None
-        username, secret = answer.get("Username"), answer.get("Secret")
-        if username and secret is not None and username != "<token>":
-            return Credentials(username, secret, source=f"credential helper {program}")
-    return None
-
-
-def resolve_credentials(registry: str | RegistryAddress, credentials: Credentials | tuple[str, str] | None = None
-                        ) -> Credentials | None:
-    """The caller's credentials when given (a Credentials or a (username, password) pair), else the Docker
-    config's for this registry, else None (anonymous)."""
-    if isinstance(credentials, Credentials):
-        return credentials
-    if credentials is not None:
-        username, password = credentials
-        return Credentials(username, password)
-    return docker_config_credentials(registry)
-
-
-def scrub(text: str, credentials: Credentials | None) -> str:
-    """``text`` with the password (and its basic-auth encoding) replaced by ``****``."""
-    if credentials and credentials.password:
-        text = text.replace(credentials.password, "****")
-        text = text.replace(credentials.basic_header().split(" ", 1)[1], "****")
-    return text
-
-
-# -- the client -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    headers: Any  # http.client.HTTPMessage
-    body: bytes
-    request: str = ""
-    """``METHOD /path`` (no query) of the request this answers, for messages."""
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):
-            about = f" to {self.request}" if self.request else ""
-            raise RegistryError(f"the registry's answer{about} is not JSON") from None
-
-    def json_object(self) -> dict[str, Any]:
-        document = self.json()
-        if not isinstance(document, dict):
-            about = f" to {self.request}" if self.request else ""
-            raise RegistryError(f"the registry's answer{about} is not a JSON object")
-        return document
-
-
-def _challenge(header: str) -> tuple[str, dict[str, str]]:
-    scheme, _, rest = header.strip().partition(" ")
-    params = {k.lower(): v for k, v in re.findall(r'(\w+)="([^"]*)"', rest)}
-    return scheme.lower(), params
-
-
-def _scope(path: str) -> str:
-    if path.startswith("/v2/_catalog"):
-        return "registry:catalog:*"
-    match = re.match(r"^/v2/(.+?)/(?:manifests|blobs|tags)/", path)
-    return f"repository:{match.group(1)}:pull" if match else ""
-
-
-def valid_repository(repository: Any) -> bool:
-    return isinstance(repository, str) and REPOSITORY.fullmatch(repository) is not None
-
-
-def valid_reference(reference: Any) -> bool:
-    return isinstance(reference, str) and (TAG.fullmatch(reference) or DIGEST.fullmatch(reference)) is not None
-
-
-def check_repository(repository: str) -> str:
-    """``repository`` when it is a valid repository name; ValueError (a usage error) otherwise."""
-    if not valid_repository(repository):
-        raise ValueError(f"{repository!r} is not a valid repository name (lowercase letters, digits, . _ - and /)")
-    return repository
-
-
-def check_reference(reference: str) -> str:
-    """``reference`` when it is a valid tag or digest; ValueError (a usage error) otherwise."""
-    if not valid_reference(reference):
-        raise ValueError(f"{reference!r} is not a valid tag or digest")
-    return reference
 
 
 def _from_registry(value: Any, valid: Any, what: str, where: str) -> str:
@@ -307,7 +66,7 @@ class RegistryClient:
 
     def __init__(self, registry: str | RegistryAddress, credentials: Credentials | None = None, *,
                  timeout: float = 30.0):
-        self.address = _as_address(registry)
+        self.address = as_address(registry)
         self.credentials = credentials
         self.timeout = timeout
         self.requests: list[tuple[str, str]] = []
@@ -403,7 +162,7 @@ class RegistryClient:
         """Send a request to ``/v2/...``, answering auth challenges and following redirects (the
         Authorization header is dropped when a redirect leaves the registry's host)."""
         url = self.address.base_url + path
-        scope = _scope(path)
+        scope = token_scope(path)
         refreshed = False
         for _ in range(8):
             headers = {"User-Agent": "seed-runner"}
@@ -436,62 +195,25 @@ class RegistryClient:
         raise RegistryError(f"the registry {self.address} sent too many redirects or challenges for {path}")
 
     def _whose(self) -> str:
-        return f" (credentials from {self.credentials.source})" if self.credentials else ""
+        return whose(self.credentials)
 
     def _answer_challenge(self, reply: Response, scope: str, sent_auth: str | None) -> None:
-        scheme, params = _challenge(reply.headers.get("WWW-Authenticate", ""))
-        if sent_auth:
-            raise RegistryAuthError(f"the registry {self.address} rejected the credentials{self._whose()}: "
-                                    "check the user name and password")
-        if scheme == "basic":
-            if not self.credentials:
-                raise RegistryAuthError(
-                    f"the registry {self.address} requires credentials: give --username and --password-stdin, "
-                    "or log in with docker login")
-            self._basic = True
-            return
-        if scheme == "bearer" and params.get("realm"):
-            self._tokens[scope] = self._fetch_token(params, scope)
-            return
-        raise RegistryAuthError(f"the registry {self.address} requires an authentication scheme seed-runner "
-                                f"does not support ({scheme or 'none given'})")
+        token = answer_challenge(reply, scope, sent_auth, address=self.address, credentials=self.credentials,
+                                 send=self._raw)
+        if token is None:
+            self._basic = True  # the registry asked for basic auth: send it with every request
+        else:
+            self._tokens[scope] = token
 
     def _fetch_token(self, params: dict[str, str], scope: str) -> str:
-        query = {"service": params["service"]} if params.get("service") else {}
-        if params.get("scope") or scope:
-            query["scope"] = params.get("scope") or scope
-        realm = params["realm"]
-        url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
-        headers = {"User-Agent": "seed-runner"}
-        if self.credentials:
-            # The password goes to the token service the registry names; never over plain HTTP when the
-            # registry itself is spoken to over HTTPS (a downgrade would show it to anyone on the path).
-            if self.address.scheme == "https" and urllib.parse.urlsplit(realm).scheme != "https":
-                raise RegistryAuthError(f"the registry {self.address} names a token service that is not HTTPS; "
-                                        "seed-runner does not send credentials there")
-            headers["Authorization"] = self.credentials.basic_header()
-        reply = self._raw("GET", url, headers, 1024 * 1024)
-        if reply.status in (401, 403):
-            if self.credentials:
-                raise RegistryAuthError(f"the token service of {self.address} rejected the credentials"
-                                        f"{self._whose()}")
-            raise RegistryAuthError(f"the token service of {self.address} requires credentials: give --username "
-                                    "and --password-stdin, or log in with docker login")
-        token = None
-        if reply.status == 200:
-            answer = reply.json()
-            if isinstance(answer, dict):
-                token = answer.get("token") or answer.get("access_token")
-        if not isinstance(token, str) or not token or not re.fullmatch(r"[\x21-\x7e]+", token):
-            raise RegistryAuthError(f"the token service of {self.address} gave no token (HTTP {reply.status})")
-        return token
+        return fetch_token(params, scope, address=self.address, credentials=self.credentials, send=self._raw)
 
     def _check(self, reply: Response, what: str) -> Response:
         if reply.status == 404:
             raise RegistryNotFoundError(f"{what} is not in the registry {self.address}")
         if reply.status >= 300:
             raise RegistryError(f"the registry {self.address} refused {what}: HTTP {reply.status} "
-                                f"{_error_message(reply)}".rstrip())
+                                f"{error_message(reply)}".rstrip())
         return reply
 
     # the API
@@ -619,14 +341,6 @@ class RegistryClient:
         if label is not None and not isinstance(label, str):
             raise RegistryError(f"the {LABEL} label of {repository}:{reference} is not a string")
         return label, digest
-
-
-def _error_message(reply: Response) -> str:
-    try:
-        errors = json.loads(reply.body).get("errors") or []
-        return "; ".join(str(e.get("message", "")) for e in errors)[:200]
-    except (ValueError, AttributeError):
-        return ""
 
 
 def _next_link(header: str | None, address: RegistryAddress) -> str | None:
