@@ -760,7 +760,7 @@ def test_failures_are_ordered_and_failure_is_the_first(tmp_path: Path) -> None:
     assert result.failure.code == "missing-required-output"
     doc = serializable(result)
     assert set(doc) == {"outputs", "json_outputs", "input_metadata", "warnings", "failures"}
-    assert doc["failures"][0] == {"code": "missing-required-output", "path": None,
+    assert doc["failures"][0] == {"severity": "error", "code": "missing-required-output", "path": None,
                                   "message": result.failure.message}
     assert set(doc["outputs"]["MANY"]["files"][0]) == {"path", "size", "sha256", "media_type", "metadata_path",
                                                        "metadata"}

@@ -389,3 +389,46 @@ def test_rectangles_bbox_and_center(x: float, y: float, width: float, height: fl
     assert sidecar.bbox == (x, y, x + width, y + height)
     cx, cy = sidecar.center
     assert x <= cx <= x + width and y <= cy <= y + height
+
+
+# A fresh interpreter (shapely not imported yet) in which 8 threads read the same Polygon sidecar at once.
+THREADED_READ = r"""
+import json, sys, threading
+from seed_runner.outputs.sidecar import read_sidecar
+
+assert "shapely" not in sys.modules and "geojson" not in sys.modules
+start = threading.Barrier(8)
+results = [None] * 8
+
+def read(index):
+    start.wait()
+    try:
+        sidecar, problems = read_sidecar(sys.argv[1])
+        results[index] = problems if sidecar is None else sidecar.to_dict()["bbox"]
+    except BaseException as exc:
+        results[index] = repr(exc)
+
+threads = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(results))
+"""
+
+
+def test_threads_reading_sidecars_at_once_import_shapely_safely(tmp_path: Path) -> None:
+    # shapely imported by several threads at the same moment could show a partially initialised module
+    # ("cannot import name 'BaseGeometry' from partially initialized module shapely.geometry.base").
+    # The race is timing-dependent (without the lock about one fresh interpreter in four failed), so eight
+    # fresh interpreters each race eight readers.
+    import subprocess
+    import sys
+
+    path = tmp_path / "out.tif.metadata.json"
+    path.write_text(json.dumps(feature({"type": "Polygon", "coordinates": SQUARE})))
+    for _ in range(8):
+        done = subprocess.run([sys.executable, "-c", THREADED_READ, str(path)], capture_output=True, text=True,
+                              timeout=120, cwd=Path(__file__).resolve().parents[1])
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == [[100.0, 0.0, 101.0, 1.0]] * 8

@@ -3,7 +3,7 @@
 The schema (``schemas/seed.metadata.schema.json``) is a ``oneOf`` of four GeoJSON shapes, so a validator
 only gives a verdict ("not valid under any of the given schemas"). ``explain_schema_failure`` walks the
 document the way the schema would, following its ``type``, and names the member at fault and the reason.
-``seed_runner.sidecar`` calls it only for a document the schema has refused.
+``seed_runner.outputs.sidecar`` calls it only for a document the schema has refused.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ..problems import json_path
 from ..manifest.jsontext import json_excerpt, json_kind
-from .sidecar import GEOJSON_TYPES, GEOMETRY_TYPES, MAX_PROBLEMS
+from .geojson_types import GEOJSON_TYPES, GEOMETRY_TYPES, MAX_PROBLEMS
 
 Say = Callable[[tuple, str], None]
 """Records one problem: the path of the member at fault and the reason."""
