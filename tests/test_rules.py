@@ -126,7 +126,7 @@ CASES: list[tuple[str, Severity, str, Mutation]] = [
     ("output-pattern-empty", Severity.ERROR, "$.job.interface.outputs.files[0].pattern",
      lambda d: iface(d)["outputs"]["files"][0].update(pattern="")),
     # 15. json output keys
-    ("empty-output-key", Severity.ERROR, "$.job.interface.outputs.json[0].key",
+    ("empty-output-key", Severity.WARNING, "$.job.interface.outputs.json[0].key",
      lambda d: iface(d)["outputs"]["json"][0].update(key="")),
     ("duplicate-output-key", Severity.WARNING, "$.job.interface.outputs.json[1]",
      lambda d: iface(d)["outputs"]["json"].append({"name": "TOTAL", "type": "integer", "key": "count"})),

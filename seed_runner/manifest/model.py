@@ -188,7 +188,7 @@ def _interface(face: Mapping[str, Any]) -> Interface:
         file_outputs=tuple(
             FileOutput(f["name"], f["pattern"], f.get("mediaType"), f.get("multiple", False), f.get("required", True))
             for f in outputs.get("files", ())),
-        # An empty key is a validation error; treating it as absent (as seed-cli does) keeps the model usable.
+        # An empty key is taken as absent, as seed-cli does (validation warns about it).
         json_outputs=tuple(
             JsonOutput(j["name"], j["type"], j.get("key") or j["name"], j.get("required", True))
             for j in outputs.get("json", ())),

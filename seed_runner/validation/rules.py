@@ -313,9 +313,10 @@ def json_output_keys(doc: Document) -> Iterator[Finding]:
     for element_path, output in doc.items(JSON_OUTPUTS):
         key = output.get("key")
         if key == "":
-            yield error("empty-output-key", json_path((*element_path, "key")),
-                        "key is an empty string; remove it to use the output's name, or name the member of "
-                        "seed.outputs.json to read")
+            # SEED-RULES 10.15: a warning, and the key is taken as absent (the output's name), as seed-cli does.
+            yield warning("empty-output-key", json_path((*element_path, "key")),
+                          "key is an empty string, so the output's name is read from seed.outputs.json; remove "
+                          "it, or name the member of seed.outputs.json to read")
             key = None
         resolved = key if isinstance(key, str) else output.get("name")
         if not isinstance(resolved, str):
