@@ -68,6 +68,8 @@ def test_mounts_are_read_only_except_outputs_and_rw_mounts(manifest, files) -> N
     plan = make_plan(manifest, request(files))
     mounts = {m.target: (m.source, m.read_only) for m in plan.mounts}
     assert mounts == {
+        "/seed/inputs": (str(files["run"] / "work/inputs"), True),
+        "/seed/inputs/INPUT_FILE": (str(files["run"] / "work/inputs/INPUT_FILE"), True),
         "/seed/inputs/INPUT_FILE/input.txt": (str(files["single"]), True),
         "/reference": (str(files["reference"]), True),
         "/seed/outputs": (str(files["run"] / "outputs"), False),
@@ -109,7 +111,8 @@ def test_multiple_inputs_flat_directory_and_input_multiplier(files) -> None:
     assert one_dir.environment["INPUT_FILE"] == "/seed/inputs/INPUT_FILE"
     assert (str(files["data"]), "/seed/inputs/INPUT_FILE", True) in [
         (b.source, b.target, b.read_only) for b in one_dir.mounts]
-    assert one_dir.staged == ()
+    # Nothing is copied: only an empty mount point, in the read-only /seed/inputs.
+    assert [(s.directory, s.files) for s in one_dir.staged] == [(str(files["run"] / "work/inputs/INPUT_FILE"), ())]
     several = make_plan(m, RunRequest(image="x", run_dir=files["run"], file_inputs={
         "INPUT_FILE": [files["data"] / "a.txt", files["single"]]}))
     (staged,) = several.staged

@@ -82,6 +82,10 @@ def test_inputs_are_read_only_mounts_keep_their_modes_outputs_are_the_invokers(
     rw.mkdir()
     script = ("cat $INPUT_FILE; "
               "echo x >> $INPUT_FILE && echo INPUT-WRITABLE; "
+              "touch /seed/inputs/INPUT_FILE/new && echo INPUT-FOLDER-WRITABLE; "
+              "mkdir /seed/inputs/INPUT_FILE/sub && echo INPUT-FOLDER-WRITABLE; "
+              "rm -f $INPUT_FILE; test -f $INPUT_FILE || echo INPUT-REMOVABLE; "
+              "touch /seed/inputs/new && echo INPUTS-ROOT-WRITABLE; "
               "touch /ro/x && echo RO-WRITABLE; "
               "touch /rw/x && echo RW-OK; "
               "echo x > $INPUT_METADATA && echo METADATA-WRITABLE; "
@@ -92,6 +96,9 @@ def test_inputs_are_read_only_mounts_keep_their_modes_outputs_are_the_invokers(
     out = read(result).decode()
     assert "hello" in out and "RW-OK" in out and "OUT-OK" in out
     assert "INPUT-WRITABLE" not in out and "RO-WRITABLE" not in out and "METADATA-WRITABLE" not in out
+    # The input's folder is read-only too (not only the file), so the job cannot add files beside it.
+    assert "INPUT-FOLDER-WRITABLE" not in out and "INPUT-REMOVABLE" not in out
+    assert "INPUTS-ROOT-WRITABLE" not in out
     assert data.read_text() == "hello"
     produced = Path(result.run_dir) / "outputs" / "out.txt"
     assert (produced.stat().st_uid, produced.stat().st_gid) == (os.getuid(), os.getgid())
@@ -207,11 +214,11 @@ def test_a_signal_mid_run_leaves_no_container(busybox_image: str, tmp_path: Path
 
 
 def test_leftovers_of_a_killed_runner_are_cleaned_up(busybox_image: str, docker_client: Any) -> None:
-    import socket
+    from seed_runner.engine import reaper
 
+    # A dead runner of this machine, pid namespace and user (tests/test_reaper.py has the other cases).
     container = docker_client.containers.create(busybox_image, ["sleep", "300"], labels={
-        "io.seed-runner.run-id": "orphan", "io.seed-runner.runner-pid": "999999999",
-        "io.seed-runner.runner-host": socket.gethostname()})
+        **reaper.here().labels(), "io.seed-runner.run-id": "orphan", "io.seed-runner.runner-pid": "999999999"})
     proc = subprocess.run([SEED, "cleanup"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert docker_client.containers.list(all=True, filters={"id": container.id}) == []

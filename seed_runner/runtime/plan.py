@@ -20,21 +20,21 @@ from typing import Any, Mapping, Sequence
 from ..errors import SeedRunnerError
 from ..manifest.media_types import guess_media_type
 from ..manifest.model import Manifest
-from ..manifest.names import INPUT_METADATA, KNOWN_RESOURCES, OUTPUT_DIR, allocated_variable, normalize_name
-from ..problems import Problem, error, json_path, warning
+from ..manifest.names import INPUT_METADATA, OUTPUT_DIR, normalize_name
+from ..problems import Problem, error, json_path
 from . import layout
 from .command import CommandSyntaxError, expand_command
 from .input_files import input_files, is_flat_directory, media_type_warnings, request_path
 from .json_inputs import JsonText, encode_json_input, json_type_problem, parse_json_input
+from .resources import format_allocation, plan_resources
 
 __all__ = ["BindMount", "JsonText", "PlanError", "RunPlan", "RunRequest", "StagedDirectory", "encode_json_input",
            "format_allocation", "json_type_problem", "make_plan", "mask_secrets", "parse_json_input"]
 
-# Docker refuses memory limits below 6 MiB.
-DOCKER_MIN_MEMORY_MIB = 6
 DEFAULT_GRACE_SECONDS = 10.0
 LABEL_PREFIX = "io.seed-runner."
 MASK = "****"
+_NUL = "the value holds a NUL character (\\u0000), which no environment variable can carry; remove it"
 
 
 class PlanError(SeedRunnerError):
@@ -79,10 +79,13 @@ class BindMount:
 
 @dataclass(frozen=True)
 class StagedDirectory:
-    """A directory the runner builds on the host (hard links, else copies) for a multiple input."""
+    """A directory the runner builds on the host: hard links (else copies) of ``files`` for a multiple input,
+    and empty ``placeholders`` that a single input's file is mounted over, so that the input's folder in the
+    container is a read-only mount too (a file mounted alone would sit in a folder the job could write to)."""
 
     directory: str
     files: tuple[str, ...]
+    placeholders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,13 +133,6 @@ def mask_secrets(text: str, secrets: frozenset[str] | Sequence[str]) -> str:
         if secret:
             text = text.replace(secret, MASK)
     return text
-
-
-def format_allocation(name: str, value: float) -> str:
-    """``mem`` and ``sharedMem`` as integers (ceil), every other scalar with six decimals."""
-    if name in ("mem", "sharedMem"):
-        return str(math.ceil(value))
-    return f"{value:.6f}"
 
 
 def _by_variable(given: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -206,6 +202,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         container_dir = f"{layout.INPUTS_ROOT}/{spec.variable}"
         if spec.multiple:
             if len(paths) == 1 and is_flat_directory(Path(paths[0])):  # mount it as it is, read-only
+                staged.append(StagedDirectory(str(run_dir / "work" / "inputs" / spec.variable), ()))  # mount point
                 mounts.append(BindMount(str(Path(paths[0]).absolute()), container_dir, True))
             else:
                 host_dir = run_dir / "work" / "inputs" / spec.variable
@@ -215,12 +212,18 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         else:
             (name, host_file), = files
             target = f"{container_dir}/{name}"
+            host_dir = run_dir / "work" / "inputs" / spec.variable
+            staged.append(StagedDirectory(str(host_dir), (), placeholders=(name,)))
+            mounts.append(BindMount(str(host_dir), container_dir, True))  # the engine mounts parents first
             mounts.append(BindMount(str(host_file.absolute()), target, True))
             env[spec.variable] = target
         metadata[spec.name] = [
             {"file_name": name, "path": f"{container_dir}/{name}" if spec.multiple else env[spec.variable],
              "media_type": guess_media_type(name), "file_size": f.stat().st_size}
             for name, f in files]
+
+    if staged:  # /seed/inputs itself is read-only too: the job cannot add an input folder beside the others
+        mounts.insert(0, BindMount(str(run_dir / "work" / "inputs"), layout.INPUTS_ROOT, True))
 
     # -- JSON inputs ---------------------------------------------------------------------------
     for spec in face.json_inputs:
@@ -243,6 +246,9 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             continue
         env[spec.variable] = encode_json_input(value, spec.type)
         metadata[spec.name] = value
+        if "\0" in env[spec.variable]:
+            problems.append(error("invalid-json-input", request_path("json_inputs", spec.name),
+                                  f"input {spec.name}: {_NUL}"))
 
     # -- settings ------------------------------------------------------------------------------
     settings_given = _by_variable(request.settings)
@@ -256,6 +262,9 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             continue
         value = str(settings_given[spec.variable][1])
         env[spec.variable] = value
+        if "\0" in value:
+            problems.append(error("invalid-setting", request_path("settings", spec.name),
+                                  f"setting {spec.name}: {_NUL}"))
         if spec.secret and value:
             secrets.add(value)
 
@@ -276,16 +285,10 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         mounts.append(BindMount(str(host), spec.path, spec.mode != "rw"))
 
     # -- resources -----------------------------------------------------------------------------
-    allocations, resource_problems = _allocations(manifest, request.resources, total_bytes / 1048576)
-    problems.extend(resource_problems)
-    for name, value in allocations.items():
-        env[allocated_variable(name)] = format_allocation(name, value)
-    memory = allocations.get("mem")
-    if memory is not None and memory < DOCKER_MIN_MEMORY_MIB:
-        warnings.append(warning("memory-raised", request_path("resources", "mem"),
-                                f"mem {memory:g} MiB is below Docker's minimum; the limit is {DOCKER_MIN_MEMORY_MIB} MiB"))
-        memory = DOCKER_MIN_MEMORY_MIB
-        env[allocated_variable("mem")] = format_allocation("mem", memory)
+    resources = plan_resources(manifest, request.resources, total_bytes / 1048576)
+    problems.extend(resources.problems)
+    warnings.extend(resources.warnings)
+    env.update(resources.environment)
 
     # -- command -------------------------------------------------------------------------------
     command: tuple[str, ...] | None = None
@@ -312,13 +315,18 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
                                           "interface.command expands to no words and the image has no ENTRYPOINT: "
                                           "there is nothing to run; give the command or an ENTRYPOINT"))
 
-    timeout = float(manifest.job.timeout) if request.timeout is None else float(request.timeout)
+    timeout = _seconds(manifest.job.timeout if request.timeout is None else request.timeout)
     for what, member, seconds in (("--timeout", "timeout", request.timeout),
                                   ("--grace", "grace_period", request.grace_period)):
-        if seconds is not None and not (0 <= float(seconds) <= threading.TIMEOUT_MAX):
+        if seconds is not None and not (0 <= _seconds(seconds) <= threading.TIMEOUT_MAX):
             problems.append(error(f"invalid-{member.replace('_', '-')}", json_path((member,)),
-                                  f"{what} {seconds:g}: give a number of seconds from 0 to "
+                                  f"{what} {_seconds(seconds):g}: give a number of seconds from 0 to "
                                   f"{threading.TIMEOUT_MAX:.0f}" + (" (0: no limit)" if what == "--timeout" else "")))
+    if request.timeout is None and timeout > threading.TIMEOUT_MAX:  # a clock cannot wait that long
+        problems.append(error("invalid-timeout", "$.job.timeout",
+                              f"the manifest's timeout, {timeout:g} s, is more than a runner can wait "
+                              f"({threading.TIMEOUT_MAX:.0f} s); lower job.timeout, or give --timeout SECONDS "
+                              "(0: no limit)"))
 
     if problems:
         raise PlanError(problems)
@@ -340,12 +348,12 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         output_dir=str(run_dir / "outputs"),
         input_metadata_file=str(run_dir / "work" / "input-metadata.json"),
         input_metadata=MappingProxyType({"JOB": metadata}),
-        allocations=MappingProxyType(allocations),
-        nano_cpus=int(allocations["cpus"] * 1e9) if allocations.get("cpus") else None,
-        memory_bytes=math.ceil(memory) * 1048576 if memory is not None else None,
-        shm_bytes=math.ceil(allocations["sharedMem"]) * 1048576 if allocations.get("sharedMem") else None,
-        gpus=math.ceil(allocations["gpus"]) if allocations.get("gpus") else None,
-        disk_mib=allocations.get("disk"),
+        allocations=MappingProxyType(resources.allocations),
+        nano_cpus=resources.nano_cpus,
+        memory_bytes=resources.memory_bytes,
+        shm_bytes=resources.shm_bytes,
+        gpus=resources.gpus,
+        disk_mib=resources.allocations.get("disk"),
         user=_user(request.user),
         network=request.network,
         timeout=timeout if timeout > 0 else None,  # a manifest's timeout <= 0 means no limit (validate warns)
@@ -359,24 +367,12 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
     )
 
 
-def _allocations(manifest: Manifest, overrides: Mapping[str, float], input_mib: float
-                 ) -> tuple[dict[str, float], list[Problem]]:
-    problems: list[Problem] = []
-    result: dict[str, float] = {}
-    for scalar in manifest.job.resources or ():
-        result[scalar.name] = scalar.value + scalar.input_multiplier * input_mib
-    for name, value in overrides.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or not math.isfinite(value):
-            problems.append(error("invalid-resource", request_path("resources", name),
-                                  f"--resource {name}={value!r}: give a number of 0 or more"))
-            continue
-        result[name] = float(value)
-    for name in result:
-        if name not in KNOWN_RESOURCES and name not in overrides:
-            problems.append(error("unknown-resource", request_path("resources", name),
-                                  f"resource {name} is not one seed-runner can allocate ({', '.join(KNOWN_RESOURCES)}); "
-                                  f"give it explicitly with --resource {name}=VALUE to run anyway"))
-    return result, problems
+def _seconds(value: float) -> float:
+    """Seconds as a float; an integer too large for one is infinity (refused like any other too-long wait)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _user(user: str | None) -> str | None:

@@ -248,6 +248,8 @@ def _stage(plan: RunPlan) -> None:
                 os.link(source, target)
             except OSError:  # another file system, or links not allowed: copy instead
                 shutil.copy2(source, target)
+        for name in staged.placeholders:
+            (directory / name).touch()
 
 
 def _foreign_user(plan: RunPlan) -> bool:
