@@ -17,6 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 BUSYBOX_IMAGE = "seed-runner/busybox:1"
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The reference fixtures are required: without them, one line says what is missing, before any test."""
+    missing = [name for name in ("seed-spec", "seed-cli-examples", "scale-examples", "docs")
+               if not (SHARED / name).is_dir()]
+    if missing:
+        pytest.exit(f"the reference fixtures are missing: {SHARED} needs {', '.join(missing)} (the project's shared/ "
+                    "folder, laid beside the checkout: CI has it there; clone or copy it beside this repository)",
+                    returncode=3)
+
+
 # The local registries (with and without basic auth) the publish/pull/search tests use.
 pytest_plugins = ["tests.registry_fixture"]
 
