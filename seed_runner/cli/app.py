@@ -21,6 +21,7 @@ from .. import __version__
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_SYSTEM = 4  # the engine, a registry or the machine failed: not the job's fault
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -60,7 +61,9 @@ def validate(
 ) -> None:
     """Check manifests against the Seed 1.0.0 schema and the rules a schema cannot express.
 
-    Exit status: 0 when every source is valid, 1 when any is invalid, 2 for usage errors.
+    Exit status: 0 when every source is valid, 1 when any is invalid, 2 for usage errors, 4 when an image could
+    not be checked because the engine did not answer (the verdict is incomplete: a broken pipeline, not a
+    broken job).
     """
     from .render import print_validation, validation_document
     from ..api import validate_all
@@ -70,6 +73,8 @@ def validate(
         typer.echo(json.dumps(validation_document(results, strict=strict), indent=2))
     elif not quiet:
         print_validation(results, strict=strict)
+    if any(f.code == "engine-unavailable" for r in results for f in r.findings):
+        raise typer.Exit(EXIT_SYSTEM)
     valid = all(r.is_valid(strict=strict) for r in results)
     raise typer.Exit(EXIT_OK if valid else EXIT_INVALID)
 
@@ -151,8 +156,18 @@ def run(
     json_values: dict[str, object] = {}
     for name, value in _pairs(json_inputs, "--json-input"):
         if value.startswith("@"):
-            try:
-                json_values[name] = JsonText(Path(value[1:]).read_text(encoding="utf-8"))
+            from ..manifest.jsontext import MAX_DOCUMENT_BYTES
+            from ..manifest.sources import NotARegularFile, read_regular_file
+
+            try:  # a regular file only (not /dev/zero, not a FIFO), and no more of it than a JSON input may be
+                data = read_regular_file(value[1:], MAX_DOCUMENT_BYTES)
+                if len(data) > MAX_DOCUMENT_BYTES:
+                    raise typer.BadParameter(f"{name}: {value[1:]} is larger than {MAX_DOCUMENT_BYTES // 1048576} "
+                                             "MiB, too large for a JSON input", param_hint="--json-input")
+                json_values[name] = JsonText(data.decode("utf-8"))
+            except NotARegularFile:
+                raise typer.BadParameter(f"{name}: {value[1:]} is not a regular file; give a JSON file",
+                                         param_hint="--json-input") from None
             except OSError as exc:
                 raise typer.BadParameter(f"{name}: cannot read {value[1:]} ({exc.strerror})",
                                          param_hint="--json-input") from None
@@ -263,19 +278,38 @@ def harvest(
 
 @app.command()
 def cleanup(
-    all_runs: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still in progress.")
-                        ] = False,
+    all_runs: Annotated[bool, typer.Option(
+        "--all", help="Also remove your runs still in progress, and those whose runner cannot be judged.")] = False,
+    all_users: Annotated[bool, typer.Option(
+        "--all-users", help="Also other users' runs (with --all: every seed-runner container on the engine).")
+    ] = False,
 ) -> None:
-    """Remove containers left behind by seed-runner processes that were killed."""
-    from ..engine.containers import cleanup_leftovers
+    """Remove containers left behind by seed-runner processes that were killed, and say what was left and why.
+
+    A container is removed only when its runner is proven dead (its lock is free, or its pid is gone in
+    this pid namespace); by default only your own runs. Exit status: 0, or 1 when a removal failed.
+    """
+    from ..engine.reaper import reap
     from ..errors import EngineUnavailableError
 
     try:
-        removed = cleanup_leftovers(include_live=all_runs)
+        report = reap(include_live=all_runs, all_users=all_users)
     except EngineUnavailableError as exc:
         typer.echo(f"seed: error: {exc}", err=True)
         raise typer.Exit(4) from None
-    typer.echo(f"removed {len(removed)} container{'s' * (len(removed) != 1)}")
+
+    def listing(verb: str, items: list, hints: bool = False) -> None:
+        typer.echo(f"{verb} {len(items)} container{'s' * (len(items) != 1)}{':' if items else ''}")
+        for item in items:
+            why = item.reason + (f"; {item.hint}" if hints and item.hint else "")
+            typer.echo(f"  {item.id[:12]}  run {item.run_id}  {item.state or '?'}  ({item.runner}): {why}")
+
+    listing("removed", report.removed)
+    if report.left:
+        listing("left", report.left, hints=True)
+    if report.failed:
+        listing("could not remove", report.failed)
+    raise typer.Exit(1 if report.failed else 0)
 
 
 def _register_command_groups() -> None:
