@@ -2,34 +2,37 @@
 
 The lifecycle follows what the Engine API makes safe (DESIGN.md "Docker engine facts"): create (never
 ``run``, never ``auto_remove``), attach before start so no output is lost, start, stream both outputs to
-masked log files in a thread, wait in another thread while the caller's thread keeps the clock (SIGTERM,
-grace period, SIGKILL), inspect for ``OOMKilled``, and remove the container in ``finally``. Every container
+masked log files in a thread (``logs``), wait in another thread while the caller's thread keeps the clock
+(SIGTERM, grace period, SIGKILL), inspect for ``OOMKilled``, ask the engine's events who ended a container
+that died by a signal the runner did not send, and remove the container in ``finally``. Creation and removal
+are shielded from interrupts and bounded (``custody``): nothing the runner creates outlives it. Every container
 carries labels naming its run and runner process, so leftovers of a killed runner are found and removed
-(``cleanup_leftovers``).
+(``reaper``, once its runner is proven dead).
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import re
+import signal
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from .client import AttachStream, Engine, EngineError, NotFoundError
+from . import custody
+from .client import Engine, EngineError, NotFoundError
 from ..errors import ImageNotFoundError, SeedRunnerError
+from .logs import LogPump as _Pump
+from ..problems import Problem
 from .images import ImageInfo, connect, inspect_image  # inspect_image: also importable from here
+from .reaper import HOST_LABEL, PID_LABEL, RUN_LABEL, cleanup_leftovers, runner_labels  # noqa: F401
 from ..runtime.logstream import LogSink
-from ..runtime.plan import LABEL_PREFIX, RunPlan
+from ..runtime.plan import RunPlan
 
 __all__ = ["ContainerError", "Execution", "ImageInfo", "cleanup_leftovers", "connect", "container_config",
            "execute", "inspect_image", "pull_image"]
 
-RUN_LABEL = f"{LABEL_PREFIX}run-id"
-PID_LABEL = f"{LABEL_PREFIX}runner-pid"
-HOST_LABEL = f"{LABEL_PREFIX}runner-host"
 # Keep the engine's own copy of the logs small: the runner streams them to files itself.
 ENGINE_LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}}
 # How long the engine may take to report the exit of a container it was told to stop (SIGTERM, SIGKILL).
@@ -40,6 +43,8 @@ LOG_IDLE_SECONDS = 10.0
 LOG_DRAIN_SECONDS = 60.0
 # The same after an interrupt, when the user waits for the runner to end.
 INTERRUPTED_LOG_SECONDS = 2.0
+# How long the engine may take to say what happened to a container that died by a signal.
+EVENTS_SECONDS = 10.0
 
 
 class ContainerError(SeedRunnerError):
@@ -60,6 +65,8 @@ class Execution:
     duration_seconds: float | None
     stdout_bytes: int
     stderr_bytes: int
+    killed_externally: str | None = None
+    """Why the container is known to have been killed by someone else (``docker kill``, ``docker rm -f``)."""
 
 
 def utc_now() -> str:
@@ -95,7 +102,7 @@ def container_config(plan: RunPlan) -> dict[str, Any]:
     config: dict[str, Any] = {
         "Image": plan.image,
         "Env": [f"{k}={v}" for k, v in plan.environment.items()],
-        "Labels": {**plan.labels, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
+        "Labels": {**plan.labels, **runner_labels()},  # the runner's identity: engine/reaper.py
         "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
         "HostConfig": host,
     }
@@ -117,28 +124,41 @@ def container_config(plan: RunPlan) -> dict[str, Any]:
 
 
 def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: BinaryIO | None = None,
-            echo_stderr: BinaryIO | None = None, engine: Engine | None = None) -> Execution:
+            echo_stderr: BinaryIO | None = None, engine: Engine | None = None,
+            warnings: list[Problem] | None = None) -> Execution:
     """Run the plan's container to the end (or the timeout) and remove it.
 
     ``stdout``/``stderr`` are binary files the masked logs are written to; the ``echo_*`` streams (a
     terminal, say) get the same masked bytes as they arrive. Nothing is written to them once this returns.
+    ``warnings``, a list the caller keeps, gets a ``container-not-removed`` warning (``custody``) for a
+    container that could not be removed, also when this raises.
 
     Raises ContainerError when the engine cannot create or start the container, or loses track of it. On
     KeyboardInterrupt or SystemExit (Ctrl-C, SIGTERM), and on any other exception, the container is stopped
     and removed and the exception propagates as it is.
     """
     engine = engine or connect(timeout=None)
+    warnings = [] if warnings is None else warnings
     config = container_config(plan)
     created = utc_now()
     try:
-        container = engine.create_container(config)
+        container = custody.create(engine, config, custody.container_name(plan.run_id), warnings)
     except EngineError as exc:
         raise ContainerError(f"the engine could not create the container: {exc}") from None
+    try:
+        return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr)
+    finally:
+        custody.remove(engine, container, warnings)
+
+
+def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdout: BinaryIO, stderr: BinaryIO,
+               echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None) -> Execution:
+    """Attach, start, keep the clock, wait; the caller removes the container."""
     secrets = sorted(plan.secret_values)
     pump = _Pump((LogSink(stdout, secrets, echo_stdout), LogSink(stderr, secrets, echo_stderr)))
     exit_code: int | None = None
     timed_out = oom = False
-    started = finished = None
+    started = finished = killed = None
     duration = None
     try:
         pump.start(engine.attach(container))
@@ -175,81 +195,14 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
         exit_code = outcome.get("exit_code")
         if "error" in outcome:
             raise ContainerError(f"lost track of the container: {outcome['error']}")
-        try:
-            oom = bool(engine.inspect_container(container)["State"].get("OOMKilled"))
-        except (SeedRunnerError, KeyError, AttributeError, TypeError):  # gone, or an answer without a State
-            oom = False
+        state = _state(engine, container)
+        oom = bool(state and state.get("OOMKilled"))
+        if not timed_out and not oom:  # the runner sent no signal: if one ended the job, whose was it?
+            killed = _killed_from_outside(engine, container, exit_code, state)
     finally:
         pump.finish()
-        _remove(engine, container)
     return Execution(container, exit_code, timed_out, oom, created, started, finished, duration,
-                     pump.sinks[0].bytes_written, pump.sinks[1].bytes_written)
-
-
-class _Pump:
-    """Copies the attached output to the log sinks in a thread; ``finish`` ends the copy for good.
-
-    The sinks are written and closed under one lock, and never written once closed: a pump thread that
-    outlives ``execute`` (an engine that never ends the stream) drops what it reads instead of writing to
-    files the caller has closed.
-    """
-
-    def __init__(self, sinks: tuple[LogSink, LogSink]):
-        self.sinks = sinks
-        self.received = 0
-        self._stream: AttachStream | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def start(self, stream: AttachStream) -> None:
-        self._stream = stream
-        self._thread = threading.Thread(target=self._run, args=(stream,), name="seed-logs", daemon=True)
-        self._thread.start()
-
-    def _run(self, stream: AttachStream) -> None:
-        try:
-            for kind, payload in stream:
-                with self._lock:
-                    if self._closed:
-                        return
-                    self.received += len(payload)
-                    self.sinks[1 if kind == 2 else 0].write(payload)
-        except (OSError, ValueError):  # the stream closes when the container is removed, or a log file fails
-            pass
-
-    def drain(self, idle: float, total: float) -> None:
-        """Once the container exited: wait for the rest of its output while it keeps coming.
-
-        The engine ends the stream after the last byte; one that does not gets ``idle`` seconds without a
-        byte, and ``total`` seconds in all, before the stream is closed.
-        """
-        thread = self._thread
-        if thread is None:
-            return
-        deadline = time.monotonic() + total
-        seen, quiet_since = self.received, time.monotonic()
-        while thread.is_alive():
-            now = time.monotonic()
-            if now >= deadline or now - quiet_since >= idle:
-                break
-            thread.join(min(0.25, deadline - now))
-            if self.received != seen:
-                seen, quiet_since = self.received, time.monotonic()
-        self.finish()
-
-    def finish(self) -> None:
-        """Close the stream, give the thread a moment to end, and close the sinks (idempotent)."""
-        if self._stream is not None:
-            self._stream.close()
-        if self._thread is not None:
-            self._thread.join(1.0)
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            for sink in self.sinks:
-                sink.close()
+                     pump.sinks[0].bytes_written, pump.sinks[1].bytes_written, killed)
 
 
 def _wait(engine: Engine, container: str, outcome: dict[str, Any], done: threading.Event) -> None:
@@ -259,6 +212,78 @@ def _wait(engine: Engine, container: str, outcome: dict[str, Any], done: threadi
         outcome["error"] = str(exc)
     finally:
         done.set()
+
+
+def _state(engine: Engine, container: str) -> dict[str, Any] | None:
+    """The container's ``State`` after its exit: None when it is gone, {} when the engine cannot say."""
+    try:
+        state = engine.inspect_container(container).get("State")
+    except NotFoundError:
+        return None
+    except SeedRunnerError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _killed_from_outside(engine: Engine, container: str, exit_code: int | None,
+                         state: dict[str, Any] | None) -> str | None:
+    """Why a container that ended by a signal (exit code 128 + n) the runner did not send is known to have been
+    killed by someone else: it is gone (removed by force while it ran), or the engine recorded a ``kill`` with
+    that signal, or a ``destroy``. None when nothing says so: a job may kill itself, or exit 137, and that
+    stays the job's."""
+    if exit_code is None or not 128 < exit_code < 160:
+        return None
+    number = exit_code - 128
+    if state is None:
+        return (f"the container was removed while it ran (exit code {exit_code}, signal {_signal_text(number)}); "
+                "seed-runner neither stopped nor removed it: someone else did (`docker rm -f`?)")
+    since, until = _engine_seconds(state.get("StartedAt")), _engine_seconds(state.get("FinishedAt"), 2)
+    if since is None or until is None:
+        return None
+    try:  # the engine logs a kill after the process ended (FinishedAt), and before its `die`
+        events = engine.events(container, since, until, last="die", limit=EVENTS_SECONDS)
+    except SeedRunnerError:  # no evidence either way: the exit code stays the job's
+        return None
+    for event in events:
+        action = event.get("Action")
+        actor = event.get("Actor")
+        attributes = actor.get("Attributes") if isinstance(actor, dict) else None
+        sent = str(attributes.get("signal", "")) if isinstance(attributes, dict) else ""
+        if action == "destroy" or (action == "kill" and _signal_number(sent) in (None, number)):
+            what = "removed it" if action == "destroy" else f"killed it with signal {_signal_text(number)}"
+            return (f"the engine {what} at another client's request (`docker kill`, `docker stop`, `docker rm -f`, "
+                    "or an orchestrator); seed-runner sent no signal")
+    return None
+
+
+def _signal_number(text: str) -> int | None:
+    """``"9"``, ``"KILL"`` or ``"SIGKILL"`` -> 9; None for anything else (an engine may name it otherwise)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signal.Signals["SIG" + text.upper().removeprefix("SIG")])
+    except KeyError:
+        return None
+
+
+def _signal_text(number: int) -> str:
+    try:
+        return f"{number} ({signal.Signals(number).name})"
+    except ValueError:
+        return str(number)
+
+
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
+
+
+def _engine_seconds(stamp: Any, later: int = 0) -> str | None:
+    """An engine time stamp (RFC 3339 in UTC, up to nanoseconds), ``later`` seconds on, as the Unix seconds
+    ``/events`` takes."""
+    match = _STAMP.fullmatch(stamp) if isinstance(stamp, str) else None
+    if match is None or stamp.startswith("0001-"):  # the zero time: never started, or not finished
+        return None
+    seconds = int(datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+    return f"{seconds + later}.{(match[2] or '').ljust(9, '0')}"
 
 
 def _gone(exc: EngineError) -> bool:
@@ -284,41 +309,3 @@ def _stop(engine: Engine, container: str, done: threading.Event, grace: float) -
             engine.kill(container, "SIGKILL")
         except SeedRunnerError:
             pass
-
-
-def _remove(engine: Engine, container: str) -> None:
-    for _ in range(3):
-        try:
-            engine.remove(container)
-            return
-        except NotFoundError:
-            return
-        except SeedRunnerError:
-            time.sleep(0.5)
-
-
-def _runner_alive(pid: str, host: str) -> bool:
-    if host != socket.gethostname():
-        return True  # not ours to judge
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
-def cleanup_leftovers(engine: Engine | None = None, *, include_live: bool = False) -> list[str]:
-    """Remove containers of seed-runner runs whose runner process is gone; returns the removed ids.
-
-    With ``include_live`` every seed-runner container is removed, including those of runs in progress.
-    """
-    engine = engine or connect()
-    removed = []
-    for container in engine.list_containers(RUN_LABEL):
-        labels = container.get("Labels") or {}
-        if include_live or not _runner_alive(labels.get(PID_LABEL, ""), labels.get(HOST_LABEL, "")):
-            _remove(engine, container["Id"])
-            removed.append(container["Id"])
-    return removed
