@@ -59,8 +59,8 @@ def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | N
     from .manifest.model import Manifest
     from .validation.loading import manifest_from_text
 
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        return manifest_from_text(source, source="<text>")
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        return manifest_from_text(source, source="<text>")  # JSON text (an array gets its not-an-object finding)
     if isinstance(source, Mapping):
         from .validation import validate_document
 
@@ -69,7 +69,11 @@ def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | N
             raise InvalidManifestError("<document>", findings)
         return Manifest.from_dict(source)
     path = Path(source)
-    if path.is_file() or (path / "seed.manifest.json").is_file():
+    try:
+        is_manifest_file = path.is_file() or (path / "seed.manifest.json").is_file()
+    except OSError:  # a name too long for a path, say: not a file, so an image reference (or nothing)
+        is_manifest_file = False
+    if is_manifest_file:
         file = path if path.is_file() else path / "seed.manifest.json"
         with open(file, "rb") as fh:
             data = fh.read(MAX_DOCUMENT_BYTES + 1)

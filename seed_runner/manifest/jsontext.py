@@ -18,12 +18,14 @@ import re
 from typing import Any
 
 from ..problems import Finding, Severity, error, json_path, warning
+from .json_limits import (MANIFEST_DOCUMENTS, MAX_NESTING, NumberGuard, may_hold_surrogates, may_need_checking,
+                          too_deep_message, value_findings)
+
+__all__ = ["MAX_DOCUMENT_BYTES", "MAX_NESTING", "json_excerpt", "json_kind", "parse_json_document",
+           "parse_json_text", "value_findings"]
 
 # A manifest is a few KiB; anything this large is not one, and reading it whole would only waste memory.
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-
-# The documents that hold a Seed manifest: only their messages say what a manifest is.
-_MANIFEST_DOCUMENTS = ("manifest", "image label")
 
 
 class _ObjectWithDuplicates(dict):
@@ -56,22 +58,21 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
 
 
 def _empty_message(what: str) -> str:
-    if what in _MANIFEST_DOCUMENTS:
+    if what in MANIFEST_DOCUMENTS:
         return f"the {what} is empty; a Seed manifest is a JSON object with 'seedVersion' and 'job'"
     return f"the {what} is empty; it must hold one JSON object"
 
 
-def _too_deep_message(what: str) -> str:
-    if what in _MANIFEST_DOCUMENTS:
-        return f"the {what} nests arrays or objects too deeply to be a manifest; check the file"
-    return f"the {what} nests arrays or objects too deeply"
-
-
-def parse_json_text(data: bytes | str, *, what: str = "manifest") -> tuple[Any, list[Finding]]:
+def parse_json_text(data: bytes | str, *, what: str = "manifest", refuse_huge_numbers: bool = False
+                    ) -> tuple[Any, list[Finding]]:
     """Parse ``data`` as one strict JSON document.
 
     Returns ``(value, findings)``; ``value`` is None when the findings hold an error. ``what`` names the
-    document in messages ("manifest", "image label", "seed.outputs.json", ...).
+    document in messages ("manifest", "image label", "seed.outputs.json", ...). Values that JSON allows but
+    no reader can carry are errors at their JSON path: lone surrogate escapes (``invalid-string``) and nesting
+    deeper than MAX_NESTING (``too-deeply-nested``). A number past a 64-bit float reads as infinity, for
+    readers that judge values one by one (``json_type_problem``); with ``refuse_huge_numbers`` it is an
+    error too (``number-too-large``).
     """
     if len(data) > MAX_DOCUMENT_BYTES:
         mib = len(data) / 1048576
@@ -100,8 +101,10 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest") -> tuple[Any, 
         duplicates_seen = True
         return _mark_duplicates(pairs)
 
+    numbers = NumberGuard()
     try:
-        value = json.loads(text, object_pairs_hook=object_hook, parse_constant=_reject_constant)
+        value = json.loads(text, object_pairs_hook=object_hook, parse_constant=_reject_constant,
+                           parse_int=numbers.parse_int, parse_float=numbers.parse_float)
     except json.JSONDecodeError as exc:
         hint = ""
         if "double quotes" in exc.msg or "delimiter" in exc.msg or "Expecting value" in exc.msg:
@@ -111,11 +114,28 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest") -> tuple[Any, 
     except ValueError as exc:  # NaN / Infinity
         return None, [error("invalid-json", "$", f"malformed JSON: {exc}; use a number or a string instead")]
     except RecursionError:
-        return None, [error("too-deeply-nested", "$", _too_deep_message(what))]
+        return None, [error("too-deeply-nested", "$", too_deep_message(what, _too_deep_at(text)))]
+    if (refuse_huge_numbers and numbers.huge) or may_need_checking(text):
+        unfit = value_findings(value, what=what, numbers=refuse_huge_numbers)
+        if unfit:
+            return None, unfit
     findings: list[Finding] = []
     if duplicates_seen:
         value = _strip_duplicates(value, (), findings)
     return value, findings
+
+
+def _too_deep_at(text: str) -> str:
+    """'line L, column C' of the bracket that opens one level too many (strings skipped), or ''."""
+    depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        if token.group() in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return "at line {}, column {}".format(*_line_column(text, token.start()))
+        elif token.group() in "]}":
+            depth -= 1
+    return ""
 
 
 def _strip_duplicates(value: Any, path: tuple, findings: list[Finding]) -> Any:
@@ -146,9 +166,13 @@ def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
     # one only when the bytes hold an exponent or a run of digits long enough to overflow.
     parse_float = _finite_float if re.search(_MAYBE_HUGE_NUMBER, data) else None
     try:
-        return json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=parse_float), []
+        value = json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=parse_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         failure = exc
+    else:
+        # A lone surrogate escape reads as a str no UTF-8 writer can write: looked for only when one may be there.
+        unfit = value_findings(value, what=what) if may_hold_surrogates(data) else []
+        return (None, [f"{f.message} (at {f.path})" for f in unfit]) if unfit else (value, [])
     if isinstance(failure, _HugeNumber):
         return None, [str(failure)]
     if len(data) <= MAX_DOCUMENT_BYTES:
@@ -162,7 +186,7 @@ def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
         return None, [f"byte 0x{data[failure.start]:02x} at offset {failure.start} is not valid UTF-8; "
                       f"write the {what} as UTF-8"]
     if isinstance(failure, RecursionError):
-        return None, [_too_deep_message(what)]
+        return None, [too_deep_message(what)]
     return None, [f"malformed JSON: {failure}"]
 
 

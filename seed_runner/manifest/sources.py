@@ -70,31 +70,42 @@ def find_manifests(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
-    """Read and parse a manifest file; never raises for a bad file.
+class NotARegularFile(OSError):
+    """The path names a directory, a FIFO, a device or a socket: nothing is read from it."""
+
+
+def read_regular_file(path: str | Path, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes of a regular file (one byte more than allowed tells "too large" without
+    reading it all); raises NotARegularFile, or OSError when the file cannot be opened or read.
 
     One open and one fstat: O_NONBLOCK keeps a FIFO from blocking the open, and the fstat refuses
-    anything that is not a regular file before a byte is read.
+    anything that is not a regular file (``/dev/zero``, a FIFO) before a byte is read.
     """
-    not_regular = [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None, [error("source-not-found", "$", f"{name}: no such file or directory; check the path")]
     except IsADirectoryError:
-        return None, not_regular
-    except OSError as exc:
-        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+        raise NotARegularFile(f"{path} is not a regular file") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None, not_regular
+            raise NotARegularFile(f"{path} is not a regular file")
         chunks = []
-        remaining = MAX_DOCUMENT_BYTES + 1  # one byte more than allowed tells "too large" without reading it all
+        remaining = limit + 1
         while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
             chunks.append(chunk)
             remaining -= len(chunk)
-    except OSError as exc:
-        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
     finally:
         os.close(fd)
-    return parse_json_text(b"".join(chunks))
+    return b"".join(chunks)
+
+
+def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
+    """Read and parse a manifest file; never raises for a bad file."""
+    try:
+        data = read_regular_file(path)
+    except FileNotFoundError:
+        return None, [error("source-not-found", "$", f"{name}: no such file or directory; check the path")]
+    except NotARegularFile:
+        return None, [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
+    except OSError as exc:
+        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+    return parse_json_text(data, refuse_huge_numbers=True)

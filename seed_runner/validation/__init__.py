@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterable, Mapping
 from ..errors import EngineUnavailableError, ImageNotFoundError
 from ..problems import Finding, Severity, error, has_errors
 from ..manifest.image import ImageInfo
+from ..manifest.json_limits import printable, value_findings
+from ..manifest.jsontext import json_kind
 from ..manifest.model import Manifest
 from ..manifest.sources import Source, read_file, resolve
 from .command_rules import command_findings
@@ -75,18 +77,23 @@ def _ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def validate_document(document: Any, *, image_env: Iterable[str] = ()) -> list[Finding]:
-    """All findings for a parsed manifest document (schema, rules 1-16, command)."""
+    """All findings for a parsed manifest document (schema, rules 1-16, command); never raises.
+
+    A value no JSON reader can carry (a lone surrogate, a number past a 64-bit float, NaN, nesting deeper
+    than MAX_NESTING, a Python object of no JSON type) is an error at its path, and nothing else is checked.
+    """
+    return value_findings(document) or _validate_parsed(document, image_env=image_env)
+
+
+def _validate_parsed(document: Any, *, image_env: Iterable[str] = ()) -> list[Finding]:
+    """``validate_document`` of a document that ``read_file`` read, which refused every value no JSON reader
+    can carry already (a file is not walked twice)."""
     if not isinstance(document, dict):
-        kind = {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
-            type(document), "a number")
         return [error("not-an-object", "$",
-                      f"the manifest is {kind}; a Seed manifest is a JSON object "
+                      f"the manifest is {json_kind(document)}; a Seed manifest is a JSON object "
                       "{\"seedVersion\": \"1.0.0\", \"job\": {...}}")]
-    try:
-        doc = Document(document)
-        return [*schema_findings(document), *rule_findings(doc), *command_findings(doc, image_env)]
-    except RecursionError:
-        return [error("too-deeply-nested", "$", "the manifest nests arrays or objects too deeply to be checked")]
+    doc = Document(document)
+    return [*schema_findings(document), *rule_findings(doc), *command_findings(doc, image_env)]
 
 
 def _result(source: Source, document: Any, findings: list[Finding]) -> ValidationResult:
@@ -99,13 +106,24 @@ ImageReader = Callable[[str], ImageInfo]
 
 
 def _validate_source(source: Source, read_image: ImageReader | None) -> ValidationResult:
+    """The result of one source, whatever its bytes: a failure of seed-runner itself is a finding of that
+    source (``internal-error``), never the end of the call that checks the others."""
+    try:
+        return _checked_source(source, read_image)
+    except Exception as exc:  # noqa: BLE001 - the last resort that keeps one source from hiding the others
+        return ValidationResult(source.name, source.kind, (error(
+            "internal-error", "$", f"seed-runner failed while checking this source ({type(exc).__name__}: "
+                                   f"{printable(str(exc))[:200]}); please report it with the file"),))
+
+
+def _checked_source(source: Source, read_image: ImageReader | None) -> ValidationResult:
     if source.problem is not None:
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
         return _validate_image(source, read_image)
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
-        findings += validate_document(document)
+        findings += _validate_parsed(document)
     return _result(source, document, findings)
 
 

@@ -26,12 +26,13 @@ def manifest_from_text(text: str | bytes, *, source: str, image_env: Iterable[st
 
     ``decode`` turns the text into a document with findings (``label.decode_label`` for image labels).
     """
-    raw = text.encode() if isinstance(text, str) else text
+    # surrogatepass: a str built in Python may hold a lone surrogate; the reader reports it, the hash must not fail.
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     marker = _cache_dir() / hashlib.sha256(__version__.encode() + b"\0" + raw).hexdigest()
     document, findings = decode(text)
     if document is not None and not has_errors(findings) and marker.exists():
         return Manifest.from_dict(document)
-    if document is not None:
+    if document is not None or not findings:  # JSON null is a document too, and no manifest
         from . import validate_document
 
         findings = [*findings, *validate_document(document, image_env=image_env)]
