@@ -89,12 +89,15 @@ def test_cli_list_table_and_json(built_job: Any, build_image: Callable[..., str]
     unlabelled = build_image(f"seed-runner-test-{unique}-2.0.0-seed:2.0.0", env={"UNIQUE": unique})
     proc = seed("list")
     assert proc.returncode == 0, proc.stderr
-    header = next(line for line in proc.stdout.splitlines() if "job version" in line)
-    assert all(column in header for column in ("name", "package", "title", "size", "created", "image"))
-    row = next(line for line in proc.stdout.splitlines() if built_job.image in line)
-    assert built_job.manifest.job.name in row and "Listed job" in row and "MB" in row
-    assert "with a -seed repository but no com.ngageoint.seed.manifest label" in proc.stdout
-    assert unlabelled in proc.stdout.split("label")[-1]
+    # Not a terminal: one tab-separated line per image, never wrapped, whole image names.
+    lines = proc.stdout.splitlines()
+    assert lines[0].split("\t") == ["name", "job version", "package", "title", "size", "created", "images"]
+    row = next(line.split("\t") for line in lines if built_job.image in line)
+    assert row[0] == built_job.manifest.job.name and row[3] == "Listed job" and row[4].endswith("MB")
+    assert built_job.image in row[6].split(",")
+    assert f"{unlabelled}: not a Seed image (a -seed repository without the com.ngageoint.seed.manifest label" \
+        in proc.stdout
+    assert all(len(line.split("\t")) == 7 for line in lines[1:] if "\t" in line)
 
     as_json = seed("list", "--json")
     assert as_json.returncode == 0
@@ -107,6 +110,19 @@ def test_cli_list_table_and_json(built_job: Any, build_image: Callable[..., str]
     assert entry["created"].endswith("Z") and entry["id"] == built_job.image_id
     assert any(i["references"] == [unlabelled] and i["labeled"] is False for i in document["images"])
     assert image_list_document([])["images"] == []
+
+
+def test_list_on_a_terminal_is_a_table(built_job: Any) -> None:
+    from rich.console import Console
+
+    from seed_runner.authoring.describe import list_seed_images, print_image_list
+
+    console = Console(record=True, width=250, force_terminal=True, highlight=False)
+    print_image_list(list_seed_images(), console=console)
+    text = console.export_text()
+    header = next(line for line in text.splitlines() if "job version" in line)
+    assert all(column in header for column in ("name", "package", "title", "size", "created", "image"))
+    assert any(built_job.image in line and "Listed job" in line for line in text.splitlines())
 
 
 def test_cli_list_without_an_engine_is_exit_4(tmp_path: Path) -> None:

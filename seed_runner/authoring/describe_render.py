@@ -184,15 +184,24 @@ def _human_size(size: int) -> str:
     return f"{size} B"
 
 
-def print_image_list(images: Sequence[SeedImage], *, console: Any = None) -> None:
-    """A table of the labelled images, then the ``-seed`` images without a label, then a summary line."""
+def print_image_list(images: Sequence[SeedImage], *, console: Any = None, plain: bool | None = None) -> None:
+    """A table of the labelled images, then the ``-seed`` images without a label, then a summary line.
+
+    Without a terminal (``plain``; default: stdout is not one) the same as plain tab-separated lines that are
+    never wrapped or cut: a header, one line per image, then the unlabelled images and the summary.
+    """
+    import sys
+
+    labeled = [i for i in images if i.labeled]
+    unlabeled = [i for i in images if not i.labeled]
+    if (not sys.stdout.isatty() if plain is None and console is None else bool(plain)):
+        _print_plain_list(labeled, unlabeled)
+        return
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(highlight=False, soft_wrap=True)
-    labeled = [i for i in images if i.labeled]
-    unlabeled = [i for i in images if not i.labeled]
     if labeled:
         table = Table(box=None, padding=(0, 1), show_edge=False, pad_edge=False, header_style="dim")
         for column in ("name", "job version", "package", "title", "size", "created", "image"):
@@ -219,3 +228,21 @@ def print_image_list(images: Sequence[SeedImage], *, console: Any = None) -> Non
     n = len(labeled)
     console.print(f"[dim]{n} Seed image{'s' * (n != 1)} on the local engine[/]" if n or unlabeled else
                   "[dim]no Seed image on the local engine; build one with `seed build`[/]")
+
+
+def _print_plain_list(labeled: Sequence[SeedImage], unlabeled: Sequence[SeedImage]) -> None:
+    import sys
+
+    lines = ["name\tjob version\tpackage\ttitle\tsize\tcreated\timages"] if labeled else []
+    for image in labeled:
+        created = image.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append("\t".join((image.name or "?", image.job_version or "?", image.package_version or "?",
+                                " ".join((image.title or "").split()), _human_size(image.size), created,
+                                ",".join(image.references))))
+    lines += [f"{image.references[0]}: warning {image.problem}" for image in labeled if image.problem]
+    lines += [f"{', '.join(image.references)}: not a Seed image (a -seed repository without the "
+              f"com.ngageoint.seed.manifest label; rebuild with seed build)" for image in unlabeled]
+    n = len(labeled)
+    lines.append(f"{n} Seed image{'s' * (n != 1)} on the local engine" if n or unlabeled else
+                 "no Seed image on the local engine; build one with `seed build`")
+    sys.stdout.write("\n".join(lines) + "\n")

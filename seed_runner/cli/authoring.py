@@ -215,7 +215,7 @@ def list_images(
     if as_json:
         typer.echo(json.dumps(image_list_document(images), indent=2, ensure_ascii=False))
     else:
-        print_image_list(images, console=_console())
+        print_image_list(images)  # a table on a terminal, plain tab-separated lines otherwise
 
 
 # -- seed inspect -----------------------------------------------------------------------------------------
