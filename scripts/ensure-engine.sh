@@ -5,6 +5,9 @@
 # - Otherwise Debian's docker.io is installed when dockerd is missing, and dockerd is started in the background;
 #   the script waits until it answers. It never stops an engine (it does not know who else uses it).
 # - busybox-static (a static /bin/busybox, copied into FROM-scratch images) is installed when missing.
+# - The tools of the remote-engine tests are installed when missing: openssl (their certificates), iproute2
+#   (the bridge of the second, TLS-only dockerd they start), the OpenSSH client and server (they start a private
+#   sshd on a loopback port; on a machine with systemd, installing openssh-server also enables its service).
 set -euo pipefail
 
 name=ensure-engine
@@ -24,6 +27,13 @@ static_busybox() {
 }
 
 static_busybox || apt_install busybox-static
+
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 
 if docker info >/dev/null 2>&1; then
   log "the Docker engine already answers"

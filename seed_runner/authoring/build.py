@@ -200,24 +200,23 @@ def _require_local_bases(client: Any, bases: list[BaseImage], dockerfile: Path) 
 
 
 def connect_docker(docker_client: Any = None, *, error: type[SeedRunnerError] = EngineUnavailableError) -> Any:
-    """A ``docker.DockerClient`` that answers: the one given, else ``docker.from_env()`` after a ping.
+    """A ``docker.DockerClient`` that answers: the one given, else one for the engine `seed run` uses (the
+    docker CLI's choice: DOCKER_HOST with its TLS variables, docker contexts, the local socket), after a ping.
 
-    Raises ``error`` (with ``exit_status=4`` for ``BuildError``) naming the cause and the fix.
+    Raises ``error`` (with ``exit_status=4`` for ``BuildError``) naming the engine, where it came from and the fix.
     """
     if docker_client is not None:
         return docker_client
-    import docker
+    from ..engine.sdk import connect_sdk
 
     try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - DockerException, requests' errors, a bad DOCKER_HOST, ...
-        message = (f"the Docker engine does not answer ({_short(exc)}); start it (scripts/ensure-engine.sh) or "
-                   "point DOCKER_HOST at it")
+        return connect_sdk()
+    except EngineUnavailableError as exc:
         if error is BuildError:
-            raise BuildError(message, exit_status=EXIT_SYSTEM) from None
-        raise error(message) from None
-    return client
+            raise BuildError(str(exc), exit_status=EXIT_SYSTEM) from None
+        if error is EngineUnavailableError:
+            raise
+        raise error(str(exc)) from None
 
 
 def _short(exc: BaseException) -> str:

@@ -12,18 +12,28 @@ from typing import Callable
 from ..errors import EngineUnavailableError, ImageNotFoundError
 from ..manifest.image import ImageInfo, image_info
 from .client import Engine, EngineError, NotFoundError
+from .endpoint import Endpoint
 
 __all__ = ["ImageInfo", "connect", "image_info", "inspect_image", "image_reader"]
 
 
-def connect(timeout: float | None = None, *, call_timeout: float | None = None) -> Engine:
-    """The engine at DOCKER_HOST, checked to answer (raises EngineUnavailableError).
+def connect(timeout: float | None = None, *, call_timeout: float | None = None,
+            endpoint: Endpoint | None = None) -> Engine:
+    """The engine (``endpoint``, else the one the environment names: ``endpoint.resolve_endpoint``), checked
+    to answer (raises EngineUnavailableError naming the endpoint, where it came from and what to check).
 
     ``timeout`` bounds the calls that last as long as a job (wait, attach; None: no bound); every other call
     is bounded by ``call_timeout`` (None: ``client.CALL_TIMEOUT``), whatever ``timeout`` is.
     """
-    engine = Engine(timeout=timeout, call_timeout=call_timeout)
-    engine.ping()
+    engine = Engine(timeout=timeout, call_timeout=call_timeout, endpoint=endpoint)
+    try:
+        engine.ping()
+    except EngineError as exc:  # something answers, but not as an engine does
+        place = engine.endpoint
+        hint = ("it speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH (or use a context with its "
+                "certificates)" if "HTTPS" in str(exc) and not place.tls else place.advice)
+        raise EngineUnavailableError(f"the Docker engine does not answer at {place.described} (its first call "
+                                     f"was refused: {exc.status} {exc}); {hint}") from None
     return engine
 
 
@@ -31,7 +41,7 @@ def inspect_image(engine: Engine | None, reference: str) -> ImageInfo:
     """Labels, tags, environment and entrypoint of a local image; never pulls.
 
     Raises ImageNotFoundError when the engine has no such image, EngineUnavailableError for any other
-    failure of the engine. ``engine`` None connects to the one at DOCKER_HOST.
+    failure of the engine. ``engine`` None connects to the one the environment names (``connect``).
     """
     engine = engine or connect()
     try:
