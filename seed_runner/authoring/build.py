@@ -87,7 +87,8 @@ def build_job(directory: str | Path = ".", *, build_args: Mapping[str, str] | No
     to its size). ``pull`` lets the engine pull the base images: the classic builder then asks the registry for
     every one, so a base that exists only locally fails; without it nothing is ever pulled and a base image that
     is not local is refused before the build starts.
-    ``docker_client`` is a ``docker.DockerClient`` (default: ``docker.from_env()``).
+    ``docker_client`` is a ``docker.DockerClient`` (default: ``connect_docker()``, the engine that DOCKER_HOST or
+    the docker context names).
 
     The manifest is validated first: errors stop the build (``BuildError`` with ``validation``), warnings are
     returned in ``BuildResult.warnings``. Raises ``BuildError`` with an ``exit_status`` for every failure.
