@@ -42,6 +42,11 @@ decisions win):
   sidecar never costs the file: the metadata is dropped with a warning saying where and why, and
   ``strict=True`` makes that the failure ``invalid-metadata`` instead.
 - ``disk_mib``: when the regular files of the folder add up to more MiB than this, a warning.
+- ``secrets`` (the values of a run's secret settings): masked in everything the harvest gives that was read
+  from the job, at the source: JSON output values and member names, side-car strings, and every message, whose
+  excerpts are taken from the masked content (``json_outputs``, ``sidecar.parse_sidecar``), so that no clipped
+  excerpt shows a piece of a secret; the verdicts come from the files as written. Paths, sizes, hashes and
+  media types stay exact.
 
 ``Harvest.to_dict()`` is the result-document fragment (JSON-serializable)::
 
@@ -75,12 +80,14 @@ module runs one harvest over them.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from ..manifest.media_types import guess_media_type
 from ..manifest.model import FileOutput, Manifest
 from ..problems import Problem, error, warning
+from ..runtime.masking import SecretMask, as_mask
 from .harvest_result import FAILURE_ORDER, CapturedFile, Harvest, HarvestError, HarvestProblem
 from .json_outputs import read_json_outputs
 from .output_folder import HASH_BUFFER_BYTES, Match, OutputFolder
@@ -96,21 +103,23 @@ __all__ = ["harvest", "Harvest", "CapturedFile", "HarvestError", "HarvestProblem
 
 
 def harvest(manifest: Manifest, output_dir: str | Path, *, strict: bool = False,
-            disk_mib: float | None = None) -> Harvest:
+            disk_mib: float | None = None, secrets: Iterable[str] = frozenset()) -> Harvest:
     """Harvest ``output_dir`` for ``manifest``; problems go into the result, never into exceptions.
 
-    Raises ``HarvestError`` only when ``output_dir`` is not a readable folder.
+    ``secrets`` are masked in every value and message (see the module docstring). Raises ``HarvestError`` only
+    when ``output_dir`` is not a readable folder.
     """
-    return _Harvester(manifest, OutputFolder(output_dir), strict=strict).run(disk_mib)
+    return _Harvester(manifest, OutputFolder(output_dir), strict=strict, secrets=as_mask(secrets)).run(disk_mib)
 
 
 class _Harvester:
     """One harvest: walks the manifest's outputs once and collects files, values and problems."""
 
-    def __init__(self, manifest: Manifest, folder: OutputFolder, *, strict: bool):
+    def __init__(self, manifest: Manifest, folder: OutputFolder, *, strict: bool, secrets: SecretMask):
         self.manifest = manifest
         self.folder = folder
         self.strict = strict
+        self.secrets = secrets
         self.warnings: list[Problem] = []
         self.failures: list[Problem] = []
         self._sidecars: dict[str, tuple[Sidecar | None, str | None]] = {}
@@ -120,7 +129,7 @@ class _Harvester:
         face = self.manifest.job.interface
         files = {output.name: self._capture(output) for output in face.file_outputs}
         self._report_shared(files)
-        values, problems = read_json_outputs(self.folder, face.json_outputs)
+        values, problems = read_json_outputs(self.folder, face.json_outputs, self.secrets)
         for problem in problems:
             self._add(problem)
         input_metadata = self._input_metadata()
@@ -138,7 +147,9 @@ class _Harvester:
                        failures=tuple(failures))
 
     def _add(self, problem: Problem) -> None:
-        """An error is a failure, a warning a warning."""
+        """An error is a failure, a warning a warning; the message masked (a path may hold a secret too)."""
+        if self.secrets:
+            problem = replace(problem, message=self.secrets.text(problem.message))
         (self.failures if problem.is_error else self.warnings).append(problem)
 
     # ---- file outputs
@@ -196,7 +207,7 @@ class _Harvester:
         if data is None:
             problems = [f"it {reason}"]
         else:
-            sidecar, problems = parse_sidecar(data)
+            sidecar, problems = parse_sidecar(data, secrets=self.secrets)
             if sidecar is not None:
                 return sidecar
         message = f"{path}: invalid {what}: {'; '.join(problems)}"

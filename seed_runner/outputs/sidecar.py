@@ -53,15 +53,16 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..problems import json_path
 from ..manifest.jsontext import json_excerpt, json_kind, parse_json_document
+from ..runtime.masking import NO_SECRETS, SecretMask, as_mask
 from .geojson_types import GEOJSON_TYPES, GEOMETRY_TYPES, MAX_PROBLEMS
 from .sidecar_geometry import Geometries, geojson_problems, geometries_of, geometry_facts
 
@@ -118,11 +119,12 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def read_sidecar(path: str | Path) -> tuple[Sidecar | None, list[str]]:
+def read_sidecar(path: str | Path, *, secrets: SecretMask | Iterable[str] = ()) -> tuple[Sidecar | None, list[str]]:
     """Read and check one sidecar file; ``(sidecar, [])`` when valid, else ``(None, problems)``.
 
     Problems are one-line messages naming the place in the document (a JSON path such as
     ``$.geometry.coordinates[0]``) and the reason. A file that cannot be read is a problem, not an exception.
+    ``secrets`` are masked as ``parse_sidecar`` says.
     """
     try:
         # Non-blocking, and only regular files: a named pipe in its place must not hang the reader.
@@ -138,17 +140,68 @@ def read_sidecar(path: str | Path) -> tuple[Sidecar | None, list[str]]:
         return None, [f"cannot read it: {exc.strerror or exc}"]
     finally:
         os.close(fd)
-    return parse_sidecar(data)
+    return parse_sidecar(data, secrets=secrets)
 
 
-def parse_sidecar(data: bytes) -> tuple[Sidecar | None, list[str]]:
-    """Check a sidecar's bytes (all five steps of the module docstring)."""
+def parse_sidecar(data: bytes, *, secrets: SecretMask | Iterable[str] = ()) -> tuple[Sidecar | None, list[str]]:
+    """Check a sidecar's bytes (all five steps of the module docstring).
+
+    ``secrets``: the verdict comes from the bytes as written (a short secret cannot change it); a valid
+    sidecar's strings and member names are then masked, and an invalid one's problems are those of the same
+    checks run on the masked bytes (every form of a secret replaced, then the parsed strings and names), so
+    that no excerpt quotes a piece of a secret. When the masked bytes would be judged otherwise, one problem
+    says so without details.
+    """
+    mask = as_mask(secrets)
+    parsed, sidecar, problems = _judge(data)
+    if not mask:
+        return sidecar, problems
+    if sidecar is not None:
+        return masked_sidecar(sidecar, mask), []
+    if len(data) > MAX_SIDECAR_BYTES or not (b"\\" in data or mask.found_in(data)):
+        return None, [mask.text(problem) for problem in problems]
+    shown_parsed, shown_sidecar, shown = _judge(mask.data(data), mask)
+    if shown_sidecar is None and shown_parsed == parsed:
+        return None, [mask.text(problem) for problem in shown]
+    return None, [WITHHELD]
+
+
+WITHHELD = "it is not valid; the details are not shown, as they would quote the value of a secret setting it holds"
+
+
+def _judge(data: bytes, mask: SecretMask = NO_SECRETS) -> tuple[bool, Sidecar | None, list[str]]:
+    """(whether the JSON parsed, the sidecar or None, the problems), the parsed strings masked with ``mask``."""
     if len(data) > MAX_SIDECAR_BYTES:
-        return None, [f"it is over the {MAX_SIDECAR_BYTES // 1048576} MiB limit for a metadata sidecar"]
+        return False, None, [f"it is over the {MAX_SIDECAR_BYTES // 1048576} MiB limit for a metadata sidecar"]
     document, problems = parse_json_document(data, what="metadata sidecar")
     if problems:
-        return None, problems
-    return sidecar_from_document(document)
+        return False, None, problems
+    return (True, *sidecar_from_document(mask.value(document)))
+
+
+def masked_sidecar(sidecar: Sidecar, secrets: SecretMask) -> Sidecar:
+    """The sidecar with every string it took from the document masked (date-times and numbers are kept)."""
+    text = secrets.text
+    strings = {attribute: None if getattr(sidecar, attribute) is None else text(getattr(sidecar, attribute))
+               for attribute in STRING_PROPERTIES.values()}
+    return replace(sidecar, type=text(sidecar.type), geometry=_masked_geometry(sidecar.geometry, secrets),
+                   properties=MappingProxyType(secrets.value(sidecar.properties)), **strings,
+                   data_types=None if sidecar.data_types is None else tuple(map(text, sidecar.data_types)))
+
+
+def _masked_geometry(geometry: Mapping[str, Any] | None, secrets: SecretMask) -> Any:
+    """A valid geometry masked without walking its coordinates: a simple geometry holds only ``type`` and
+    ``coordinates`` (numbers, the schema says), so a point cloud of millions of positions is not walked; a
+    collection's own members (foreign ones too) are."""
+    if geometry is None:
+        return None
+    if geometry.keys() <= {"type", "coordinates"}:
+        return {name: secrets.text(item) if name == "type" else item for name, item in geometry.items()}
+    if isinstance(geometry.get("geometries"), list):
+        masked = secrets.value({name: item for name, item in geometry.items() if name != "geometries"})
+        masked["geometries"] = [_masked_geometry(part, secrets) for part in geometry["geometries"]]
+        return masked
+    return secrets.value(geometry)
 
 
 def sidecar_from_document(document: Any) -> tuple[Sidecar | None, list[str]]:
@@ -255,6 +308,6 @@ def parse_date_time(value: Any) -> tuple[datetime | None, str | None]:
         return None, f"{json_excerpt(value)} is out of range once converted to UTC"
 
 
-__all__ = ["Sidecar", "read_sidecar", "parse_sidecar", "sidecar_from_document", "parse_json_document",
+__all__ = ["Sidecar", "read_sidecar", "parse_sidecar", "sidecar_from_document", "masked_sidecar", "parse_json_document",
            "MAX_SIDECAR_BYTES", "MAX_PROBLEMS", "GEOMETRY_TYPES", "GEOJSON_TYPES", "Geometries", "geojson_problems",
            "geometry_facts"]

@@ -12,6 +12,20 @@ from ..manifest.model import FileInput
 from ..problems import Problem, error, json_path, warning
 
 
+def env_value_problem(value: str) -> str | None:
+    """Why the engine cannot carry ``value`` as an environment variable (a NUL, or text that is not UTF-8:
+    ``-e NAME`` takes bytes from the environment as they are), or None. Never quotes the value: it may be a
+    secret, and the engine's own error would."""
+    if "\0" in value:
+        return "the value holds a NUL character (\\u0000), which no environment variable can carry; remove it"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ("the value is not UTF-8 text (it holds bytes of another encoding, e.g. from an environment "
+                "variable, or a lone surrogate), which the engine cannot carry; give it as UTF-8")
+    return None
+
+
 def request_path(member: str, name: str) -> str:
     """Where a plan problem is: a JSON path into the run request (``$.file_inputs.INPUT_FILE``)."""
     return json_path((member, name))
@@ -59,27 +73,33 @@ def input_files(spec: FileInput, paths: list[Path]
         else:
             problems.append(error("input-not-regular-file", at,
                                   f"input {spec.name}: {_shown(path)} is not a regular file"))
-    if not spec.multiple and len(files) > 1:
-        problems.append(error("input-takes-one-file", at, f"input {spec.name} takes one file, but {len(files)} were "
-                              "given (declare it multiple, or give one)"))
     names: dict[str, Path] = {}
+    kept: list[tuple[str, Path]] = []
     total = 0
     for name, file in files:
         if _shown(name) != name:
             problems.append(error("input-name-not-utf8", at,
                                   f"input {spec.name}: the file name {_shown(name)!r} is not valid UTF-8; rename it"))
             continue
+        other = names.setdefault(container_name(name), file)
+        if other is not file and os.path.samefile(other, file):  # given twice (or by two paths): passed once
+            warnings.append(warning("input-file-repeated", at, f"input {spec.name}: {_shown(file)} is given more "
+                                    "than once; it is passed once"))
+            continue
         if not os.access(file, os.R_OK):
             problems.append(error("input-unreadable", at, f"input {spec.name}: {_shown(file)} is not readable"))
-        other = names.setdefault(container_name(name), file)
-        if other != file:
+        if other is not file:
             problems.append(error("input-name-clash", at, f"input {spec.name}: {_shown(other)} and {_shown(file)} have "
                                   "the same name; the input directory is flat, rename one"))
+        kept.append((name, file))
         total += file.stat().st_size
+    if not spec.multiple and len(kept) > 1:
+        problems.append(error("input-takes-one-file", at, f"input {spec.name} takes one file, but {len(kept)} were "
+                              "given (declare it multiple, or give one)"))
     if spec.multiple and not files and not problems:
         problems.append(error("input-empty", at,
                               f"input {spec.name}: no files in {', '.join(_shown(p) for p in paths)}"))
-    return [(container_name(n), f) for n, f in files], total, problems, warnings
+    return [(container_name(n), f) for n, f in kept], total, problems, warnings
 
 
 def _shown(path: str | Path) -> str:

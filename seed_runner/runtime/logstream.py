@@ -2,21 +2,22 @@
 
 A secret may be split across two chunks, so the masker keeps back the last ``len(longest secret) - 1``
 bytes of each chunk until the next one arrives (or the stream ends). Bytes are never decoded: output
-that is not UTF-8 is kept exactly.
+that is not UTF-8 is kept exactly. A secret is masked in each of its forms (as it is, and escaped as JSON
+or Python would write it: ``seed_runner.runtime.masking``).
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO, Iterable, Sequence
 
-MASK = b"****"
+from .masking import MASK_BYTES as MASK, SecretMask
 
 
 class SecretMasker:
     """Replace every occurrence of any secret in a byte stream fed in arbitrary chunks."""
 
     def __init__(self, secrets: Iterable[str]):
-        self._secrets = sorted({s.encode() for s in secrets if s}, key=len, reverse=True)
+        self._secrets = SecretMask(secrets).byte_forms  # longest first
         self._keep = max((len(s) for s in self._secrets), default=1) - 1
         self._pending = b""
 

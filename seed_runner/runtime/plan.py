@@ -24,8 +24,9 @@ from ..manifest.names import INPUT_METADATA, OUTPUT_DIR, normalize_name
 from ..problems import Problem, error, json_path
 from . import layout
 from .command import CommandSyntaxError, expand_command
-from .input_files import input_files, is_flat_directory, media_type_warnings, request_path
+from .input_files import env_value_problem, input_files, is_flat_directory, media_type_warnings, request_path
 from .json_inputs import JsonText, encode_json_input, json_type_problem, parse_json_input
+from .masking import MASK, mask_text
 from .resources import format_allocation, plan_resources
 
 __all__ = ["BindMount", "JsonText", "PlanError", "RunPlan", "RunRequest", "StagedDirectory", "encode_json_input",
@@ -33,8 +34,6 @@ __all__ = ["BindMount", "JsonText", "PlanError", "RunPlan", "RunRequest", "Stage
 
 DEFAULT_GRACE_SECONDS = 10.0
 LABEL_PREFIX = "io.seed-runner."
-MASK = "****"
-_NUL = "the value holds a NUL character (\\u0000), which no environment variable can carry; remove it"
 
 
 class PlanError(SeedRunnerError):
@@ -129,10 +128,8 @@ class RunPlan:
 
 
 def mask_secrets(text: str, secrets: frozenset[str] | Sequence[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
+    """``text`` with every secret replaced by ``****``, also where it is written escaped (``runtime.masking``)."""
+    return mask_text(text, secrets)
 
 
 def _by_variable(given: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -246,9 +243,9 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             continue
         env[spec.variable] = encode_json_input(value, spec.type)
         metadata[spec.name] = value
-        if "\0" in env[spec.variable]:
+        if why := env_value_problem(env[spec.variable]):
             problems.append(error("invalid-json-input", request_path("json_inputs", spec.name),
-                                  f"input {spec.name}: {_NUL}"))
+                                  f"input {spec.name}: {why}"))
 
     # -- settings ------------------------------------------------------------------------------
     settings_given = _by_variable(request.settings)
@@ -262,9 +259,9 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             continue
         value = str(settings_given[spec.variable][1])
         env[spec.variable] = value
-        if "\0" in value:
+        if why := env_value_problem(value):  # the name, never the value: it may be a secret
             problems.append(error("invalid-setting", request_path("settings", spec.name),
-                                  f"setting {spec.name}: {_NUL}"))
+                                  f"setting {spec.name}: {why}"))
         if spec.secret and value:
             secrets.add(value)
 
