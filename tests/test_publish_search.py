@@ -183,7 +183,7 @@ def test_publish_under_an_organization(registry: RegistryServer, seed_image: Any
 
 def test_publish_refuses_missing_and_unlabelled_images(registry: RegistryServer, seed_image: Any) -> None:
     missing = seed("publish", f"{unique_name()}-1.0.0-seed:1.0.0", "-r", registry.host)
-    assert missing.returncode == 1 and "is not on the local engine" in one_error_line(missing)
+    assert missing.returncode == 4 and "is not on the local engine" in one_error_line(missing)  # as seed run
     plain = seed_image(label=False, tag=f"{unique_name()}-1.0.0-seed:1.0.0")
     unlabelled = seed("publish", plain, "-r", registry.host)
     assert unlabelled.returncode == 1

@@ -64,13 +64,14 @@ def _address(registry: str) -> Any:
 
 
 def _fail(exc: Exception) -> NoReturn:
-    """One line on stderr and the documented exit status (4: the registry or engine does not answer)."""
-    from ..errors import EngineUnavailableError
+    """One line on stderr and the documented exit status (4: the registry or engine does not answer, or the image
+    is not on the local engine, as for `seed run`)."""
+    from ..errors import EngineUnavailableError, ImageNotFoundError
     from ..registry.client import RegistryUnavailableError
 
     typer.echo(f"seed: error: {exc}", err=True)
-    raise typer.Exit(EXIT_SYSTEM if isinstance(exc, (RegistryUnavailableError, EngineUnavailableError))
-                     else EXIT_FAILED)
+    system = (RegistryUnavailableError, EngineUnavailableError, ImageNotFoundError)
+    raise typer.Exit(EXIT_SYSTEM if isinstance(exc, system) else EXIT_FAILED)
 
 
 def _progress(quiet: bool) -> Any:
@@ -233,9 +234,9 @@ def publish(
     otherwise), not those the original image was built with: repeat them, or the bumped version may be a
     different image (e.g. on another base).
 
-    Exit status: 0 published; 1 refused or failed (the tag exists; the image is not local, has no Seed
-    label or an invalid manifest; credentials missing or rejected; the push or rebuild failed);
-    2 usage error; 4 the registry or the Docker engine does not answer.
+    Exit status: 0 published; 1 refused or failed (the tag exists; the image has no Seed label or an invalid
+    manifest; credentials missing or rejected; the push or rebuild failed); 2 usage error; 4 the registry or
+    the Docker engine does not answer, or the image is not on the local engine.
     """
     from ..errors import SeedRunnerError
     from ..registry.publishing import BUMP_PARTS
