@@ -1,7 +1,8 @@
 """The outcome of a run (DECISIONS.md "Outcome"): one status, at most one error, and the exit status.
 
-Precedence: runner failure before start > timeout > out-of-memory > non-zero exit > output capture
-failure > success. Built-in error names follow Scale's where Scale has one.
+Precedence: runner failure before start > timeout > out-of-memory > killed from outside > non-zero exit >
+output capture failure > success; a container the runner could not remove turns a success into a system error
+(``with_leftovers``). Built-in error names follow Scale's where Scale has one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ EXIT_REJECTED = 2
 EXIT_TIMEOUT = 3
 EXIT_SYSTEM = 4
 EXIT_INTERRUPTED = 130
+
+NOT_REMOVED = "container-not-removed"
+"""The code of the warning (and the name of the error) for a container the runner could not remove."""
 
 EXIT_BY_STATUS = {"succeeded": EXIT_SUCCESS, "failed": EXIT_JOB_FAILED, "rejected": EXIT_REJECTED,
                   "timed-out": EXIT_TIMEOUT, "error": EXIT_SYSTEM, "interrupted": EXIT_INTERRUPTED}
@@ -53,7 +57,15 @@ BUILTIN = {e.name: e for e in (
     RunError("invalid-request", "Invalid Request",
              "The run was refused before anything started: the inputs, settings or mounts do not fit the "
              "manifest.", "system"),
-    RunError("engine-unavailable", "Engine Unavailable", "The container engine did not answer.", "system"),
+    RunError("engine-unavailable", "Engine Unavailable", "The container engine did not answer, or not in time, "
+             "or with something that is not the Engine API's answer.", "system"),
+    RunError("engine-error", "Engine Error", "The container engine refused a call, or gave an answer the call "
+             "does not expect (see the message).", "system"),
+    RunError("killed-externally", "Killed Externally", "The container was killed or removed by someone other "
+             "than seed-runner (docker kill, docker stop, docker rm -f, an orchestrator) while the job ran.",
+             "system"),
+    RunError("container-not-removed", "Container Not Removed", "The job ended, but its container could not be "
+             "removed; the result's warnings name it (seed cleanup removes it).", "system"),
     RunError("image-not-found", "Image Not Found", "The job's image is not on the engine.", "system"),
     RunError("docker-launch", "Docker Launch", "The engine could not create or start the container.", "system"),
     RunError("runner-failure", "Runner Failure", "seed-runner itself failed; see the message.", "system"),
@@ -83,18 +95,39 @@ def declared_error(manifest: Manifest, exit_code: int) -> RunError:
 
 def decide(manifest: Manifest, *, exit_code: int | None, timed_out: bool = False, oom_killed: bool = False,
            timeout: float | None = None, capture_error: str | None = None,
-           capture_message: str | None = None) -> Outcome:
-    """The outcome of a container that ran (system failures are decided where they happen)."""
+           capture_message: str | None = None, killed_externally: str | None = None) -> Outcome:
+    """The outcome of a container that ran (system failures are decided where they happen).
+
+    ``killed_externally``: the evidence that someone else killed the container (then its exit code, 137 say,
+    is not the job's).
+    """
     if timed_out:
         limit = manifest.job.timeout if timeout is None else timeout
         return Outcome("timed-out", BUILTIN["timeout"], f"stopped after the {limit:g} s timeout")
     if oom_killed and exit_code in (137, None):
         return Outcome("failed", BUILTIN["out-of-memory"])
+    if killed_externally:
+        return Outcome("error", BUILTIN["killed-externally"], f"exit code {exit_code}: {killed_externally}")
     if exit_code:
         return Outcome("failed", declared_error(manifest, exit_code), f"exit code {exit_code}")
     if capture_error:
         return Outcome("failed", BUILTIN[capture_error], capture_message)
     return Outcome("succeeded")
+
+
+def with_leftovers(outcome: Outcome, leftovers: list[str]) -> Outcome:
+    """The outcome once the runner knows which containers it could not remove (``leftovers``: their
+    ``container-not-removed`` messages). A success becomes a system error: a run that leaves a container
+    behind did not end cleanly (exit status 4), though the job's exit code and outputs stay in the result.
+    Any other outcome keeps its status (the job's failure says more); the warnings name the container."""
+    if not leftovers:
+        return outcome
+    if outcome.status == "succeeded":
+        return Outcome("error", BUILTIN["container-not-removed"],
+                       f"the job succeeded, but its container is left: {leftovers[0]}")
+    if outcome.status == "interrupted":
+        return Outcome("interrupted", outcome.error, f"stopped by a signal; {leftovers[0]}")
+    return outcome
 
 
 def system_failure(name: str, message: str) -> Outcome:

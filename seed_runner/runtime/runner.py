@@ -25,7 +25,7 @@ from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifest
 from ..engine.client import EngineError
 from ..problems import Problem, error
 from ..manifest.model import Manifest
-from .outcome import Outcome, decide, system_failure
+from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftovers
 from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
@@ -61,11 +61,12 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
     outputs are harvested (``seed_runner.outputs``); ``strict`` makes an invalid metadata side-car a failure.
     Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
-    interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written.
+    interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written. A
+    container that could not be removed is a ``container-not-removed`` warning, and a success then an error.
     """
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
-    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id}
+    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id, "engine_warnings": []}
     try:
         # The run folder comes first, so that even a run refused for a missing image leaves its result.
         run_dir = _claim_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
@@ -85,7 +86,11 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
             pull: bool, strict: bool, echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, engine: Any,
             on_plan: Callable[[RunPlan], None] | None) -> RunResult:
     from ..engine import containers, images
+    from .system_errors import engine_failure, folder_hint, not_an_image
 
+    if message := not_an_image(request.image):
+        return _finish(run_dir, context, system_failure("invalid-request", message),
+                       problems=[error("not-an-image", "$.image", message)])
     try:
         engine = engine or images.connect(timeout=None)
         containers.cleanup_leftovers(engine)
@@ -101,9 +106,9 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(p.message for p in exc.problems)),
                        problems=list(exc.problems))
     except ImageNotFoundError as exc:
-        return _finish(run_dir, context, system_failure("image-not-found", str(exc)))
+        return _finish(run_dir, context, system_failure("image-not-found", f"{exc}{folder_hint(request.image)}"))
     except (EngineUnavailableError, EngineError) as exc:
-        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)))
+        return _finish(run_dir, context, engine_failure(exc))
     except SeedRunnerError as exc:  # an invalid manifest, among others
         return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
 
@@ -116,11 +121,11 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         logs = Path(plan.run_dir) / "logs"
         with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
             execution = containers.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
-                                              engine=engine)
+                                           engine=engine, warnings=context["engine_warnings"])
     except containers.ContainerError as exc:
         return _finish(run_dir, context, system_failure("docker-launch", str(exc)), plan=plan)
     except (EngineUnavailableError, EngineError) as exc:
-        return _finish(run_dir, context, system_failure("engine-unavailable", str(exc)), plan=plan)
+        return _finish(run_dir, context, engine_failure(exc), plan=plan)
     except OSError as exc:
         return _finish(run_dir, context, system_failure("runner-failure", f"{exc.strerror}: {exc.filename}"),
                        plan=plan)
@@ -132,7 +137,8 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     from ..outputs.harvesting import HarvestError, harvest
 
     try:
-        harvested = harvest(plan.manifest, plan.output_dir, strict=strict, disk_mib=plan.disk_mib)
+        harvested = harvest(plan.manifest, plan.output_dir, strict=strict, disk_mib=plan.disk_mib,
+                            secrets=plan.secret_values)  # masked at the source: excerpts too
     except HarvestError as exc:
         return _finish(run_dir, context, system_failure("runner-failure", str(exc)), plan=plan)
     context["harvest"] = harvested.to_dict()
@@ -140,20 +146,23 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
                      oom_killed=execution.oom_killed, timeout=plan.timeout,
                      capture_error=failure.code if failure else None,
-                     capture_message=failure.message if failure else None)
+                     capture_message=failure.message if failure else None,
+                     killed_externally=execution.killed_externally)
     return _finish(run_dir, context, outcome, plan=plan)
 
 
 def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool = False,
-                   disk_mib: float | None = None, result_file: str | Path | None = None) -> RunResult:
+                   disk_mib: float | None = None, result_file: str | Path | None = None,
+                   secrets: frozenset[str] = frozenset()) -> RunResult:
     """`seed harvest`: capture the outputs of a folder produced elsewhere (a scheduler's post step, a CI check).
 
     The result document has the same shape as a run's, without the execution parts; the outcome is
-    ``succeeded`` or ``failed`` (a capture failure). Raises HarvestError when the folder cannot be read.
+    ``succeeded`` or ``failed`` (a capture failure); ``secrets`` are masked as in a run. Raises HarvestError
+    when the folder cannot be read.
     """
     from ..outputs.harvesting import harvest
 
-    harvested = harvest(manifest, output_dir, strict=strict, disk_mib=disk_mib)
+    harvested = harvest(manifest, output_dir, strict=strict, disk_mib=disk_mib, secrets=secrets)
     failure = harvested.failure
     outcome = decide(manifest, exit_code=0, capture_error=failure.code if failure else None,
                      capture_message=failure.message if failure else None)
@@ -274,8 +283,11 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
             problems: list[Problem] | None = None) -> RunResult:
     execution = context.get("execution")
     harvested = context.get("harvest") or {}
+    engine_warnings: list[Problem] = context.get("engine_warnings") or []
+    outcome = with_leftovers(outcome, [w.message for w in engine_warnings if w.code == NOT_REMOVED])
     warnings = [problem.to_dict() for problem in (plan.warnings if plan else ())]
     warnings += harvested.get("warnings", [])
+    warnings += [problem.to_dict() for problem in engine_warnings]
     document: dict[str, Any] = {
         "result_version": RESULT_VERSION,
         "seed_runner": __version__,
