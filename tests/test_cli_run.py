@@ -44,7 +44,10 @@ def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Pat
     assert any("-i NOPE" in p for p in problems) and any("-e X" in p for p in problems)
     assert any("input INPUT_IMAGE is required" in p for p in problems)
     assert all(p in proc.stderr for p in problems)  # the human summary lists them too
-    assert json.loads((tmp_path / "run" / "result.json").read_text()) == document
+    assert proc.stderr.count("input INPUT_IMAGE is required") == 1  # each problem once
+    assert not (tmp_path / "run").exists() and document["run_dir"] is None  # a refusal leaves no folder
+    again = seed("run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "-o", str(tmp_path / "run"), "--json")
+    assert again.returncode == 0, again.stderr  # and -o DIR can be used again
 
 
 def test_malformed_options_are_usage_errors(tmp_path: Path) -> None:

@@ -161,10 +161,11 @@ def seed_run(busybox_image: str, manifest: dict[str, Any], tmp_path: Path, *args
 ], ids=["cpus", "mem", "timeout-1e10", "timeout-1e30", "json-400-digits"])
 def test_seed_run_refuses_edge_numbers_with_a_result(busybox_image: str, tmp_path: Path, manifest: dict,
                                                      code: str) -> None:
-    proc = seed_run(busybox_image, manifest, tmp_path, "-j", "J=" + "9" * 400, "-o", str(tmp_path / "run")) \
-        if code == "invalid-json-input" else seed_run(busybox_image, manifest, tmp_path, "-o", str(tmp_path / "run"))
+    args = ["-j", "J=" + "9" * 400] if code == "invalid-json-input" else []
+    proc = seed_run(busybox_image, manifest, tmp_path, *args, "-o", str(tmp_path / "run"), "--json")
     assert proc.returncode == 2, proc.stderr
-    document = check_result(json.loads((tmp_path / "run/result.json").read_text()))
+    document = check_result(json.loads(proc.stdout))
+    assert not (tmp_path / "run").exists()  # a refusal leaves no folder
     assert document["status"] == "rejected" and code in [p["code"] for p in document["problems"]]
 
 

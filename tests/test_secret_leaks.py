@@ -211,10 +211,9 @@ def assert_refused(document: dict[str, Any], run_dir: Path, proc: subprocess.Com
     assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
     assert {(p["code"], p["path"]) for p in document["problems"]} == {("invalid-setting", p) for p in paths}
     assert document["container_id"] is None and document["timings"] is None
-    assert sorted(p.name for p in run_dir.iterdir()) == ["outputs", "result.json"]  # nothing staged
+    assert not run_dir.exists()  # nothing staged, no folder left
     assert b"seed: running" not in proc.stderr
-    for where, blob in (("stdout", proc.stdout), ("stderr", proc.stderr),
-                        ("result.json", (run_dir / "result.json").read_bytes())):
+    for where, blob in (("stdout", proc.stdout), ("stderr", proc.stderr)):
         assert_no_piece(where, blob, secrets)
 
 

@@ -287,14 +287,16 @@ def cleanup(
     """Remove containers left behind by seed-runner processes that were killed, and say what was left and why.
 
     A container is removed only when its runner is proven dead (its lock is free, or its pid is gone in
-    this pid namespace); by default only your own runs. Exit status: 0, or 1 when a removal failed.
+    this pid namespace); by default only your own runs. Exit status: 0, 1 when a removal failed, 4 when the
+    engine does not answer or fails.
     """
+    from ..engine.client import EngineError
     from ..engine.reaper import reap
     from ..errors import EngineUnavailableError
 
     try:
         report = reap(include_live=all_runs, all_users=all_users)
-    except EngineUnavailableError as exc:
+    except (EngineUnavailableError, EngineError) as exc:  # any engine failure is the system's: exit 4
         typer.echo(f"seed: error: {exc}", err=True)
         raise typer.Exit(4) from None
 

@@ -129,7 +129,7 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
                       f"({escape(error['name'])}, category {error['category']})")
         if error.get("description"):
             console.print(f"  {escape(error['description'])}")
-        if doc.get("message"):
+        if doc.get("message") and not doc.get("problems"):  # else the problems below say it, one per line
             console.print(f"  {escape(doc['message'])}")
     for problem in doc.get("problems") or ():
         console.print(f"  {problem_line(problem)}")

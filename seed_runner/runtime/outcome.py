@@ -57,6 +57,12 @@ BUILTIN = {e.name: e for e in (
     RunError("invalid-request", "Invalid Request",
              "The run was refused before anything started: the inputs, settings or mounts do not fit the "
              "manifest.", "system"),
+    RunError("invalid-manifest", "Invalid Manifest",
+             "The run was refused before anything started: the job's manifest (the image's label, or "
+             "--manifest) is missing or invalid.", "job"),
+    RunError("run-folder-unavailable", "Run Folder Unavailable",
+             "The run was refused before anything started: the run folder is a file, not empty, taken by "
+             "another run, or cannot be created.", "system"),
     RunError("engine-unavailable", "Engine Unavailable", "The container engine did not answer, or not in time, "
              "or with something that is not the Engine API's answer.", "system"),
     RunError("engine-error", "Engine Error", "The container engine refused a call, or gave an answer the call "
@@ -130,6 +136,10 @@ def with_leftovers(outcome: Outcome, leftovers: list[str]) -> Outcome:
     return outcome
 
 
+REFUSALS = frozenset({"invalid-request", "invalid-manifest", "run-folder-unavailable"})
+"""Errors that refuse a run before anything starts (status ``rejected``, exit 2)."""
+
+
 def system_failure(name: str, message: str) -> Outcome:
-    status: Status = "rejected" if name == "invalid-request" else "interrupted" if name == "interrupted" else "error"
+    status: Status = "rejected" if name in REFUSALS else "interrupted" if name == "interrupted" else "error"
     return Outcome(status, BUILTIN[name], message)

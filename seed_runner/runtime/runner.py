@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
@@ -27,6 +26,7 @@ from ..problems import Problem, error
 from ..manifest.model import Manifest
 from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftovers
 from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
+from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hint, release_run_dir  # noqa: F401
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
 # `capture_failures` carry `severity` too.
@@ -48,11 +48,6 @@ class RunResult:
         return self.outcome.exit_status
 
 
-def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
-
-
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
         echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
         engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
@@ -60,22 +55,29 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
     outputs are harvested (``seed_runner.outputs``); ``strict`` makes an invalid metadata side-car a failure.
-    Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never exceptions; only an
-    interrupt (KeyboardInterrupt) propagates, after the container is removed and the result written. A
-    container that could not be removed is a ``container-not-removed`` warning, and a success then an error.
+    Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never
+    exceptions; only an interrupt (KeyboardInterrupt) propagates, after the container is removed and the result
+    written. A container that could not be removed is a ``container-not-removed`` warning, and a success then an
+    error. A run refused before anything started (``rejected``) leaves no folder (``run_dir`` None); the document
+    says why.
     """
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
     context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id, "engine_warnings": []}
     try:
-        # The run folder comes first, so that even a run refused for a missing image leaves its result.
-        run_dir = _claim_run_dir(request, manifest.job.name if manifest else _name_hint(request.image))
-    except SeedRunnerError as exc:  # a folder that is not ours to write in: say so, write nothing
-        return _finish(None, context, system_failure("invalid-request", str(exc)))
+        run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image))
+    except RunFolderError as exc:  # a folder that is not ours to write in: say so, write nothing
+        return _finish(None, context, system_failure("run-folder-unavailable", str(exc)))
     request = replace(request, run_dir=run_dir)
     try:
-        return _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
-                       echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan)
+        result = _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
+                         echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan)
+        if context.get("staged") or result.outcome.status != "rejected":
+            return result  # a system failure keeps its folder and result.json: something to look into
+        # Refused before anything started: nothing is left behind (the document still says why).
+        release_run_dir(run_dir, created)
+        result.document.update(run_dir=None, outputs_dir=None)
+        return replace(result, run_dir=None)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into it by the CLI: the container is gone
         _finish(run_dir, context, system_failure("interrupted", "stopped by a signal; nothing is left running"),
                 plan=context.get("plan"))
@@ -109,13 +111,16 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         return _finish(run_dir, context, system_failure("image-not-found", f"{exc}{folder_hint(request.image)}"))
     except (EngineUnavailableError, EngineError) as exc:
         return _finish(run_dir, context, engine_failure(exc))
-    except SeedRunnerError as exc:  # an invalid manifest, among others
+    except InvalidManifestError as exc:  # the label is missing or invalid, or --manifest is
+        return _finish(run_dir, context, system_failure("invalid-manifest", str(exc)), problems=list(exc.findings))
+    except SeedRunnerError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", str(exc)))
 
     if on_plan:
         on_plan(plan)
     context["plan"] = plan
     context.update(_plan_facts(plan))
+    context["staged"] = True  # from here on the folder holds the run, whatever happens
     try:
         _stage(plan)
         logs = Path(plan.run_dir) / "logs"
@@ -193,37 +198,6 @@ def _job(manifest: Manifest) -> dict[str, str]:
     job = manifest.job
     return {"name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
             "title": job.title}
-
-
-def _name_hint(image: str) -> str:
-    """A folder-friendly name for a run whose manifest is not known yet: the image's repository."""
-    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
-
-
-def _claim_run_dir(request: RunRequest, name: str) -> Path:
-    """Create (or take, when new and empty) the run folder, atomically: two runs never share one."""
-    given = str(request.run_dir or "")
-    run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
-    if run_dir.exists() and not run_dir.is_dir():
-        raise SeedRunnerError(f"the run folder {run_dir} is a file; give a new folder with -o")
-    try:
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            if any(run_dir.iterdir()):
-                raise SeedRunnerError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave "
-                                      "-o out for a fresh folder") from None
-        # The claim: whoever creates outputs/ first owns the folder.
-        (run_dir / "outputs").mkdir()
-    except FileExistsError:
-        raise SeedRunnerError(f"the run folder {run_dir} was just taken by another run; give a new one with -o"
-                              ) from None
-    except OSError as exc:
-        raise SeedRunnerError(f"cannot create the run folder {run_dir} ({exc.strerror}); give another with -o"
-                              ) from None
-    return run_dir
 
 
 def _plan_facts(plan: RunPlan) -> dict[str, Any]:

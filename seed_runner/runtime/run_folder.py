@@ -1,0 +1,74 @@
+"""The run folder: chosen (``-o DIR``, else a new one under ./seed-runs), claimed atomically so that two runs
+never share one, and given back when a run was refused before anything started (nothing is left behind)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import SeedRunnerError
+
+__all__ = ["RunFolderError", "claim_run_dir", "default_run_dir", "name_hint", "release_run_dir"]
+
+
+class RunFolderError(SeedRunnerError):
+    """The run folder is not ours to write in: a file, not empty, taken by another run, or not creatable."""
+
+
+def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
+
+
+def name_hint(image: str) -> str:
+    """A folder-friendly name for a run whose manifest is not known yet: the image's repository."""
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
+
+
+def claim_run_dir(given_dir: str | Path | None, name: str) -> tuple[Path, bool]:
+    """Create (or take, when new and empty) the run folder, atomically: two runs never share one.
+
+    Returns the folder and whether this call created it (else it was there, empty).
+    """
+    given = str(given_dir or "")
+    run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunFolderError(f"the run folder {run_dir} is a file; give a new folder with -o")
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        created = True
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            created = False
+            if any(run_dir.iterdir()):
+                raise RunFolderError(f"the run folder {run_dir} is not empty; give a new one with -o, or leave "
+                                      "-o out for a fresh folder") from None
+        # The claim: whoever creates outputs/ first owns the folder.
+        (run_dir / "outputs").mkdir()
+    except FileExistsError:
+        raise RunFolderError(f"the run folder {run_dir} was just taken by another run; give a new one with -o"
+                              ) from None
+    except OSError as exc:
+        raise RunFolderError(f"cannot create the run folder {run_dir} ({exc.strerror}); give another with -o"
+                              ) from None
+    return run_dir, created
+
+
+def release_run_dir(run_dir: Path, created: bool) -> None:
+    """Undo a claim: what the claim and a refused run wrote (``outputs/``, ``result.json``) goes, and the folder
+    itself when the claim created it, so that ``-o DIR`` can be used again."""
+    for name in ("result.json", "outputs"):
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if created:
+        try:
+            run_dir.rmdir()
+        except OSError:  # someone put something there meanwhile: leave it
+            pass
