@@ -15,7 +15,7 @@ for dir in "$@"; do
   read -r tag label < <("$python" - "$manifest" <<'PY'
 import sys
 from seed_runner import load_manifest
-from seed_runner.label import encode_label
+from seed_runner.manifest.label import encode_label
 m = load_manifest(sys.argv[1])
 print(m.image_name, encode_label(m.data))
 PY

@@ -6,7 +6,7 @@ version.
 
 ``publish`` refuses to overwrite a tag the registry already has unless ``force``; with ``bump_package`` or
 ``bump_job`` (seed-cli's "deconfliction") a conflict instead bumps the version in the job folder's
-``seed.manifest.json``, rebuilds with ``seed_runner.build.build_job`` and publishes the new version. Without a
+``seed.manifest.json``, rebuilds with ``seed_runner.authoring.build.build_job`` and publishes the new version. Without a
 conflict the image is published as it is and the manifest is not touched.
 
 ``search`` (``registry.search``), ``pull`` (``registry.pull``), the versions (``registry.versions``) and the
@@ -226,7 +226,7 @@ def _bump_and_build(engine: Any, client: RegistryClient, directory: Path, job_na
         from ..authoring.build import BuildError, build_job
     except ImportError:
         file.write_text(text, encoding="utf-8")
-        raise PublishError("rebuilding after a bump needs seed build (seed_runner.build), which this "
+        raise PublishError("rebuilding after a bump needs seed build (seed_runner.authoring.build), which this "
                            "installation lacks; the manifest was left unchanged") from None
     import docker.errors
 
