@@ -1,4 +1,5 @@
-"""`seed publish`, `seed pull`, `seed search`: Seed images in a Docker registry (library: seed_runner.registry.publishing).
+"""`seed publish`, `seed pull`, `seed search`: Seed images in a Docker registry
+(library: seed_runner.registry.publishing).
 
 Only typer and the standard library are imported here: `seed` imports this module on every start.
 
