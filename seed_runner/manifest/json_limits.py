@@ -192,7 +192,7 @@ def _nothing_to_report(value: dict | list, depth: int) -> bool:
     for child in children:
         kind = type(child)
         if kind is str:
-            if not child.isascii() and not _encodes(child):
+            if not child.isascii() and not encodes_as_utf8(child):
                 return False
         elif kind is dict or kind is list:
             if not _nothing_to_report(child, depth + 1):
@@ -214,7 +214,7 @@ def _plain_keys(node: dict) -> bool:
         names = "".join(node)
     except TypeError:
         return False
-    return names.isascii() or _encodes(names)
+    return names.isascii() or encodes_as_utf8(names)
 
 
 def _key_problems(key: Any, route: tuple | None) -> list[Finding]:
@@ -235,7 +235,7 @@ def may_need_checking(text: str) -> bool:
         return True
     if "\\u" in text and re.search(_SURROGATE_ESCAPE, text):
         return True
-    return not text.isascii() and not _encodes(text)
+    return not text.isascii() and not encodes_as_utf8(text)
 
 
 def may_hold_surrogates(data: bytes) -> bool:
@@ -243,7 +243,8 @@ def may_hold_surrogates(data: bytes) -> bool:
     return (b"\\ud" in data or b"\\uD" in data) and re.search(_SURROGATE_ESCAPE.encode(), data) is not None
 
 
-def _encodes(text: str) -> bool:
+def encodes_as_utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: no lone surrogate (also a surrogate-escaped file name's bytes)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -10,6 +10,7 @@ import os
 import stat
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..manifest.json_limits import encodes_as_utf8
 from .harvest_result import HarvestError
 from .patterns import METADATA_SUFFIX, OUTPUTS_JSON, component_matcher, pattern_components
 
@@ -134,7 +135,7 @@ class OutputFolder:
                     if final and not keep_outputs_json and name == OUTPUTS_JSON:
                         continue
                     kind, where = self.resolve(directory, entries[name])
-                    if final and kind == "file" and not _is_utf8(path):
+                    if final and kind == "file" and not encodes_as_utf8(path):
                         # Such a path points at no file once written as UTF-8 (and strict JSON rejects it).
                         shown = _printable(path)
                         rejected.append(Rejected(shown, "unreadable-output",
@@ -233,18 +234,9 @@ class OutputFolder:
         return total
 
 
-def _is_utf8(name: str) -> bool:
-    """Whether a name read from the file system (surrogate-escaped) is valid UTF-8."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _printable(text: str) -> str:
     """``text`` with the bytes that are not UTF-8 shown as U+FFFD (no lone surrogates)."""
-    if _is_utf8(text):
+    if encodes_as_utf8(text):
         return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
