@@ -73,10 +73,12 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
     if plain:
         lines = []
         for result in results:
-            job = result.manifest.job if result.manifest else None
             if not result.findings:
+                # The document's own members: typing the whole manifest just to print three of them costs more
+                # than validating it did.
+                job = result.document.get("job") if isinstance(result.document, dict) else None
                 lines.append(f"{result.source}: valid" + (
-                    f" {job.name} {job.job_version} (package {job.package_version})" if job else ""))
+                    f" {job['name']} {job['jobVersion']} (package {job['packageVersion']})" if job else ""))
             lines.extend(problem_line(f, source=result.source, markup=False) for f in result.findings)
         lines.append(_summary_text(results, strict))
         sys.stdout.write("\n".join(lines) + "\n")
