@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .errors import InvalidManifestError, SourceNotFoundError
+from .errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SourceNotFoundError
 from .problems import has_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +80,12 @@ def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | N
         return manifest_from_text(data, source=str(source))
     result = validate(source, engine=engine)
     if result.manifest is None:
-        if any(f.code == "source-not-found" for f in result.findings):
-            raise SourceNotFoundError(result.findings[0].message)
+        codes = {f.code: f.message for f in result.findings}
+        if "source-not-found" in codes:
+            raise SourceNotFoundError(codes["source-not-found"])
+        if "engine-unavailable" in codes:  # the machine's problem, not the manifest's
+            raise EngineUnavailableError(codes["engine-unavailable"])
+        if "image-not-found" in codes:
+            raise ImageNotFoundError(codes["image-not-found"])
         raise InvalidManifestError(result.source, result.findings)
     return result.manifest

@@ -116,3 +116,17 @@ def test_a_timed_out_run_still_lists_what_it_wrote(busybox_image: str, tmp_path:
     document = check_result(result.document)
     assert document["status"] == "timed-out" and result.exit_status == 3
     assert [f["path"] for f in document["outputs"]["PART"]["files"]] == ["part.txt"]
+
+
+def test_an_image_source_without_an_engine_is_exit_4(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    seed = str(Path(sys.executable).with_name("seed"))
+    (tmp_path / "out").mkdir()
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    proc = subprocess.run([seed, "harvest", "some-job-1.0.0-seed:1.0.0", str(tmp_path / "out")], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -52,11 +52,19 @@ def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Pat
 
 def test_malformed_options_are_usage_errors(tmp_path: Path) -> None:
     for args in (["-i", "INPUT_IMAGE"], ["--resource", "mem=lots"], ["-j", "X=@/no/such/file.json"],
-                 ["--manifest", str(tmp_path / "missing.json")]):
+                 ["--manifest", str(tmp_path / "missing.json")], ["--secret", "X=/dev/zero"]):
         proc = seed("run", WATERMARK, *args, "-o", str(tmp_path / "never"))
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_run_never_raises_for_a_folder_no_path_can_name() -> None:
+    from seed_runner import RunRequest, run
+
+    result = run(RunRequest(image=WATERMARK, run_dir="nul\0byte"))
+    assert result.outcome.status == "rejected" and result.document["error"]["name"] == "run-folder-unavailable"
+    assert "NUL" in result.document["message"]
 
 
 def test_a_used_run_folder_is_refused(tmp_path: Path) -> None:

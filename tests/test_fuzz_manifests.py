@@ -340,3 +340,27 @@ def test_a_sidecar_with_a_lone_surrogate_is_refused() -> None:
     document, problems = parse_json_document(b'{"properties": {"a": "\\ud800"}}', what="metadata sidecar")
     assert document is None and "surrogate" in problems[0] and "$.properties.a" in problems[0]
     assert parse_json_document(b'{"a": "\\ud83d\\ude00"}', what="metadata sidecar") == ({"a": "\U0001F600"}, [])
+
+
+@pytest.mark.parametrize("text", [
+    '{"x": 1, "x": ' + "[" * 500 + "]" * 500 + "}",   # a duplicated member hid the nesting from the check
+    '{"x": 1, "x": "\\ud800"}',                          # ... and a lone surrogate
+    '{"a": {"b": 1, "b": ' + "[" * 300 + "]" * 300 + "}}",
+])
+def test_duplicated_members_never_hide_what_lies_below_them(text: str, tmp_path: Path) -> None:
+    from seed_runner import InvalidManifestError, load_manifest
+    from seed_runner.manifest.jsontext import parse_json_text
+    from seed_runner.outputs.harvesting import harvest
+
+    document, findings = parse_json_text(text)
+    assert document is None and {f.code for f in findings} <= {"too-deeply-nested", "invalid-string"}
+    with pytest.raises(InvalidManifestError):
+        load_manifest(text)
+    # The same bytes written by a job as seed.outputs.json: a capture problem, never an exception.
+    (tmp_path / "seed.outputs.json").write_text(text)
+    manifest = load_manifest({"seedVersion": "1.0.0", "job": {
+        "name": "j", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "e@x"}, "timeout": 10,
+        "interface": {"outputs": {"json": [{"name": "x", "type": "array"}]}}}})
+    captured = harvest(manifest, tmp_path)
+    assert captured.failure is not None and captured.failure.code == "invalid-outputs-json"

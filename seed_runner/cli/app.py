@@ -22,6 +22,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_SYSTEM = 4  # the engine, a registry or the machine failed: not the job's fault
+MAX_SECRET_BYTES = 1024 * 1024
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -185,7 +186,13 @@ def run(
         setting_values[name] = value
     for name, value in _pairs(secret_files, "--secret"):
         try:
-            setting_values[name] = Path(value).read_text(encoding="utf-8").removesuffix("\n")
+            # Bounded (a secret is small; /dev/zero is not), but a pipe is fine: --secret T=<(pass show t).
+            with open(value, "rb") as fh:
+                data = fh.read(MAX_SECRET_BYTES + 1)
+            if len(data) > MAX_SECRET_BYTES:
+                raise typer.BadParameter(f"{name}: {value} is larger than {MAX_SECRET_BYTES // 1024} KiB, too large "
+                                         "for a secret", param_hint="--secret")
+            setting_values[name] = data.decode("utf-8").removesuffix("\n")
         except OSError as exc:
             raise typer.BadParameter(f"{name}: cannot read {value} ({exc.strerror})", param_hint="--secret") from None
         except UnicodeDecodeError:
@@ -255,21 +262,28 @@ def harvest(
     """Capture a job's outputs from a folder produced elsewhere, by the rules of its manifest.
 
     Exit status: 0 every output captured, 1 a capture failure (a required output missing, several files
-    for a single output, a bad seed.outputs.json, with --strict an invalid side-car), 2 usage errors.
+    for a single output, a bad seed.outputs.json, with --strict an invalid side-car; --result cannot be
+    written), 2 usage errors, 4 an image SOURCE cannot be read (the engine does not answer, no such image).
     """
-    from ..errors import SeedRunnerError
     from ..api import load_manifest
-    from .render import print_run_summary
+    from ..errors import EngineUnavailableError, ImageNotFoundError, SeedRunnerError
     from ..runtime.runner import harvest_folder
+    from .render import print_run_summary
 
     try:
         manifest = load_manifest(source)
+    except (EngineUnavailableError, ImageNotFoundError) as exc:  # the machine's problem: exit 4, as everywhere
+        typer.echo(f"seed: error: {exc}", err=True)
+        raise typer.Exit(EXIT_SYSTEM) from None
     except SeedRunnerError as exc:
         raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
     try:
         result = harvest_folder(manifest, output_dir, strict=strict, disk_mib=disk, result_file=result_file)
     except SeedRunnerError as exc:
         raise typer.BadParameter(str(exc), param_hint="OUTPUT_DIR") from None
+    except OSError as exc:  # --result could not be written
+        typer.echo(f"seed: error: cannot write {exc.filename or result_file} ({exc.strerror})", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     if as_json:
         typer.echo(json.dumps(result.document, indent=2))
     print_run_summary(result)

@@ -183,7 +183,7 @@ def _nothing_to_report(value: dict | list, depth: int) -> bool:
     recursive pass (at most MAX_NESTING calls deep), about twice as fast as the walk that names findings."""
     if depth > MAX_NESTING:
         return False
-    if type(value) is dict:
+    if isinstance(value, dict):  # a subclass too: the reader's object with duplicated members is one
         if not _plain_keys(value):
             return False
         children: Any = value.values()
@@ -194,7 +194,7 @@ def _nothing_to_report(value: dict | list, depth: int) -> bool:
         if kind is str:
             if not child.isascii() and not encodes_as_utf8(child):
                 return False
-        elif kind is dict or kind is list:
+        elif kind is dict or kind is list or isinstance(child, dict):
             if not _nothing_to_report(child, depth + 1):
                 return False
         elif kind is int:

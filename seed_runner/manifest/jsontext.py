@@ -139,17 +139,28 @@ def _too_deep_at(text: str) -> str:
 
 
 def _strip_duplicates(value: Any, path: tuple, findings: list[Finding]) -> Any:
-    """Report duplicated member names with their path and turn marked objects back into plain dicts."""
-    if isinstance(value, dict):
-        if isinstance(value, _ObjectWithDuplicates):
-            for key in value.duplicates:
+    """Report duplicated member names with their path and turn marked objects back into plain dicts.
+
+    Iterative (a stack, not recursion), so that no nesting depth can raise RecursionError here."""
+    def plain(node: Any) -> Any:
+        return dict(node) if isinstance(node, dict) else list(node) if isinstance(node, list) else node
+
+    root = plain(value)
+    stack = [(root, path, value)]
+    while stack:
+        copy, where, original = stack.pop()
+        if isinstance(original, _ObjectWithDuplicates):
+            for key in original.duplicates:
                 findings.append(warning(
-                    "duplicate-key", json_path((*path, key)),
+                    "duplicate-key", json_path((*where, key)),
                     f"member '{key}' appears more than once; JSON readers keep only the last value, remove the others"))
-        return {k: _strip_duplicates(v, (*path, k), findings) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_duplicates(v, (*path, i), findings) for i, v in enumerate(value)]
-    return value
+        keys = list(copy) if isinstance(copy, dict) else range(len(copy)) if isinstance(copy, list) else ()
+        for key in reversed(keys):  # pushed in reverse, popped in document order
+            child = copy[key]
+            if isinstance(child, (dict, list)):
+                copy[key] = plain(child)
+                stack.append((copy[key], (*where, key), child))
+    return root
 
 
 # ------------------------------------------------------------------------------- documents of any size

@@ -6,6 +6,7 @@ Nothing here touches the network: every ``$ref`` resolves inside the bundled fil
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,19 @@ def load_schema(kind: str) -> dict[str, Any]:
         return json.load(fh)
 
 
-@lru_cache(maxsize=None)
+# The validators are built, and their libraries imported, once per process under this lock: threads racing
+# for a first import can otherwise see a partially initialised module (as happened with shapely).
+BUILD_LOCK = threading.RLock()
+
+
 def fast_validator(kind: str) -> Any:
     """The compiled jsonschema-rs validator the package validates with (verdicts and error details)."""
+    with BUILD_LOCK:
+        return _fast_validator(kind)
+
+
+@lru_cache(maxsize=None)
+def _fast_validator(kind: str) -> Any:
     import jsonschema_rs
 
     return jsonschema_rs.Draft4Validator(load_schema(kind))
@@ -87,10 +98,15 @@ def _ecma_end(regex: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=None)
 def detailed_validator(kind: str) -> Any:
     """A python-jsonschema validator of the same schema: a second, independent implementation
     (the tests hold the two to the same verdicts)."""
+    with BUILD_LOCK:
+        return _detailed_validator(kind)
+
+
+@lru_cache(maxsize=None)
+def _detailed_validator(kind: str) -> Any:
     return ecma_draft4_validator(load_schema(kind))
 
 

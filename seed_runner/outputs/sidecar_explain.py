@@ -40,11 +40,12 @@ def explain_schema_failure(document: Any) -> list[str]:
     except _Enough:
         pass
     if not problems:  # the walk and the schema disagree: fall back to the schema's own best message
-        from jsonschema.exceptions import best_match
+        from ..manifest.schemas import BUILD_LOCK, detailed_validator
 
-        from ..manifest.schemas import detailed_validator
-
-        error = best_match(detailed_validator("metadata").iter_errors(document))
+        validator = detailed_validator("metadata")  # imports jsonschema under the lock
+        with BUILD_LOCK:
+            from jsonschema.exceptions import best_match
+        error = best_match(validator.iter_errors(document))
         if error is None:
             problems.append("$: the metadata schema refuses the document")
         else:

@@ -58,7 +58,13 @@ def input_files(spec: FileInput, paths: list[Path]
                                       f"input {spec.name} takes one file, but {_shown(path)} is a directory"))
                 continue
             skipped = 0
-            for child in sorted(path.iterdir()):
+            try:
+                children = sorted(path.iterdir())
+            except OSError as exc:
+                problems.append(error("input-unreadable", at, f"input {spec.name}: the folder {_shown(path)} cannot "
+                                                              f"be listed ({exc.strerror}); check its permissions"))
+                continue
+            for child in children:
                 if child.is_file():
                     files.append((child.name, child))
                 else:

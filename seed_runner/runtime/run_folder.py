@@ -19,7 +19,7 @@ class RunFolderError(SeedRunnerError):
 
 def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(base) / f"{job_name}-{stamp}-{os.urandom(3).hex()}"
+    return Path(base) / f"{job_name}-{stamp}-{os.urandom(6).hex()}"  # 48 bits: runs of one job in one second never meet
 
 
 def name_hint(image: str) -> str:
@@ -35,6 +35,9 @@ def claim_run_dir(given_dir: str | Path | None, name: str) -> tuple[Path, bool]:
     """
     given = str(given_dir or "")
     run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
+    if "\0" in str(run_dir):
+        raise RunFolderError(f"the run folder {str(run_dir)!r} holds a NUL byte, which no path can; give another "
+                             "with -o")
     if run_dir.exists() and not run_dir.is_dir():
         raise RunFolderError(f"the run folder {run_dir} is a file; give a new folder with -o")
     try:

@@ -25,7 +25,7 @@ from ..engine.client import EngineError
 from ..problems import Problem, error
 from ..manifest.model import Manifest
 from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftovers
-from .plan import PlanError, RunPlan, RunRequest, make_plan, mask_secrets
+from .plan import PlanError, RunPlan, RunRequest, make_plan
 from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hint, release_run_dir  # noqa: F401
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
@@ -82,6 +82,9 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         _finish(run_dir, context, system_failure("interrupted", "stopped by a signal; nothing is left running"),
                 plan=context.get("plan"))
         raise
+    except Exception as exc:  # noqa: BLE001 - a bug of ours (or a callback's) still ends in an outcome
+        return _finish(run_dir, context, system_failure("runner-failure", f"{type(exc).__name__}: {exc}"),
+                       plan=context.get("plan"))
 
 
 def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, manifest: Manifest | None,
@@ -146,6 +149,9 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
                             secrets=plan.secret_values)  # masked at the source: excerpts too
     except HarvestError as exc:
         return _finish(run_dir, context, system_failure("runner-failure", str(exc)), plan=plan)
+    except Exception as exc:  # noqa: BLE001 - the job's files must never take the runner down
+        return _finish(run_dir, context, system_failure("runner-failure", f"harvest: {type(exc).__name__}: {exc}"),
+                       plan=plan)
     context["harvest"] = harvested.to_dict()
     failure = harvested.failure
     outcome = decide(plan.manifest, exit_code=execution.exit_code, timed_out=execution.timed_out,
@@ -316,22 +322,14 @@ _FREE_TEXT = ("message", "problems", "warnings", "capture_failures", "json_outpu
 def _mask_free_text(document: dict[str, Any], secrets: frozenset[str]) -> None:
     if not secrets:
         return
+    from .masking import as_mask
+
+    mask = as_mask(secrets)  # iterative: a side-car nested 1,000 deep is fine
     for member in _FREE_TEXT:
-        document[member] = _masked(document[member], secrets)
+        document[member] = mask.value(document[member])
     for output in (document.get("outputs") or {}).values():
         for file in output["files"]:
-            file["metadata"] = _masked(file["metadata"], secrets)
-
-
-def _masked(value: Any, secrets: frozenset[str]) -> Any:
-    """Every string in ``value`` with the secrets replaced, dictionary keys included."""
-    if isinstance(value, str):
-        return mask_secrets(value, secrets)
-    if isinstance(value, dict):
-        return {mask_secrets(k, secrets): _masked(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, secrets) for v in value]
-    return value
+            file["metadata"] = mask.value(file["metadata"])
 
 
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:
