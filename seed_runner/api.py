@@ -57,7 +57,7 @@ def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | N
     """
     from .manifest.jsontext import MAX_DOCUMENT_BYTES
     from .manifest.model import Manifest
-    from .validation.loading import manifest_from_text
+    from .manifest.loading import manifest_from_text
 
     if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
         return manifest_from_text(source, source="<text>")  # JSON text (an array gets its not-an-object finding)

@@ -69,3 +69,8 @@ def split_reference(reference: str) -> tuple[str, str | None, str | None]:
     if ":" in last:
         last, tag = last.rsplit(":", 1)
     return last, tag, digest
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether a source or image argument is written as a path (then it is never taken for an image name)."""
+    return text.startswith(("/", "./", "../", "~", ".\\")) or text.endswith(".json")

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..problems import Finding, error
 from .jsontext import MAX_DOCUMENT_BYTES, parse_json_text
+from .names import looks_like_path  # noqa: F401 - part of this module's interface too
 
 MANIFEST_FILE = "seed.manifest.json"
 SourceKind = Literal["file", "directory", "image", "document"]
@@ -30,10 +31,6 @@ class Source:
     path: Path | None = None
     problem: Finding | None = field(default=None, compare=False)
     """Set when the source could not even be located."""
-
-
-def looks_like_path(text: str) -> bool:
-    return text.startswith(("/", "./", "../", "~", ".\\")) or text.endswith(".json")
 
 
 def resolve(text: str, *, recursive: bool = False) -> list[Source]:

@@ -73,7 +73,7 @@ def _local_seed_image(engine: Any, image: str) -> tuple[Any, Any]:
     import docker.errors
 
     from ..manifest.label import decode_label
-    from ..validation.loading import manifest_from_text
+    from ..manifest.loading import manifest_from_text
 
     try:
         found = engine.images.get(image)

@@ -188,7 +188,7 @@ def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool =
 def _label_manifest(image: Any) -> Manifest:
     """The manifest in the image's label (validated, unless this exact label passed before)."""
     from ..manifest.label import decode_label
-    from ..validation.loading import manifest_from_text
+    from ..manifest.loading import manifest_from_text
     from ..manifest.names import LABEL
 
     label = image.manifest_label

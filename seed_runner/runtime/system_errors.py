@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..engine.client import EngineError, UnexpectedAnswerError
 from ..errors import SeedRunnerError
-from ..manifest.sources import looks_like_path
+from ..manifest.names import looks_like_path
 from .outcome import Outcome, system_failure
 
 __all__ = ["engine_failure", "folder_hint", "not_an_image"]

@@ -1,5 +1,8 @@
 """Read, validate and type a manifest text in one call (``seed_runner.load_manifest`` builds on it).
 
+It lives in the manifest wing, not in ``validation``, so that a run of a known label imports no validator at all
+(importing a module of the validation package would import the package, and with it every rule).
+
 Validation verdicts are remembered: a manifest text that passed once (same bytes, same seed-runner
 version) is not validated again, so `seed run` of an image it has run before does not pay for the
 validator (a cache of empty marker files under ``$XDG_CACHE_HOME/seed-runner/valid-manifests``; delete it
@@ -16,8 +19,8 @@ from typing import Any, Iterable
 from .. import __version__
 from ..errors import InvalidManifestError
 from ..problems import Finding, has_errors
-from ..manifest.jsontext import parse_json_text
-from ..manifest.model import Manifest
+from .jsontext import parse_json_text
+from .model import Manifest
 
 
 def manifest_from_text(text: str | bytes, *, source: str, image_env: Iterable[str] = (),
@@ -33,7 +36,7 @@ def manifest_from_text(text: str | bytes, *, source: str, image_env: Iterable[st
     if document is not None and not has_errors(findings) and marker.exists():
         return Manifest.from_dict(document)
     if document is not None or not findings:  # JSON null is a document too, and no manifest
-        from . import validate_document
+        from ..validation import validate_document  # only on a first sight: a known text costs no validator
 
         findings = [*findings, *validate_document(document, image_env=image_env)]
     _raise_on_errors(source, findings)
