@@ -129,9 +129,13 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
     """Run the plan's container to the end (or the timeout) and remove it.
 
     ``stdout``/``stderr`` are binary files the masked logs are written to; the ``echo_*`` streams (a
-    terminal, say) get the same masked bytes as they arrive. Nothing is written to them once this returns.
-    ``warnings``, a list the caller keeps, gets a ``container-not-removed`` warning (``custody``) for a
-    container that could not be removed, also when this raises.
+    terminal, say) get the same masked bytes as they arrive, each from a thread of its own (``logs.Echo``).
+    Nothing is written to any of them once this returns (an echo write blocked then may still end). A sink
+    that fails never stops the run: a log file is closed at its first error and becomes a ``log-write-failed``
+    warning (the output goes on being read and discarded); an echo is dropped at its first error (a closed
+    pipe), or given up when it stalls (``log-echo-stopped``). ``warnings``, a list the caller keeps, gets these
+    and a ``container-not-removed`` warning (``custody``) for a container that could not be removed, also when
+    this raises.
 
     Raises ContainerError when the engine cannot create or start the container, or loses track of it. On
     KeyboardInterrupt or SystemExit (Ctrl-C, SIGTERM), and on any other exception, the container is stopped
@@ -146,16 +150,16 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
     except EngineError as exc:
         raise ContainerError(f"the engine could not create the container: {exc}") from None
     try:
-        return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr)
+        return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr, warnings)
     finally:
         custody.remove(engine, container, warnings)
 
 
 def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdout: BinaryIO, stderr: BinaryIO,
-               echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None) -> Execution:
+               echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, warnings: list[Problem]) -> Execution:
     """Attach, start, keep the clock, wait; the caller removes the container."""
     secrets = sorted(plan.secret_values)
-    pump = _Pump((LogSink(stdout, secrets, echo_stdout), LogSink(stderr, secrets, echo_stderr)))
+    pump = _Pump((LogSink(stdout, secrets, echo_stdout), LogSink(stderr, secrets, echo_stderr)), warnings)
     exit_code: int | None = None
     timed_out = oom = False
     started = finished = killed = None
