@@ -432,3 +432,28 @@ def test_threads_reading_sidecars_at_once_import_shapely_safely(tmp_path: Path) 
                               timeout=120, cwd=Path(__file__).resolve().parents[1])
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == [[100.0, 0.0, 101.0, 1.0]] * 8
+
+
+def test_a_side_car_of_tiny_arrays_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    """100 MiB of "[]," would take gigabytes and minutes as Python lists: refused from a count of its brackets,
+    with the runner's memory within a few times the file's size (measured in a fresh process)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "out.txt.metadata.json"
+    with open(path, "wb") as handle:
+        handle.write(b"[")
+        handle.write(b"[]," * (35 * 1024 * 1024))
+        handle.write(b"[]]")
+    size = path.stat().st_size
+    script = ("import json, resource, sys, time\n"
+              "from seed_runner.outputs.sidecar import read_sidecar\n"
+              "start = time.perf_counter()\n"
+              "sidecar, problems = read_sidecar(sys.argv[1])\n"
+              "print(json.dumps({'ok': sidecar is not None, 'problems': problems, 'seconds': time.perf_counter() - start,"
+              " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert not report["ok"] and "arrays and objects" in report["problems"][0]
+    assert report["seconds"] < 5 and report["rss"] < 4 * size, report  # the bytes read, never their parse

@@ -166,6 +166,30 @@ def _strip_duplicates(value: Any, path: tuple, findings: list[Finding]) -> Any:
 # ------------------------------------------------------------------------------- documents of any size
 
 
+# Python holds a parsed JSON array or object in about 60 bytes or more and every other value in about 30 (a
+# float 24, plus the slot that points to it): a file of tiny arrays ("[],[],...", 3 bytes each) would take 30
+# times its size, a dense point cloud ("[1.0,2.0],", 10 bytes a point) about 13. A document is read only when its
+# estimated size in memory stays within this many times the file's, so that a 100 MiB side-car never takes
+# many gigabytes (and minutes) to parse, while real point clouds still are.
+MAX_MEMORY_PER_BYTE = 16
+_CONTAINER_BYTES, _VALUE_BYTES = 64, 32
+
+
+def _too_heavy(data: bytes, what: str) -> str | None:
+    """Why ``data`` would take too much memory parsed, from a count of its brackets and commas (brackets in
+    strings count too: the estimate errs high), or None. Documents under 1 MiB are never refused."""
+    if len(data) < 1 << 20:
+        return None
+    containers = data.count(b"[") + data.count(b"{")
+    values = data.count(b",") + containers + 1
+    estimate = containers * _CONTAINER_BYTES + values * _VALUE_BYTES
+    if estimate <= MAX_MEMORY_PER_BYTE * len(data):
+        return None
+    return (f"the {what} holds about {containers:,} arrays and objects and {values:,} values in "
+            f"{len(data) / 1048576:.0f} MiB: parsed it would take about {estimate / 1048576:,.0f} MiB of memory, more "
+            f"than {MAX_MEMORY_PER_BYTE} times its size; write fewer, larger arrays (or split the data)")
+
+
 def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
     """Strict JSON (UTF-8, no NaN or Infinity) of any size; problems carry line and column.
 
@@ -173,6 +197,8 @@ def parse_json_document(data: bytes, *, what: str) -> tuple[Any, list[str]]:
     invalid ones it can hold, so messages read the same as the manifest validator's. Duplicated member
     names are not reported (the last value wins).
     """
+    if (too_heavy := _too_heavy(data, what)) is not None:
+        return None, [too_heavy]
     # A number such as 1e999 parses as infinity, which no JSON writer can give back: check floats one by
     # one only when the bytes hold an exponent or a run of digits long enough to overflow.
     parse_float = _finite_float if re.search(_MAYBE_HUGE_NUMBER, data) else None
