@@ -354,3 +354,16 @@ def test_a_client_certificate_without_its_key(tmp_path: Path, listening_port: in
     with pytest.raises(EngineUnavailableError, match=r"has .*/certs/cert.pem but not .*/certs/key.pem; a client "
                                                      r"certificate needs both"):
         Engine(endpoint=endpoint, call_timeout=5).ping()
+
+
+def test_a_password_in_a_tcp_address_is_refused_and_never_shown(monkeypatch) -> None:
+    from seed_runner.engine.endpoint import resolve_endpoint
+    from seed_runner.errors import EngineUnavailableError
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://bob:s3cret-pw@127.0.0.1:2375")
+    try:
+        resolve_endpoint()
+    except EngineUnavailableError as exc:
+        assert "s3cret-pw" not in str(exc) and "user name or password" in str(exc)
+    else:
+        raise AssertionError("a tcp address with a password was accepted")

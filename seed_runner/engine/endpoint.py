@@ -239,6 +239,10 @@ def _parse(address: str, *, origin: str, where: str, tls: bool, verify: bool, ca
                                          f"#fragment); {_FORMS}")
         user = unquote(parts.username) if parts.username else None
         return Endpoint("ssh", address, host=host, port=port, path=parts.path, user=user, **common)
+    if parts.username is not None or parts.password is not None:  # docker takes none; never echo a password
+        shown = where.replace(f":{parts.password}@", ":****@") if parts.password else where
+        raise EngineUnavailableError(f"{shown} holds a user name or password, which a tcp:// engine address cannot "
+                                     "carry; remove it (a TLS engine authenticates with DOCKER_CERT_PATH)")
     tls = tls or scheme == "https"
     return Endpoint("tcp", address, host=host or "localhost", port=port or (TLS_PORT if tls else TCP_PORT),
                     tls=tls, verify=tls and verify, ca=ca if tls else None, cert=cert if tls else None,
