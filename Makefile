@@ -42,6 +42,7 @@ bench: images
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run_overhead.py
 	$(BIN)/python bench/harvest.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -47,6 +47,8 @@ _EXPORTS = {
     "InvalidManifestError": "seed_runner.errors",
     "schema_path": "seed_runner.manifest.schemas",
     "load_schema": "seed_runner.manifest.schemas",
+    "RunStore": "seed_runner.store",
+    "runs": "seed_runner.store.history",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -65,6 +67,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .manifest.names import normalize_name
     from .manifest.schemas import load_schema, schema_path
     from .validation import ValidationResult, validate_document
+    from .store import RunStore
+    from .store.history import runs
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """The reference fixtures are required: without them, one line says what is missing, before any test."""
     missing = [name for name in ("seed-spec", "seed-cli-examples", "scale-examples", "docs")
                if not (SHARED / name).is_dir()]
+    # Every run the suite makes is recorded in a run store of its own, never the user's (seed_runner.store).
+    import os
+    import tempfile
+
+    os.environ["SEED_HOME"] = tempfile.mkdtemp(prefix="seed-test-home-")
     if missing:
         pytest.exit(f"the reference fixtures are missing: {SHARED} needs {', '.join(missing)} (the project's shared/ "
                     "folder, laid beside the checkout: CI has it there; clone or copy it beside this repository)",

@@ -113,7 +113,7 @@ def run(
                                          show_default=False)],
     inputs: Annotated[Optional[list[str]], typer.Option(
         "--input", "-i", metavar="NAME=PATH",
-        help="A file input; repeat for a multiple input, or give a directory.")] = None,
+        help="A file input (a path, or a URL: https://, file://, s3://...); repeat for a multiple input.")] = None,
     json_inputs: Annotated[Optional[list[str]], typer.Option(
         "--json-input", "-j", metavar="NAME=VALUE",
         help="A JSON input: JSON text, NAME=@file.json, or (string inputs) plain text.")] = None,
@@ -140,6 +140,10 @@ def run(
     strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car fails the run.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result document on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not echo the job's output.")] = False,
+    label: Annotated[Optional[str], typer.Option("--name", help="A name for this run in the run history.")] = None,
+    max_download: Annotated[Optional[str], typer.Option(
+        "--max-download", metavar="SIZE", help="Size limit of a URL input (e.g. 500M, 10G; SEED_MAX_DOWNLOAD).")
+    ] = None,
 ) -> None:
     """Run a Seed job on the local Docker engine, exactly as its manifest says.
 
@@ -151,6 +155,9 @@ def run(
     from ..runtime.plan import JsonText, RunRequest
     from ..runtime.runner import run as run_job
 
+    from .cache import apply_max_download
+
+    apply_max_download(max_download)
     file_inputs: dict[str, list[str]] = {}
     for name, value in _pairs(inputs, "--input"):
         file_inputs.setdefault(name, []).append(value)
@@ -215,7 +222,8 @@ def run(
 
     request = RunRequest(image=image, file_inputs=file_inputs, json_inputs=json_values, settings=setting_values,
                          mounts=dict(_pairs(mounts, "--mount")), resources=resource_values,
-                         run_dir=output or "", timeout=timeout, grace_period=grace, user=user, network=network)
+                         run_dir=output or "", timeout=timeout, grace_period=grace, user=user, network=network,
+                         label=label)
     echo_out = None if quiet else (sys.stderr.buffer if as_json else sys.stdout.buffer)
     echo_err = None if quiet else sys.stderr.buffer
 
@@ -241,6 +249,8 @@ def run(
     from .render import print_run_summary
 
     print_run_summary(result, quiet=quiet and not as_json)
+    from .store import say_not_recorded
+    say_not_recorded(result, quiet=quiet and not as_json)
     if result.write_error:
         typer.echo(f"seed: warning: {result.write_error}", err=True)
     raise typer.Exit(result.exit_status)
@@ -334,6 +344,11 @@ def _register_command_groups() -> None:
 
     authoring.register(app)
     registry.register(app)
+    from . import store
+    store.register(app)  # seed runs, logs, rerun: the run history
+    from . import cache
+
+    cache.register(app)  # seed cache ls|prune: the download cache of URL inputs
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's

@@ -67,6 +67,8 @@ class RunRequest:
     """"invoker" (this process's uid:gid), "image" (the image's own user), or "UID[:GID]"."""
     network: str | None = None
     run_id: str | None = None
+    label: str | None = None
+    """A name given by the user (`seed run --name`), kept in the run store."""
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
             on_plan: Callable[[RunPlan], None] | None) -> RunResult:
     from ..engine import containers, images
     from .system_errors import engine_failure, folder_hint, not_an_image
+    from ..inputs import resolve_url_inputs
 
     if message := not_an_image(request.image):
         return _finish(run_dir, context, system_failure("invalid-request", message),
@@ -102,9 +103,11 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         if pull:
             containers.pull_image(engine, request.image)
         image = images.inspect_image(engine, request.image)
+        context["image_id"] = image.id  # the image's digest, for the provenance crate
         if manifest is None:
             manifest = _label_manifest(image)
         context["job"] = _job(manifest)
+        request = resolve_url_inputs(request)  # URLs become cached local files (seed_runner.inputs), or PlanError
         plan = make_plan(manifest, request, image_env=image.env,
                          image_entrypoint=getattr(image, "entrypoint", None))
     except PlanError as exc:
@@ -124,6 +127,8 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     context["plan"] = plan
     context.update(_plan_facts(plan))
     context["staged"] = True  # from here on the folder holds the run, whatever happens
+    from ..store import recording
+    recording.started(context, request, plan, image)  # before the container exists; never raises
     try:
         _stage(plan)
         logs = Path(plan.run_dir) / "logs"
@@ -304,6 +309,13 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
     }
     if plan is not None:
         _mask_free_text(document, plan.secret_values)
+    if run_dir is not None and plan is not None:  # a run that started: its provenance, before result.json
+        from .provenance import write_crate
+        if (problem := write_crate(run_dir, document, plan, image_id=context.get("image_id"))) is not None:
+            document["warnings"].append(problem.to_dict())
+    if run_dir is not None and context.get("run_id"):
+        from ..store import recording
+        recording.finished(context, document)  # never raises: a failure is a run-not-recorded warning
     write_error = None
     if run_dir is not None:
         try:

@@ -1,0 +1,196 @@
+"""Provenance: ``ro-crate-metadata.json`` in every run folder, an RO-Crate 1.1 following the Process Run Crate
+profile.
+
+What the crate says: the image (reference and digest, the engine's image id) is the ``SoftwareApplication``;
+one ``CreateAction`` (start and end time, ``actionStatus``, the error when the run did not succeed) has it as
+``instrument``, the inputs as ``object`` and the outputs as ``result``. Input files live outside the run folder
+(they are the user's): they are ``File`` entities named by their absolute ``file://`` URI, with ``sha256``,
+``contentSize`` and ``encodingFormat``. Output files are data entities of the crate (``outputs/<path>``), with
+the hash, size and media type the result document gives them. JSON inputs, settings and JSON outputs are
+``PropertyValue``s; the value of a secret setting is never written (``****``), every value is masked, and the
+crate's whole text is checked against every form of every secret before it is written. ``result.json`` is a
+data entity too.
+
+Written here, not with the ``rocrate`` library: importing rocrate takes about 90 ms (requests, urllib3, ssl,
+jinja2, dateutil), more than all of `seed run`'s own overhead, on every run; the crate itself is a few dozen
+JSON-LD entities. It is as correct as the library's: the tests build the same crate with ``rocrate`` from the
+same facts and require the two documents to be equal, and read every crate back with ``rocrate``.
+``write_crate`` never raises: a crate that cannot be made becomes a ``provenance-not-written`` warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from ..manifest.media_types import guess_media_type
+from ..problems import Problem, warning
+from .masking import MASK, as_mask
+from .plan import RunPlan
+
+CRATE_FILE = "ro-crate-metadata.json"
+PROCESS_RUN_CRATE = "https://w3id.org/ro/wfrun/process/0.5"
+ACTION_STATUS = {"succeeded": "CompletedActionStatus"}  # every other status that got this far failed
+FAILED = "FailedActionStatus"
+WRITER_TIMEOUT = 60.0
+
+
+def write_crate(run_dir: Path, document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None
+                ) -> Problem | None:
+    """Write ``run_dir/ro-crate-metadata.json`` for a run that started; a warning when it cannot be."""
+    mask = as_mask(plan.secret_values)
+    try:
+        facts = crate_facts(document, plan, image_id=image_id)
+        text = json.dumps(crate_document(facts), indent=2, ensure_ascii=True) + "\n"
+        if mask.found_in(text.encode("utf-8")):
+            # A secret inside a path or hash (a short secret can be): masked too, as everywhere else.
+            text = mask.text(text)
+            json.loads(text)  # still a JSON document, or no crate at all (the warning says so)
+        _write_atomically(Path(run_dir) / CRATE_FILE, text)
+    except Exception as exc:  # noqa: BLE001 - provenance must never take a run down
+        message = mask.text(f"{type(exc).__name__}: {exc}")
+        return warning("provenance-not-written", "$", f"{CRATE_FILE} could not be written: {message}")
+    return None
+
+
+def crate_document(facts: dict[str, Any]) -> dict[str, Any]:
+    """The crate's JSON-LD from ``crate_facts``: the same entities, in the same order, as rocrate's
+    ``ROCrate(version="1.1")`` with them added (the tests hold the two to equality)."""
+    ref = _ref
+    action = dict(facts["action"])
+    action_id = action.pop("@id")
+    input_files = [dict(item) for item in facts["input_files"]]
+    input_values = [{"@id": item["@id"], "@type": "PropertyValue", **_rest(item)} for item in facts["input_values"]]
+    output_files = [{"@id": item["path"], "@type": "File", **{k: v for k, v in item.items() if k != "path"}}
+                    for item in facts["output_files"]]
+    output_values = [{"@id": item["@id"], "@type": "PropertyValue", **_rest(item)} for item in facts["output_values"]]
+    result_file = {"@id": "result.json", "@type": "File", **facts["result_file"], "about": ref(action_id)}
+    files = [{"@id": item.pop("@id"), "@type": "File", **item} for item in input_files]
+    root = {"@id": "./", "@type": "Dataset", "datePublished": facts["root"].get("datePublished"),
+            "hasPart": [ref(e["@id"]) for e in (*files, *output_files, result_file)],
+            **{k: v for k, v in facts["root"].items() if k != "datePublished"},
+            "conformsTo": ref(PROCESS_RUN_CRATE), "mentions": ref(action_id)}
+    objects = [ref(e["@id"]) for e in (*files, *input_values)]
+    results = [ref(e["@id"]) for e in (*output_files, *output_values, result_file)]
+    graph = [
+        root,
+        {"@id": CRATE_FILE, "@type": "CreativeWork", "conformsTo": ref("https://w3id.org/ro/crate/1.1"),
+         "about": ref("./")},
+        {"@id": "#image", "@type": "SoftwareApplication", **facts["image"]},
+        {"@id": PROCESS_RUN_CRATE, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"},
+        *files, *input_values, *output_files, *output_values, result_file,
+        {"@id": action_id, "@type": "CreateAction", **action, "instrument": ref("#image"),
+         **({"object": objects} if objects else {}), "result": results},
+    ]
+    return {"@context": "https://w3id.org/ro/crate/1.1/context", "@graph": [_without_nulls(e) for e in graph]}
+
+
+def _ref(identifier: str) -> dict[str, str]:
+    return {"@id": identifier}
+
+
+def _rest(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "@id"}
+
+
+def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None) -> dict[str, Any]:
+    """Everything the crate says, as plain JSON values with every secret masked (``crate_document`` turns
+    them into entities)."""
+    mask = as_mask(plan.secret_values)
+    run_id = document.get("run_id") or plan.run_id
+    reference = (document.get("image") or {}).get("reference") or plan.image
+    job = plan.manifest.job
+    face = job.interface
+    status = document.get("status")
+    timings = document.get("timings") or {}
+
+    input_files = []
+    for name, path, record in _input_files(plan):
+        digest, size = _sha256(path)
+        input_files.append({
+            "@id": f"file://{quote(str(path))}", "name": record.get("file_name") or path.name,
+            "description": f"input {name}", "sha256": digest, "contentSize": size,
+            "encodingFormat": record.get("media_type") or guess_media_type(path.name)})
+    job_inputs = (plan.input_metadata or {}).get("JOB") or {}
+    input_values = [_property(f"#input-{spec.name}", spec.name, job_inputs[spec.name], "JSON input")
+                    for spec in face.json_inputs if spec.name in job_inputs]
+    input_values += [_property(f"#setting-{spec.name}", spec.name,
+                               MASK if spec.secret else plan.environment[spec.variable], "setting")
+                     for spec in face.settings if spec.variable in plan.environment]
+    output_files = [{"path": f"outputs/{file['path']}", "name": Path(file["path"]).name,
+                     "description": f"output {name}", "sha256": file["sha256"], "contentSize": file["size"],
+                     "encodingFormat": file["media_type"]}
+                    for name, output in sorted((document.get("outputs") or {}).items())
+                    for file in output.get("files") or ()]
+    output_values = [_property(f"#output-{name}", name, value, "JSON output")
+                     for name, value in sorted((document.get("json_outputs") or {}).items())]
+    action = {"@id": f"#run-{run_id}", "name": f"seed run {run_id} of {reference}",
+              "actionStatus": ACTION_STATUS.get(status, FAILED), "description": f"status: {status}",
+              "identifier": run_id, "startTime": timings.get("started"), "endTime": timings.get("finished")}
+    if status != "succeeded":
+        action["error"] = document.get("message") or (document.get("error") or {}).get("title") or status
+    facts = {
+        "image": {"name": reference, "identifier": image_id or None, "softwareVersion": job.package_version,
+                  "alternateName": f"{job.name} {job.job_version}", "description": job.title},
+        "input_files": input_files, "input_values": input_values,
+        "output_files": output_files, "output_values": output_values,
+        "result_file": {"name": "result document", "encodingFormat": "application/json",
+                        "description": "the seed-runner result document of this run (schema: seed schema result)"},
+        "action": action,
+        "root": {"name": f"seed run {run_id}", "datePublished": timings.get("finished"),
+                 "description": f"run {run_id} of the Seed job {job.name} {job.job_version} ({reference}): {status}"},
+    }
+    return mask.value(_without_nulls(facts))
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _property(identifier: str, name: str, value: Any, kind: str) -> dict[str, Any]:
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return {"@id": identifier, "name": name, "value": value, "description": kind}
+
+
+def _input_files(plan: RunPlan) -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """(input name, host file, input-metadata record) of every file input, the user's own files."""
+    by_target = {mount.target: Path(mount.source) for mount in plan.mounts}
+    staged = {Path(s.directory).name: s.files for s in plan.staged if s.files}
+    job_inputs = (plan.input_metadata or {}).get("JOB") or {}
+    for spec in plan.manifest.job.interface.file_inputs:
+        for record in job_inputs.get(spec.name) or ():
+            if not isinstance(record, dict):
+                continue
+            target, name = str(record.get("path", "")), str(record.get("file_name", ""))
+            folder = target.rpartition("/")[0]
+            host = by_target.get(target)
+            if host is None and spec.variable in staged:  # several files, linked into the run folder
+                host = next((Path(f) for f in staged[spec.variable] if Path(f).name.replace("/", "_") == name), None)
+            elif host is None and folder in by_target:  # a flat directory mounted as it is
+                host = by_target[folder] / name
+            if host is not None:
+                yield spec.name, host.absolute(), record
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return digest.hexdigest(), handle.tell()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="ascii")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
