@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -48,6 +49,8 @@ def main() -> None:
     docker = shutil.which("docker") or "docker"
 
     with tempfile.TemporaryDirectory() as tmp:
+        # Every run is recorded in the run store, as a user's is: a store of its own, not the user's.
+        os.environ["SEED_HOME"] = str(Path(tmp) / "seed-home")
         # A real Seed image: the manifest in its label, as `seed run IMAGE` reads it.
         label = json.dumps(manifest("true"), separators=(",", ":"))
         (Path(tmp) / "Dockerfile").write_text(f"FROM {BASE}\n")
