@@ -19,7 +19,8 @@ from ..errors import SeedRunnerError
 
 SCHEMA_VERSION = 1
 STORE_FILE = "runs.sqlite3"
-BUSY_TIMEOUT_MS = 3000  # 20 runners ending at once wait a few ms; a stuck lock does not hold a run long
+BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
+# holds a run 10 s at most, then the run says it was not recorded
 
 _COLUMNS = (
     "id", "label", "image", "digest", "job_name", "job_version", "package_version", "status", "exit_code",
@@ -115,8 +116,7 @@ class RunStore:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
+            _ensure_wal(db, timeout_ms)
             db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             db.close()
@@ -264,3 +264,21 @@ class RunStore:
         for record in removed:
             self.remove(record["id"])
         return removed
+
+
+def _ensure_wal(db: Any, timeout_ms: int) -> None:
+    """Switch a new store to WAL (it stays so in the file). The switch takes no busy handler: when several
+    runners open a new store at once, the losers see "database is locked" at once, so retry until the winner's
+    switch shows, within the busy timeout."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
