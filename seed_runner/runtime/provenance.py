@@ -39,12 +39,12 @@ FAILED = "FailedActionStatus"
 WRITER_TIMEOUT = 60.0
 
 
-def write_crate(run_dir: Path, document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None
-                ) -> Problem | None:
+def write_crate(run_dir: Path, document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None,
+                input_sha256: dict[str, str | None] | None = None) -> Problem | None:
     """Write ``run_dir/ro-crate-metadata.json`` for a run that started; a warning when it cannot be."""
     mask = as_mask(plan.secret_values)
     try:
-        facts = crate_facts(document, plan, image_id=image_id)
+        facts = crate_facts(document, plan, image_id=image_id, input_sha256=input_sha256)
         text = json.dumps(crate_document(facts), indent=2, ensure_ascii=True) + "\n"
         if mask.found_in(text.encode("utf-8")):
             # A secret inside a path or hash (a short secret can be): masked too, as everywhere else.
@@ -97,7 +97,8 @@ def _rest(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "@id"}
 
 
-def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None) -> dict[str, Any]:
+def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None = None,
+                input_sha256: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Everything the crate says, as plain JSON values with every secret masked (``crate_document`` turns
     them into entities)."""
     mask = as_mask(plan.secret_values)
@@ -110,7 +111,9 @@ def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None
 
     input_files = []
     for name, path, record in _input_files(plan):
-        digest, size = _sha256(path)
+        # The hash the run store took at the start, when there is one: an input is read once a run.
+        known = (input_sha256 or {}).get(str(path))
+        digest, size = (known, path.stat().st_size) if known else _sha256(path)
         input_files.append({
             "@id": f"file://{quote(str(path))}", "name": record.get("file_name") or path.name,
             "description": f"input {name}", "sha256": digest, "contentSize": size,

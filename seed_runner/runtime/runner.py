@@ -311,7 +311,8 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         _mask_free_text(document, plan.secret_values)
     if run_dir is not None and plan is not None:  # a run that started: its provenance, before result.json
         from .provenance import write_crate
-        if (problem := write_crate(run_dir, document, plan, image_id=context.get("image_id"))) is not None:
+        if (problem := write_crate(run_dir, document, plan, image_id=context.get("image_id"),
+                                   input_sha256=context.get("input_sha256"))) is not None:
             document["warnings"].append(problem.to_dict())
     if run_dir is not None and context.get("run_id"):
         from ..store import recording

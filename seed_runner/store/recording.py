@@ -67,6 +67,8 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
         job = plan.manifest.job
         req = request_record(request, plan)
         inputs = {name: input_files(paths) for name, paths in req["file_inputs"].items()}
+        # The crate at the end names the same files: it takes these hashes instead of reading the files again.
+        context["input_sha256"] = {f["path"]: f["sha256"] for files in inputs.values() for f in files}
         record = {
             "id": context["run_id"], "label": getattr(request, "label", None), "image": request.image,
             "digest": getattr(image, "id", None), "job_name": job.name, "job_version": job.job_version,
@@ -77,8 +79,13 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
             "runner_lock": labels.get(ri.LOCK_LABEL), "runner_start": labels[ri.START_LABEL],
             "runner_pidns": labels[ri.PIDNS_LABEL],
         }
-        with RunStore.open() as store:
+        store = RunStore.open()
+        try:
             store.record_started(record)
+        except BaseException:
+            store.close()
+            raise
+        context["store"] = store  # kept open for the end of the run: one connection a run
         context["store_record"] = record
     except Exception as exc:  # noqa: BLE001 - a run never fails for its record
         context["store_error"] = _why(exc)
@@ -89,13 +96,18 @@ def finished(context: dict[str, Any], document: dict[str, Any]) -> None:
     if document.get("status") == "rejected" and not context.get("staged"):
         return  # refused before anything started: no folder, nothing to list
     if "store_error" not in context:
+        store = context.pop("store", None)
         try:
-            from .runstore import RunStore
+            if store is None:  # the start was not recorded here (a failure before the plan): open it now
+                from .runstore import RunStore
 
-            with RunStore.open() as store:
-                store.record_finished(document, context.get("store_record"))
+                store = RunStore.open()
+            store.record_finished(document, context.get("store_record"))
         except Exception as exc:  # noqa: BLE001
             context["store_error"] = _why(exc)
+        finally:
+            if store is not None:
+                store.close()
     if "store_error" in context:
         document["warnings"].append({"severity": "warning", "code": NOT_RECORDED, "path": "$",
                                      "message": f"the run could not be recorded in the run store: "
