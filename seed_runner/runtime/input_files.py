@@ -128,3 +128,12 @@ def media_type_warnings(spec: FileInput, files: list[Path]) -> list[Problem]:
     return [warning("input-media-type", request_path("file_inputs", spec.name),
                     f"input {spec.name}: {f.name} looks like {guess_media_type(f.name)}, not "
              f"{' or '.join(spec.media_types)}") for f in files if guess_media_type(f.name) not in spec.media_types]
+
+
+def file_sha256(path: str | Path) -> tuple[str, int]:
+    """(sha256 hex digest, size) of a file, streamed (the run store's input hashes and the crate's)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return digest.hexdigest(), handle.tell()

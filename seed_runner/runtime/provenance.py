@@ -20,7 +20,6 @@ same facts and require the two documents to be equal, and read every crate back 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import quote
 from ..manifest.media_types import guess_media_type
 from ..problems import Problem, warning
 from .masking import MASK, as_mask
+from .input_files import file_sha256
 from .plan import RunPlan
 
 CRATE_FILE = "ro-crate-metadata.json"
@@ -113,7 +113,7 @@ def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None
     for name, path, record in _input_files(plan):
         # The hash the run store took at the start, when there is one: an input is read once a run.
         known = (input_sha256 or {}).get(str(path))
-        digest, size = (known, path.stat().st_size) if known else _sha256(path)
+        digest, size = (known, path.stat().st_size) if known else file_sha256(path)
         input_files.append({
             "@id": f"file://{quote(str(path))}", "name": record.get("file_name") or path.name,
             "description": f"input {name}", "sha256": digest, "contentSize": size,
@@ -182,12 +182,6 @@ def _input_files(plan: RunPlan) -> Iterator[tuple[str, Path, dict[str, Any]]]:
                 host = by_target[folder] / name
             if host is not None:
                 yield spec.name, host.absolute(), record
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-        return digest.hexdigest(), handle.tell()
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -6,7 +6,6 @@ Secret values are never stored: a secret setting is kept as ``****`` (a rerun as
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,12 @@ MASK = "****"
 
 
 def sha256_of(path: Path) -> str | None:
-    digest = hashlib.sha256()
+    from ..runtime.input_files import file_sha256
+
     try:
-        with open(path, "rb") as file:
-            while chunk := file.read(1 << 20):
-                digest.update(chunk)
+        return file_sha256(path)[0]
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def input_files(paths: list[str]) -> list[dict[str, Any]]:
@@ -43,12 +40,13 @@ def request_record(request: Any, plan: Any) -> dict[str, Any]:
     """The request as a rerun needs it (secret settings masked, paths absolute)."""
     secret = {s.variable for s in plan.manifest.job.interface.settings if s.secret} if plan else set()
     from ..manifest.names import normalize_name
+    from ..runtime.json_inputs import JsonText
 
     settings = {name: MASK if normalize_name(name) in secret else value for name, value in request.settings.items()}
     return {
         "image": request.image,
         "file_inputs": {name: [str(Path(p).absolute()) for p in paths] for name, paths in request.file_inputs.items()},
-        "json_inputs": {name: {"text": str(value)} if type(value).__name__ == "JsonText" else {"value": value}
+        "json_inputs": {name: {"text": str(value)} if isinstance(value, JsonText) else {"value": value}
                         for name, value in request.json_inputs.items()},
         "settings": settings,
         "mounts": {name: str(Path(p).absolute()) for name, p in request.mounts.items()},
