@@ -16,7 +16,7 @@ MAX_LINES = 400
 PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "seed_runner.validation",
         "seed_runner.runtime.plan", "seed_runner.runtime.command", "seed_runner.runtime.command_parser",
         "seed_runner.runtime.json_inputs", "seed_runner.runtime.input_files", "seed_runner.runtime.resources",
-        "seed_runner.runtime.masking",
+        "seed_runner.runtime.masking", "seed_runner.runtime.cancellation",
         "seed_runner.outputs")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors")

@@ -189,6 +189,10 @@ class Engine:
     def ping(self) -> None:
         self.request("GET", "/_ping")
 
+    def info(self) -> dict[str, Any]:
+        """The engine's host: ``NCPU``, ``MemTotal`` (bytes) and the rest of ``GET /info``."""
+        return self._object(self.request("GET", "/info"), "the engine's information")
+
     def inspect_image(self, reference: str) -> dict[str, Any]:
         answer = self.request("GET", f"/images/{quote(reference, safe='/:@')}/json")
         return self._object(answer, "an image inspection")

@@ -27,6 +27,7 @@ from .logs import LogPump as _Pump
 from ..problems import Problem
 from .images import ImageInfo, connect, inspect_image  # inspect_image: also importable from here
 from .reaper import HOST_LABEL, PID_LABEL, RUN_LABEL, cleanup_leftovers, runner_labels  # noqa: F401
+from ..runtime.cancellation import Cancellation, RunCancelled
 from ..runtime.logstream import LogSink
 from ..runtime.plan import RunPlan
 
@@ -125,7 +126,7 @@ def container_config(plan: RunPlan) -> dict[str, Any]:
 
 def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: BinaryIO | None = None,
             echo_stderr: BinaryIO | None = None, engine: Engine | None = None,
-            warnings: list[Problem] | None = None) -> Execution:
+            warnings: list[Problem] | None = None, cancel: Cancellation | None = None) -> Execution:
     """Run the plan's container to the end (or the timeout) and remove it.
 
     ``stdout``/``stderr`` are binary files the masked logs are written to; the ``echo_*`` streams (a
@@ -139,24 +140,29 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
 
     Raises ContainerError when the engine cannot create or start the container, or loses track of it. On
     KeyboardInterrupt or SystemExit (Ctrl-C, SIGTERM), and on any other exception, the container is stopped
-    and removed and the exception propagates as it is.
+    and removed and the exception propagates as it is. ``cancel`` (another thread's ``Cancellation``) does the
+    same from outside: the container is stopped and removed, and RunCancelled propagates.
     """
     engine = engine or connect(timeout=None)
     warnings = [] if warnings is None else warnings
     config = container_config(plan)
     created = utc_now()
+    if cancel is not None:
+        cancel.check()
     try:
         container = custody.create(engine, config, custody.container_name(plan.run_id), warnings)
     except EngineError as exc:
         raise ContainerError(f"the engine could not create the container: {exc}") from None
     try:
-        return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr, warnings)
+        return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr, warnings,
+                          cancel)
     finally:
         custody.remove(engine, container, warnings)
 
 
 def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdout: BinaryIO, stderr: BinaryIO,
-               echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, warnings: list[Problem]) -> Execution:
+               echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, warnings: list[Problem],
+               cancel: Cancellation | None = None) -> Execution:
     """Attach, start, keep the clock, wait; the caller removes the container."""
     secrets = sorted(plan.secret_values)
     pump = _Pump((LogSink(stdout, secrets, echo_stdout), LogSink(stderr, secrets, echo_stderr)), warnings)
@@ -179,13 +185,15 @@ def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdo
         waiter.start()
         drain = (LOG_IDLE_SECONDS, LOG_DRAIN_SECONDS)
         try:
-            if not done.wait(plan.timeout):
+            if cancel is not None:
+                cancel.check()  # cancelled while the container was being created: it never starts its job
+            if not (done.wait(plan.timeout) if cancel is None else cancel.wait_for(done, plan.timeout)):
                 timed_out = True
                 _stop(engine, container, done, plan.grace_period)
                 if not done.wait(EXIT_REPORT_SECONDS):
                     outcome.setdefault("error", "the engine did not report its exit within "
                                                 f"{EXIT_REPORT_SECONDS:g} seconds of stopping it")
-        except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM: stop the job at once, the user waits
+        except (KeyboardInterrupt, SystemExit, RunCancelled):  # Ctrl-C, SIGTERM, cancel(): stop the job at once
             drain = (INTERRUPTED_LOG_SECONDS, INTERRUPTED_LOG_SECONDS)
             _stop(engine, container, done, min(plan.grace_period, 2.0))
             raise

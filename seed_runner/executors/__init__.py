@@ -1,4 +1,26 @@
-"""The home of the executors (issue 11): where a run request is run, in the concurrent.futures shape (submit,
-a future-like handle, cancel, as_completed, close): a local resource-aware pool and Dask distributed.
-Empty until that work lands; nothing imports it yet.
+"""Executors: where run requests run (``base`` holds the interface; ``local`` the embedded default).
+
+``LocalExecutor`` runs on this machine's engine; ``DaskExecutor`` (``seed_runner.executors.dask``, the
+``seed-runner[dask]`` extra) on the workers of a Dask cluster. Imported lazily: ``distributed`` is optional.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, RunFuture, RunOptions, as_completed
+
+__all__ = ["DoesNotFit", "Executor", "ExecutorClosed", "Footprint", "RunFuture", "RunOptions", "as_completed",
+           "LocalExecutor", "DaskExecutor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LocalExecutor":
+        from .local import LocalExecutor
+
+        return LocalExecutor
+    if name == "DaskExecutor":
+        from .dask import DaskExecutor
+
+        return DaskExecutor
+    raise AttributeError(f"module 'seed_runner.executors' has no attribute {name!r}")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..manifest.model import Manifest
 
-Status = Literal["succeeded", "failed", "timed-out", "rejected", "error", "interrupted"]
+Status = Literal["succeeded", "failed", "timed-out", "rejected", "error", "interrupted", "cancelled"]
 
 # `seed run` exit status per outcome (README "Exit status").
 EXIT_SUCCESS = 0
@@ -26,7 +26,8 @@ NOT_REMOVED = "container-not-removed"
 """The code of the warning (and the name of the error) for a container the runner could not remove."""
 
 EXIT_BY_STATUS = {"succeeded": EXIT_SUCCESS, "failed": EXIT_JOB_FAILED, "rejected": EXIT_REJECTED,
-                  "timed-out": EXIT_TIMEOUT, "error": EXIT_SYSTEM, "interrupted": EXIT_INTERRUPTED}
+                  "timed-out": EXIT_TIMEOUT, "error": EXIT_SYSTEM, "interrupted": EXIT_INTERRUPTED,
+                  "cancelled": EXIT_INTERRUPTED}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ BUILTIN = {e.name: e for e in (
     RunError("runner-failure", "Runner Failure", "seed-runner itself failed; see the message.", "system"),
     RunError("interrupted", "Interrupted", "The run was interrupted (Ctrl-C or SIGTERM) and its container "
              "removed.", "system"),
+    RunError("cancelled", "Cancelled", "The run was cancelled by its executor (a scheduler, a batch) and its "
+             "container removed.", "system"),
 )}
 
 
@@ -141,5 +144,5 @@ REFUSALS = frozenset({"invalid-request", "invalid-manifest", "run-folder-unavail
 
 
 def system_failure(name: str, message: str) -> Outcome:
-    status: Status = "rejected" if name in REFUSALS else "interrupted" if name == "interrupted" else "error"
+    status: Status = "rejected" if name in REFUSALS else name if name in ("interrupted", "cancelled") else "error"
     return Outcome(status, BUILTIN[name], message)

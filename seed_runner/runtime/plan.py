@@ -69,6 +69,8 @@ class RunRequest:
     run_id: str | None = None
     label: str | None = None
     """A name given by the user (`seed run --name`), kept in the run store."""
+    batch_id: str | None = None
+    """The batch this run belongs to (`seed batch`), kept in the run store."""
 
 
 @dataclass(frozen=True)

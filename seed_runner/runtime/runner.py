@@ -25,6 +25,7 @@ from ..engine.client import EngineError
 from ..problems import Problem, error
 from ..manifest.model import Manifest
 from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftovers
+from .cancellation import Cancellation, RunCancelled
 from .plan import PlanError, RunPlan, RunRequest, make_plan
 from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hint, release_run_dir  # noqa: F401
 
@@ -32,6 +33,8 @@ from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hin
 # `capture_failures` carry `severity` too.
 RESULT_VERSION = 2
 RESULT_FILE = "result.json"
+_STOPPED = {"cancelled": "cancelled by its executor; nothing is left running",
+            "interrupted": "stopped by a signal; nothing is left running"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class RunResult:
 
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
         echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
-        engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None) -> RunResult:
+        engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None,
+        cancel: Cancellation | None = None) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
@@ -59,7 +63,9 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     exceptions; only an interrupt (KeyboardInterrupt) propagates, after the container is removed and the result
     written. A container that could not be removed is a ``container-not-removed`` warning, and a success then an
     error. A run refused before anything started (``rejected``) leaves no folder (``run_dir`` None); the document
-    says why.
+    says why. ``cancel``, cancelled from another thread, stops the run: before its container starts nothing
+    starts; while it runs the container is stopped and removed; the status is the token's reason (``cancelled``,
+    or ``interrupted`` for a batch's Ctrl-C).
     """
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
@@ -71,7 +77,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     request = replace(request, run_dir=run_dir)
     try:
         result = _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
-                         echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan)
+                         echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan,
+                         cancel=cancel)
         if context.get("staged") or result.outcome.status != "rejected":
             return result  # a system failure keeps its folder and result.json: something to look into
         # Refused before anything started: nothing is left behind (the document still says why).
@@ -89,7 +96,7 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
 
 def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, manifest: Manifest | None,
             pull: bool, strict: bool, echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, engine: Any,
-            on_plan: Callable[[RunPlan], None] | None) -> RunResult:
+            on_plan: Callable[[RunPlan], None] | None, cancel: Cancellation | None = None) -> RunResult:
     from ..engine import containers, images
     from .system_errors import engine_failure, folder_hint, not_an_image
     from ..inputs import resolve_url_inputs
@@ -105,7 +112,7 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         image = images.inspect_image(engine, request.image)
         context["image_id"] = image.id  # the image's digest, for the provenance crate
         if manifest is None:
-            manifest = _label_manifest(image)
+            manifest = label_manifest(image)
         context["job"] = _job(manifest)
         request = resolve_url_inputs(request)  # URLs become cached local files (seed_runner.inputs), or PlanError
         plan = make_plan(manifest, request, image_env=image.env,
@@ -134,7 +141,9 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         logs = Path(plan.run_dir) / "logs"
         with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
             execution = containers.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
-                                           engine=engine, warnings=context["engine_warnings"])
+                                           engine=engine, warnings=context["engine_warnings"], cancel=cancel)
+    except RunCancelled as stop:  # the container, if it was made, is stopped and gone
+        return _finish(run_dir, context, system_failure(stop.reason, _STOPPED[stop.reason]), plan=plan)
     except containers.ContainerError as exc:
         return _finish(run_dir, context, system_failure("docker-launch", str(exc)), plan=plan)
     except (EngineUnavailableError, EngineError) as exc:
@@ -167,6 +176,14 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     return _finish(run_dir, context, outcome, plan=plan)
 
 
+def stopped_before_start(request: RunRequest, reason: str = "cancelled") -> RunResult:
+    """The result of a run cancelled (or interrupted) before it started: no folder, no record; an executor
+    gives it for a run it never began, so that every run asked for has a result."""
+    context = {"image": {"reference": request.image}, "run_id": request.run_id}
+    message = "cancelled before it started" if reason == "cancelled" else "interrupted before it started"
+    return _finish(None, context, system_failure(reason, message))
+
+
 def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool = False,
                    disk_mib: float | None = None, result_file: str | Path | None = None,
                    secrets: frozenset[str] = frozenset()) -> RunResult:
@@ -190,7 +207,7 @@ def harvest_folder(manifest: Manifest, output_dir: str | Path, *, strict: bool =
     return result
 
 
-def _label_manifest(image: Any) -> Manifest:
+def label_manifest(image: Any) -> Manifest:
     """The manifest in the image's label (validated, unless this exact label passed before)."""
     from ..manifest.label import decode_label
     from ..manifest.loading import manifest_from_text

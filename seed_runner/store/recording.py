@@ -69,6 +69,7 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
         context["input_sha256"] = {f["path"]: f["sha256"] for files in inputs.values() for f in files}
         record = {
             "id": context["run_id"], "label": getattr(request, "label", None), "image": request.image,
+            "batch_id": getattr(request, "batch_id", None),
             "digest": getattr(image, "id", None), "job_name": job.name, "job_version": job.job_version,
             "package_version": job.package_version, "status": "running", "run_dir": str(plan.run_dir),
             "inputs": inputs, "json_inputs": req["json_inputs"], "settings": req["settings"],

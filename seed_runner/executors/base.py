@@ -1,0 +1,150 @@
+"""The executor interface: where a run request runs, in the ``concurrent.futures`` shape schedulers know.
+
+An executor takes run requests and gives back futures::
+
+    with LocalExecutor(parallel=4) as executor:
+        futures = [executor.submit(request) for request in requests]
+        for future in executor.as_completed(futures):
+            result = future.result()          # a RunResult; never raises for a run that failed
+            print(result.document["status"])
+
+- ``submit(request, options=RunOptions())`` returns a ``RunFuture`` at once (a ``concurrent.futures.Future``,
+  so ``concurrent.futures.wait`` and ``as_completed`` work on it too). It raises ``DoesNotFit`` for a run that
+  could never fit where this executor runs things, and ``ExecutorClosed`` after ``close``.
+- ``future.cancel()`` stops a run wherever it is: a pending one never starts; a running one has its container
+  stopped and removed. Either way the future ends with a RunResult of status ``cancelled`` (not a
+  ``CancelledError``: a batch wants the record of every run it asked for).
+- ``as_completed(futures, timeout)`` yields futures as their runs end.
+- ``close(cancel=False)`` waits for every run (``cancel=True``: cancels them first; ``reason="interrupted"`` is
+  what a Ctrl-C records). Executors are context managers: leaving the block closes, cancelling on an exception.
+
+A run's result is decided by ``seed_runner.run`` wherever it runs; an executor only chooses where and when.
+Any class with these methods can stand in (``seed conformance --executor-class``); ``Executor`` is the
+protocol to check against.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+
+from ..errors import SeedRunnerError
+from ..runtime.cancellation import Cancellation, Reason
+
+if TYPE_CHECKING:
+    from ..manifest.model import Manifest
+    from ..runtime.plan import RunRequest
+    from ..runtime.runner import RunResult
+
+
+class DoesNotFit(SeedRunnerError):
+    """A run that needs more than any place this executor runs things has (refused at submit)."""
+
+    exit_status = 2
+
+
+class ExecutorClosed(SeedRunnerError):
+    """``submit`` after ``close``."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``seed_runner.run`` takes besides the request, the same for every executor."""
+
+    manifest: "Manifest | None" = None
+    """The manifest to use instead of the image's label (``--manifest``)."""
+    pull: bool = False
+    strict: bool = False
+    cache: bool = False
+    """Use the result cache (``--cache``)."""
+
+    def run_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"manifest": self.manifest, "pull": self.pull, "strict": self.strict}
+        if self.cache:
+            kwargs["cache"] = True
+        return kwargs
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a run holds while it runs: the allocations the packing counts (``cpus``, ``mem`` in MiB, ``gpus``).
+    A resource the job does not declare counts as 0 (the engine does not limit it either)."""
+
+    cpus: float = 0.0
+    mem: float = 0.0
+    gpus: float = 0.0
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, allocations: Mapping[str, float]) -> "Footprint":
+        known = ("cpus", "mem", "gpus")
+        return cls(*(float(allocations.get(name) or 0.0) for name in known),
+                   extra={k: float(v) for k, v in allocations.items() if k not in known})
+
+    def fits(self, free: "Footprint") -> bool:
+        return self.cpus <= free.cpus + 1e-9 and self.mem <= free.mem + 1e-9 and self.gpus <= free.gpus + 1e-9
+
+    def __add__(self, other: "Footprint") -> "Footprint":
+        return Footprint(self.cpus + other.cpus, self.mem + other.mem, self.gpus + other.gpus)
+
+    def __sub__(self, other: "Footprint") -> "Footprint":
+        return Footprint(self.cpus - other.cpus, self.mem - other.mem, self.gpus - other.gpus)
+
+    def describe(self) -> str:
+        parts = [f"{self.cpus:g} cpus" if self.cpus else "", f"{self.mem:g} MiB mem" if self.mem else "",
+                 f"{self.gpus:g} gpus" if self.gpus else ""]
+        return ", ".join(p for p in parts if p) or "nothing declared"
+
+
+class RunFuture(concurrent.futures.Future):  # type: ignore[type-arg]
+    """The handle of one submitted run; its result is a ``RunResult``."""
+
+    def __init__(self, request: "RunRequest", options: RunOptions, footprint: Footprint = Footprint()) -> None:
+        super().__init__()
+        self.request = request
+        self.options = options
+        self.footprint = footprint
+        self.cancellation = Cancellation()
+        self.on_cancel: Callable[["RunFuture"], None] | None = None
+        """Set by the executor: takes a pending run out of its queue at once."""
+
+    @property
+    def run_id(self) -> str | None:
+        return self.request.run_id
+
+    def cancel(self, reason: Reason = "cancelled") -> bool:  # type: ignore[override]
+        """Stop the run (see the module's doc). True unless it had already ended."""
+        if self.done():
+            return False
+        self.cancellation.cancel(reason)
+        if self.on_cancel is not None:
+            self.on_cancel(self)
+        return True
+
+
+@runtime_checkable
+class Executor(Protocol):
+    def submit(self, request: "RunRequest", options: RunOptions = ...) -> RunFuture: ...
+
+    def as_completed(self, futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]: ...
+
+    def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None: ...
+
+
+def with_run_id(request: "RunRequest") -> "RunRequest":
+    """The request with a run id of its own (an executor knows the id before the run starts: ``seed logs``)."""
+    import os
+
+    return request if request.run_id else replace(request, run_id=os.urandom(6).hex())
+
+
+def unstarted(request: "RunRequest", reason: Reason) -> "RunResult":
+    """The result of a run cancelled before it started: no folder, no record, the document says so."""
+    from ..runtime.runner import stopped_before_start
+
+    return stopped_before_start(request, reason)
+
+
+def as_completed(futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]:
+    return concurrent.futures.as_completed(list(futures), timeout)  # type: ignore[arg-type]
