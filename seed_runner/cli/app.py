@@ -22,7 +22,6 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_SYSTEM = 4  # the engine, a registry or the machine failed: not the job's fault
-MAX_SECRET_BYTES = 1024 * 1024
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -96,17 +95,6 @@ def schema(
     typer.echo(str(file) if path else file.read_text(encoding="utf-8").rstrip("\n"))
 
 
-def _pairs(values: list[str] | None, option: str, *, allow_bare: bool = False) -> list[tuple[str, str | None]]:
-    """`NAME=VALUE` option values; with ``allow_bare`` a lone `NAME` gives (NAME, None)."""
-    pairs = []
-    for value in values or ():
-        name, sep, rest = value.partition("=")
-        if not name or (not sep and not allow_bare):
-            raise typer.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=option)
-        pairs.append((name, rest if sep else None))
-    return pairs
-
-
 @app.command()
 def run(
     image: Annotated[str, typer.Argument(help="The job's image (its manifest is read from the label).",
@@ -152,64 +140,15 @@ def run(
     """
     import signal
 
-    from ..runtime.plan import JsonText, RunRequest
+    from ..runtime.plan import RunRequest
     from ..runtime.runner import run as run_job
 
     from .cache import apply_max_download
 
     apply_max_download(max_download)
-    file_inputs: dict[str, list[str]] = {}
-    for name, value in _pairs(inputs, "--input"):
-        file_inputs.setdefault(name, []).append(value)
-    json_values: dict[str, object] = {}
-    for name, value in _pairs(json_inputs, "--json-input"):
-        if value.startswith("@"):
-            from ..manifest.jsontext import MAX_DOCUMENT_BYTES
-            from ..manifest.sources import NotARegularFile, read_regular_file
+    from .request_options import request_parts
 
-            try:  # a regular file only (not /dev/zero, not a FIFO), and no more of it than a JSON input may be
-                data = read_regular_file(value[1:], MAX_DOCUMENT_BYTES)
-                if len(data) > MAX_DOCUMENT_BYTES:
-                    raise typer.BadParameter(f"{name}: {value[1:]} is larger than {MAX_DOCUMENT_BYTES // 1048576} "
-                                             "MiB, too large for a JSON input", param_hint="--json-input")
-                json_values[name] = JsonText(data.decode("utf-8"))
-            except NotARegularFile:
-                raise typer.BadParameter(f"{name}: {value[1:]} is not a regular file; give a JSON file",
-                                         param_hint="--json-input") from None
-            except OSError as exc:
-                raise typer.BadParameter(f"{name}: cannot read {value[1:]} ({exc.strerror})",
-                                         param_hint="--json-input") from None
-            except UnicodeDecodeError:
-                raise typer.BadParameter(f"{name}: {value[1:]} is not UTF-8 text", param_hint="--json-input"
-                                         ) from None
-        else:
-            json_values[name] = JsonText(value)
-    setting_values: dict[str, str] = {}
-    for name, value in _pairs(settings, "--setting", allow_bare=True):
-        if value is None:
-            if name not in os.environ:
-                raise typer.BadParameter(f"{name} is not set in this environment", param_hint="--setting")
-            value = os.environ[name]
-        setting_values[name] = value
-    for name, value in _pairs(secret_files, "--secret"):
-        try:
-            # Bounded (a secret is small; /dev/zero is not), but a pipe is fine: --secret T=<(pass show t).
-            with open(value, "rb") as fh:
-                data = fh.read(MAX_SECRET_BYTES + 1)
-            if len(data) > MAX_SECRET_BYTES:
-                raise typer.BadParameter(f"{name}: {value} is larger than {MAX_SECRET_BYTES // 1024} KiB, too large "
-                                         "for a secret", param_hint="--secret")
-            setting_values[name] = data.decode("utf-8").removesuffix("\n")
-        except OSError as exc:
-            raise typer.BadParameter(f"{name}: cannot read {value} ({exc.strerror})", param_hint="--secret") from None
-        except UnicodeDecodeError:
-            raise typer.BadParameter(f"{name}: {value} is not UTF-8 text", param_hint="--secret") from None
-    resource_values: dict[str, float] = {}
-    for name, value in _pairs(resources, "--resource"):
-        try:
-            resource_values[name] = float(value)
-        except ValueError:
-            raise typer.BadParameter(f"{name}={value!r} is not a number", param_hint="--resource") from None
+    parts = request_parts(inputs, json_inputs, settings, secret_files, mounts, resources)
     manifest = None
     if manifest_file is not None:
         from ..errors import SeedRunnerError
@@ -220,8 +159,8 @@ def run(
         except SeedRunnerError as exc:
             raise typer.BadParameter(str(exc), param_hint="--manifest") from None
 
-    request = RunRequest(image=image, file_inputs=file_inputs, json_inputs=json_values, settings=setting_values,
-                         mounts=dict(_pairs(mounts, "--mount")), resources=resource_values,
+    request = RunRequest(image=image, file_inputs=parts.file_inputs, json_inputs=parts.json_inputs,
+                         settings=parts.settings, mounts=parts.mounts, resources=parts.resources,
                          run_dir=output or "", timeout=timeout, grace_period=grace, user=user, network=network,
                          label=label)
     echo_out = None if quiet else (sys.stderr.buffer if as_json else sys.stdout.buffer)
