@@ -49,6 +49,9 @@ _EXPORTS = {
     "load_schema": "seed_runner.manifest.schemas",
     "RunStore": "seed_runner.store",
     "runs": "seed_runner.store.history",
+    "batch": "seed_runner.batches.start",
+    "resume_batch": "seed_runner.batches.start",
+    "BatchResult": "seed_runner.batches.running",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -69,6 +72,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .validation import ValidationResult, validate_document
     from .store import RunStore
     from .store.history import runs
+    from .batches.start import batch, resume_batch
+    from .batches.running import BatchResult
 
 
 def __getattr__(name: str) -> Any:

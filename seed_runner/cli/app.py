@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
+from .reports import ReportFormat
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -56,8 +57,11 @@ def validate(
     recursive: Annotated[bool, typer.Option("--recursive", "-r",
                                             help="For directories: every seed.manifest.json below them.")] = False,
     strict: Annotated[bool, typer.Option("--strict", "-w", help="Warnings count as errors.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (a result per source).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit status tells.")] = False,
+    fmt: Annotated[Optional[ReportFormat], typer.Option(
+        "--format", "-f", help="text (default), json, sarif (code scanning) or github (workflow annotations).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no text; only the exit status tells.")] = False,
 ) -> None:
     """Check manifests against the Seed 1.0.0 schema and the rules a schema cannot express.
 
@@ -65,23 +69,18 @@ def validate(
     not be checked because the engine did not answer (the verdict is incomplete: a broken pipeline, not a
     broken job).
     """
-    from .render import print_validation, validation_document
+    from .reports import exit_status, print_report, report_format
     from ..api import validate_all
 
+    fmt = report_format(fmt, as_json)
     results = validate_all(sources, recursive=recursive)
-    if as_json:
-        typer.echo(json.dumps(validation_document(results, strict=strict), indent=2))
-    elif not quiet:
-        print_validation(results, strict=strict)
-    if any(f.code == "engine-unavailable" for r in results for f in r.findings):
-        raise typer.Exit(EXIT_SYSTEM)
-    valid = all(r.is_valid(strict=strict) for r in results)
-    raise typer.Exit(EXIT_OK if valid else EXIT_INVALID)
+    print_report(results, fmt, strict=strict, quiet=quiet)
+    raise typer.Exit(exit_status(results, strict=strict))
 
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="manifest, metadata, or result (seed run's result document).")
+    kind: Annotated[str, typer.Argument(help="manifest, metadata, result (seed run's result), test-case (seed test).")
                     ] = "manifest",
     path: Annotated[bool, typer.Option("--path", help="Print the schema file's path instead of its content.")] = False,
 ) -> None:
@@ -132,6 +131,9 @@ def run(
     max_download: Annotated[Optional[str], typer.Option(
         "--max-download", metavar="SIZE", help="Size limit of a URL input (e.g. 500M, 10G; SEED_MAX_DOWNLOAD).")
     ] = None,
+    cache: Annotated[Optional[bool], typer.Option(
+        "--cache/--no-cache", help="Reuse the outputs of an earlier identical success, starting no container "
+                                   "(default: SEED_CACHE=1 or not).")] = None,
 ) -> None:
     """Run a Seed job on the local Docker engine, exactly as its manifest says.
 
@@ -149,6 +151,8 @@ def run(
     from .request_options import request_parts
 
     parts = request_parts(inputs, json_inputs, settings, secret_files, mounts, resources)
+    from .store import cache_choice, say_cached, say_not_recorded
+    cache = cache_choice(cache)
     manifest = None
     if manifest_file is not None:
         from ..errors import SeedRunnerError
@@ -179,7 +183,7 @@ def run(
     previous = {signum: signal.signal(signum, terminate) for signum in stops}
     try:
         result = run_job(request, manifest=manifest, pull=pull, strict=strict, echo_stdout=echo_out,
-                         echo_stderr=echo_err, on_plan=announce)
+                         echo_stderr=echo_err, on_plan=announce, cache=cache)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -187,8 +191,8 @@ def run(
         typer.echo(json.dumps(result.document, indent=2))
     from .render import print_run_summary
 
+    say_cached(result, quiet=quiet)
     print_run_summary(result, quiet=quiet and not as_json)
-    from .store import say_not_recorded
     say_not_recorded(result, quiet=quiet and not as_json)
     if result.write_error:
         typer.echo(f"seed: warning: {result.write_error}", err=True)
@@ -288,6 +292,10 @@ def _register_command_groups() -> None:
     from . import cache
 
     cache.register(app)  # seed cache ls|prune: the download cache of URL inputs
+    from . import batch
+    batch.register(app)  # seed batch, seed batch resume
+    from . import testing
+    testing.register(app)  # seed test: a job's test cases
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's

@@ -1,0 +1,141 @@
+"""What a batch runs: one row per run, from a table (CSV or JSON Lines) or from files matched by patterns.
+
+A row maps names to values. A table's columns are the job's file input, JSON input and setting names (any case,
+``-`` for ``_``, as on the command line); an empty cell (CSV) or ``null`` (JSON Lines) is "not given". In CSV a
+JSON input cell is JSON text (or plain text for a string input), ``@file.json`` reads it from a file relative to
+the table's folder; a file input cell is one path (a folder for a multiple input), relative to the table's folder.
+In JSON Lines a JSON input is the value itself and a file input a path or a list of paths.
+
+``--each INPUT=PATTERN`` makes one row per matched file (sorted); several ``--each`` zip (the same count, or a
+problem), ``--product`` crosses them.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..problems import Problem, error
+
+MAX_TABLE_BYTES = 64 * 1048576
+"""A table is read whole (every row is checked before any run starts): 64 MiB is about a million rows."""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    """1-based: the data row of a table (its header not counted), the line of a JSON Lines file, or the run."""
+    values: dict[str, Any] = field(default_factory=dict)
+    base: Path = Path(".")
+    """The folder relative paths and ``@file.json`` are read from."""
+    text_cells: bool = True
+    """CSV: every value is text. JSON Lines: values are JSON values."""
+
+
+class RowsError(ValueError):
+    """A table or pattern that gives no rows at all (unreadable, not CSV/JSON Lines): one line."""
+
+
+def row_path(number: int, name: str | None = None) -> str:
+    return f"$.rows[{number}]" + (f".{name}" if name else "")
+
+
+def read_table(path: str | Path) -> tuple[list[Row], list[Problem]]:
+    """The rows of ``runs.csv`` or ``runs.jsonl`` (``.ndjson``); problems carry row numbers."""
+    path = Path(path)
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".jsonl", ".ndjson"):
+        raise RowsError(f"{path}: a batch table is .csv or .jsonl (JSON Lines), not {kind or 'no extension'!r}")
+    from ..manifest.sources import NotARegularFile, read_regular_file
+
+    try:
+        data = read_regular_file(path, MAX_TABLE_BYTES)
+    except NotARegularFile:
+        raise RowsError(f"{path} is not a regular file; give a .csv or .jsonl table") from None
+    except OSError as exc:
+        raise RowsError(f"cannot read {path} ({exc.strerror})") from None
+    if len(data) > MAX_TABLE_BYTES:
+        raise RowsError(f"{path} is larger than {MAX_TABLE_BYTES // 1048576} MiB; split the batch")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RowsError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    base = path.absolute().parent
+    return _csv_rows(text, base, path) if kind == ".csv" else _jsonl_rows(text, base)
+
+
+def _csv_rows(text: str, base: Path, path: Path) -> tuple[list[Row], list[Problem]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise RowsError(f"{path} has no header row: its first line names the inputs and settings")
+        names = [h.strip() for h in header]
+        problems = [error("duplicate-column", row_path(0, n), f"the header names {n!r} twice")
+                    for n in sorted({n for n in names if n and names.count(n) > 1})]
+        rows: list[Row] = []
+        for number, cells in enumerate(reader, start=1):
+            if not any(c.strip() for c in cells):
+                continue  # a blank line is no run
+            if len(cells) != len(names):
+                problems.append(error("row-width", row_path(number), f"row {number} has {len(cells)} cells, the "
+                                                                     f"header {len(names)}"))
+                continue
+            values = {n: c for n, c in zip(names, cells) if n and c != ""}
+            rows.append(Row(number, values, base))
+    except csv.Error as exc:
+        raise RowsError(f"{path}: not valid CSV at line {reader.line_num} ({exc})") from None
+    return rows, problems
+
+
+def _jsonl_rows(text: str, base: Path) -> tuple[list[Row], list[Problem]]:
+    from ..manifest.jsontext import parse_json_text
+
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(text.split("\n"), start=1):  # JSON Lines: "\n" ends a line, nothing else
+        if not line.strip():
+            continue
+        value, findings = parse_json_text(line, what="batch row")
+        if value is None:
+            why = findings[0].message if findings else "not JSON"
+            problems.append(error("invalid-row", row_path(number), f"line {number}: {why}"))
+            continue
+        if not isinstance(value, dict):
+            problems.append(error("invalid-row", row_path(number), f"line {number} is not a JSON object"))
+            continue
+        rows.append(Row(number, {k: v for k, v in value.items() if v is not None}, base, text_cells=False))
+    return rows, problems
+
+
+def each_rows(patterns: list[tuple[str, str]], *, product: bool = False, base: Path | None = None
+              ) -> tuple[list[Row], list[Problem]]:
+    """One row per matched file of each ``(INPUT, PATTERN)``; several zip (``product``: cross)."""
+    base = (base or Path.cwd()).absolute()
+    matched: list[list[str]] = []
+    problems: list[Problem] = []
+    for name, pattern in patterns:
+        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        files = sorted(p for p in glob.glob(full, recursive=True) if Path(p).is_file())
+        if not files:
+            problems.append(error("no-match", f"$.each.{name}", f"--each {name}={pattern} matches no file"))
+        matched.append(files)
+    if problems:
+        return [], problems
+    names = [name for name, _ in patterns]
+    if product:
+        combos = list(itertools.product(*matched))
+    else:
+        counts = {len(files) for files in matched}
+        if len(counts) > 1:
+            shown = ", ".join(f"{n}: {len(f)}" for n, f in zip(names, matched))
+            return [], [error("each-counts", "$.each", f"the --each patterns match different numbers of files "
+                                                       f"({shown}); give --product to cross them")]
+        combos = list(zip(*matched))
+    return [Row(i, {n: [v] for n, v in zip(names, combo)}, base, text_cells=False)
+            for i, combo in enumerate(combos, start=1)], []

@@ -1,0 +1,173 @@
+"""Running a batch on an executor: submit every checked row, retry what the machine failed, keep batch.json.
+
+Retries (``retries``) are for system failures only (the engine, the container's creation, the runner), with
+exponential backoff; a job's or its data's failure is never retried. A Ctrl-C (KeyboardInterrupt) cancels every
+run (their containers are stopped and removed), marks the unfinished ones ``interrupted`` and writes batch.json
+before returning. Resume (``resume_batch``) runs again the rows whose last attempt did not succeed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from ..executors.base import Footprint, RunFuture, RunOptions
+from ..problems import Problem, error
+from ..runtime.plan import RunRequest
+from . import folder as bf
+from .requests import BatchRun
+from .rows import row_path
+
+RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure"})
+"""System failures a retry may cure. Not ``killed-externally`` (someone meant it), not ``container-not-removed``
+(the job ran), never a job or data error."""
+DONE = frozenset({"succeeded", "cached"})
+MAX_BACKOFF_SECONDS = 60.0
+SUMMARY_SECONDS = 1.0
+"""batch.json is rewritten at most this often while runs end (and always at the end)."""
+
+# Exit statuses of a batch (README "seed batch").
+EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
+
+
+@dataclass
+class BatchResult:
+    batch_id: str | None
+    folder: Path | None
+    status: str
+    """succeeded, failed (some run failed), error (some run ended in a system error), refused, interrupted."""
+    document: dict[str, Any] | None = None
+    """batch.json as written."""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_BY_STATUS[self.status]
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    failed: int
+    running: int
+
+
+def batch_status(entries: list[bf.RunEntry], interrupted: bool = False) -> str:
+    statuses = {entry.status for entry in entries}
+    if interrupted or statuses & {"interrupted", "pending"}:
+        return "interrupted"
+    if statuses & {"error", "cancelled"}:
+        return "error"
+    if statuses - DONE:
+        return "failed"
+    return "succeeded"
+
+
+def retryable(document: dict[str, Any]) -> bool:
+    error_ = document.get("error") or {}
+    return document.get("status") == "error" and error_.get("name") in RETRYABLE
+
+
+def _secret_names(manifest: Any) -> set[str]:
+    return {s.name for s in manifest.job.interface.settings if s.secret}
+
+
+def request_record(request: RunRequest, manifest: Any) -> dict[str, Any]:
+    from types import SimpleNamespace
+
+    from ..store.recording import request_record as record
+
+    return record(request, SimpleNamespace(manifest=manifest))
+
+
+class _Drive:
+    """One pass over the rows to run: submit, wait, retry, summarize."""
+
+    def __init__(self, executor: Any, folder: Path, header: dict[str, Any], entries: list[bf.RunEntry],
+                 options: RunOptions, footprints: dict[int, Footprint], *, retries: int, backoff: float,
+                 on_finished: Callable[[bf.RunEntry], None] | None,
+                 on_progress: Callable[[Progress], None] | None) -> None:
+        self.executor, self.folder, self.header, self.entries = executor, folder, header, entries
+        self.options, self.footprints, self.retries, self.backoff = options, footprints, retries, backoff
+        self.on_finished, self.on_progress = on_finished, on_progress
+        self.started = time.monotonic()
+        self.futures: dict[RunFuture, bf.RunEntry] = {}
+        self.requests: dict[int, RunRequest] = {}
+        self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
+        self.written = 0.0
+        self.final: list[bf.RunEntry] = []  # rows whose last attempt is their last
+        self.total = 0
+
+    def submit(self, entry: bf.RunEntry) -> None:
+        run_id = os.urandom(6).hex()
+        request = replace(self.requests[entry.row], run_id=run_id, batch_id=self.header["batch_id"],
+                          run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
+        future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
+        self.futures[future] = entry
+
+    def summary(self, status: str = "running", force: bool = False) -> dict[str, Any] | None:
+        if not force and time.monotonic() - self.written < SUMMARY_SECONDS:
+            return None
+        self.written = time.monotonic()
+        return bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started)
+
+    def progress(self) -> None:
+        if self.on_progress is None:
+            return
+        failed = sum(1 for e in self.final if e.status not in DONE)
+        running = sum(1 for f in self.futures if f.running())
+        self.on_progress(Progress(self.total, len(self.final), failed, running))
+
+    def ended(self, future: RunFuture) -> None:
+        entry = self.futures.pop(future)
+        try:
+            document = future.result().document
+        except Exception as exc:  # noqa: BLE001 - an executor's own failure: the run is a system error
+            document = {"run_id": future.request.run_id, "status": "error", "run_dir": None,
+                        "error": {"name": "runner-failure", "category": "system"},
+                        "message": f"the executor failed: {type(exc).__name__}: {exc}"}
+        entry.attempts.append(bf.attempt(document))
+        if retryable(document) and len(entry.attempts) <= self.retries:
+            delay = min(self.backoff * 2 ** (len(entry.attempts) - 1), MAX_BACKOFF_SECONDS)
+            self.due.append((time.monotonic() + delay, entry))
+            entry.attempts[-1]["retry_in_seconds"] = delay
+            return
+        self.final.append(entry)
+        if self.on_finished is not None:
+            self.on_finished(entry)
+
+    def run(self, todo: list[bf.RunEntry]) -> str:
+        self.total = len(todo)
+        try:
+            for entry in todo:
+                self.submit(entry)
+            while self.futures or self.due:
+                now = time.monotonic()
+                for when, entry in [d for d in self.due if d[0] <= now]:
+                    self.due.remove((when, entry))
+                    self.submit(entry)
+                wait = min([SUMMARY_SECONDS] + [max(0.0, when - now) for when, _ in self.due])
+                done, _ = concurrent.futures.wait(list(self.futures), timeout=wait,
+                                                  return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    self.ended(future)
+                self.progress()
+                self.summary()
+        except KeyboardInterrupt:
+            self.executor.close(cancel=True, reason="interrupted")  # every container stopped and removed
+            for future in list(self.futures):
+                self.ended(future)
+            for _, entry in self.due:  # waiting for a retry: unfinished
+                entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
+                                       "message": "interrupted while waiting to be retried"})
+            self.due.clear()
+            self.summary("interrupted", force=True)
+            return "interrupted"
+        status = batch_status(self.entries)
+        self.summary(status, force=True)
+        return status

@@ -1,0 +1,198 @@
+"""``run_batch`` and ``resume_batch``: the Python twins of ``seed batch`` and ``seed batch resume``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import SeedRunnerError
+from ..executors.base import Footprint, RunOptions
+from ..problems import Problem, error
+from ..runtime.plan import RunRequest
+from . import folder as bf
+from .rows import Row, RowsError, each_rows, read_table, row_path
+from .running import BatchResult, Progress, _Drive, request_record
+
+Announce = Callable[[Path, str], None]
+
+
+class BatchError(SeedRunnerError):
+    """A batch that cannot start (its table, its folder, a resume without its secrets): one line, exit 2."""
+
+    exit_status = 2
+
+
+def _manifest(image: str, options: RunOptions) -> tuple[Any, Any]:
+    """(manifest, image environment): --manifest's, else the image's label on the local engine."""
+    if options.manifest is not None:
+        return options.manifest, None
+    from ..engine.images import connect, inspect_image
+    from ..runtime.runner import label_manifest
+
+    info = inspect_image(connect(), image)
+    return label_manifest(info), info.env
+
+
+def _executor(executor: Any, parallel: int | None, cpus: float | None, mem: float | None, gpus: float | None
+              ) -> tuple[Any, bool]:
+    if executor is not None:
+        return executor, False
+    from ..executors.local import LocalExecutor
+
+    return LocalExecutor(parallel=parallel, cpus=cpus, mem=mem, gpus=gpus), True
+
+
+def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) -> tuple[dict[int, Footprint],
+                                                                                        list[Problem]]:
+    """Each run's footprint, and a problem for each that could never fit where the executor runs things."""
+    from ..executors.sizing import footprint
+
+    sizes: dict[int, Footprint] = {}
+    problems: list[Problem] = []
+    for run in runs:
+        need = footprint(manifest, run.request, image_env)
+        sizes[run.row] = need
+        try:
+            executor.check_fits(need)
+        except SeedRunnerError as exc:
+            problems.append(error("does-not-fit", row_path(run.row), f"row {run.row}: {exc}"))
+    return sizes, problems
+
+
+def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tuple[str, str]] = (),
+              product: bool = False, rows: Sequence[Row] | None = None, template: RunRequest | None = None,
+              options: RunOptions = RunOptions(), folder: str | Path | None = None, batch_id: str | None = None,
+              executor: Any = None, parallel: int | None = None, cpus: float | None = None,
+              mem: float | None = None, gpus: float | None = None, retries: int = 0, backoff: float = 1.0,
+              on_start: Announce | None = None, on_finished: Callable[[bf.RunEntry], None] | None = None,
+              on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
+    """Run ``image`` once per row (``table``, ``each`` patterns, or ``rows``), every row first checked.
+
+    ``template`` holds what every run shares (inputs, settings, mounts, resources, timeout...). The executor
+    defaults to a LocalExecutor (``parallel``, ``cpus``, ``mem``, ``gpus``). A batch with any problem runs
+    nothing: the result is ``refused`` with every problem, each naming its row. ``batch_id`` of a batch already
+    in ``folder`` resumes it. Raises BatchError for a table or folder that cannot be used, and the engine's
+    errors when the image's manifest cannot be read.
+    """
+    from .requests import batch_requests
+
+    if batch_id and folder and (Path(folder) / bf.BATCH_FILE).exists():
+        if bf.load(Path(folder)).get("batch_id") == batch_id:
+            return resume_batch(folder, settings=template.settings if template else None, executor=executor,
+                                parallel=parallel, cpus=cpus, mem=mem, gpus=gpus, retries=retries,
+                                backoff=backoff, on_start=on_start, on_finished=on_finished,
+                                on_progress=on_progress)
+    template = RunRequest(image=image) if template is None else template
+    try:
+        if rows is None:
+            if table is not None and each:
+                raise RowsError("give a table (--table) or patterns (--each), not both")
+            found, problems = read_table(table) if table is not None else each_rows(list(each), product=product)
+        else:
+            found, problems = list(rows), []
+    except RowsError as exc:
+        raise BatchError(str(exc)) from None
+    manifest, image_env = _manifest(image, options)
+    from ..inputs import resolve_url_inputs
+
+    runs, more = batch_requests(manifest, found, template, image_env=image_env, resolve=resolve_url_inputs)
+    problems += more
+    runner, owned = _executor(executor, parallel, cpus, mem, gpus)
+    try:
+        sizes, unfit = _sizes(runner, manifest, runs, image_env) if not problems else ({}, [])
+        if problems or unfit:
+            return BatchResult(None, None, "refused", problems=problems + unfit)
+        batch_id = batch_id or os.urandom(6).hex()
+        try:
+            where = bf.claim(Path(folder) if folder else bf.default_folder(manifest.job.name, batch_id))
+        except bf.BatchFolderError as exc:
+            raise BatchError(str(exc)) from None
+        job = manifest.job
+        header = {"batch_id": batch_id, "image": image, "job": {"name": job.name, "jobVersion": job.job_version,
+                                                                "packageVersion": job.package_version},
+                  "created": bf.now_text(), "options": _recorded_options(options, retries, backoff)}
+        entries = [bf.RunEntry(run.row, request_record(run.request, manifest)) for run in runs]
+        drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
+                       on_finished=on_finished, on_progress=on_progress)
+        drive.requests = {run.row: run.request for run in runs}
+        drive.summary("running", force=True)
+        if on_start is not None:
+            on_start(where, batch_id)
+        status = drive.run(entries)
+        return BatchResult(batch_id, where, status, drive.summary(status, force=True))
+    finally:
+        if owned:
+            runner.close(cancel=True)
+
+
+def _recorded_options(options: RunOptions, retries: int, backoff: float) -> dict[str, Any]:
+    """What resume repeats; a --manifest is kept whole (the file may change or move)."""
+    manifest = dict(options.manifest.data) if options.manifest is not None else None
+    return {"pull": options.pull, "strict": options.strict, "cache": options.cache, "retries": retries,
+            "backoff": backoff, "manifest": manifest}
+
+
+def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, executor: Any = None,
+                 parallel: int | None = None, cpus: float | None = None, mem: float | None = None,
+                 gpus: float | None = None, retries: int | None = None, backoff: float | None = None,
+                 options: RunOptions | None = None, on_start: Announce | None = None,
+                 on_finished: Callable[[bf.RunEntry], None] | None = None,
+                 on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
+    """Run again the rows of the batch in folder ``batch`` whose last attempt did not succeed (or whose run
+    folder is gone); the others are kept. Secret settings were never written: give them in ``settings``."""
+    from ..store.history import rerun_request
+    from ..store.runstore import StoreError
+
+    where = Path(batch).absolute()
+    try:
+        document = bf.load(where)
+    except bf.BatchFolderError as exc:
+        raise BatchError(str(exc)) from None
+    header = {k: document[k] for k in ("batch_id", "image", "job", "created", "options") if k in document}
+    recorded = header.get("options") or {}
+    retries = recorded.get("retries", 0) if retries is None else retries
+    backoff = recorded.get("backoff", 1.0) if backoff is None else backoff
+    if options is None:
+        options = RunOptions(pull=recorded.get("pull", False), strict=recorded.get("strict", False),
+                             cache=recorded.get("cache", False), manifest=_load_manifest(recorded.get("manifest")))
+    entries = bf.entries_of(document, where)
+    todo = [e for e in entries if e.status not in ("succeeded", "cached")
+            or not (e.last and e.last.get("run_dir") and Path(e.last["run_dir"]).is_dir())]
+    requests: dict[int, RunRequest] = {}
+    for entry in todo:
+        try:
+            requests[entry.row] = rerun_request({"id": f"row {entry.row}", "request": entry.request},
+                                                settings=settings)[0]
+        except StoreError as exc:
+            raise BatchError(f"row {entry.row}: {exc}") from None
+    manifest, image_env = _manifest(header["image"], options)
+    runner, owned = _executor(executor, parallel, cpus, mem, gpus)
+    try:
+        from .requests import BatchRun
+
+        sizes, unfit = _sizes(runner, manifest, [BatchRun(r, q) for r, q in requests.items()], image_env)
+        if unfit:
+            return BatchResult(header["batch_id"], where, "refused", problems=unfit)
+        drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
+                       on_finished=on_finished, on_progress=on_progress)
+        drive.requests = requests
+        if on_start is not None:
+            on_start(where, header["batch_id"])
+        status = drive.run(todo)
+        return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True))
+    finally:
+        if owned:
+            runner.close(cancel=True)
+
+
+def _load_manifest(document: dict[str, Any] | None) -> Any:
+    if not document:
+        return None
+    from ..manifest.model import Manifest
+
+    return Manifest.from_dict(document)
+
+
+batch = run_batch
+"""``seed_runner.batch(...)``: the name the package exports."""
