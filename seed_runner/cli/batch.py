@@ -86,7 +86,7 @@ class _Report:
         if self.live or self.quiet:
             return
         last = entry.last or {}
-        error = f" {last['error']}" if last.get("error") else ""
+        error = f" {last['error']}" if last.get("error") not in (None, entry.status) else ""
         seconds = last.get("duration_seconds")
         took = f" in {seconds:g} s" if seconds is not None else ""
         typer.echo(f"seed: row {entry.row} {entry.status}{error}{took} ({last.get('run_dir') or 'no folder'})",
