@@ -7,12 +7,15 @@ renders every kind with one function (``seed_runner.cli.render.problem_line``).
 
 ``path`` says where: a JSON path into the manifest (``$.job.interface.inputs.files[1].name``) for validation;
 a JSON path into the run request (``$.file_inputs.INPUT_FILE``) for a refused plan; a file path relative to
-the output folder for harvest problems; ``None`` for a problem with no single place.
+the output folder for harvest problems; ``None`` for a problem with no single place. ``line`` and ``column``
+(from 1) say where ``path`` is in the manifest file, when the problem came from one (``seed validate`` of a file,
+``seed_runner.manifest.sourcemap``); they are left out of ``to_dict`` when unknown, so documents that never
+carry them read as they always did.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
@@ -33,17 +36,30 @@ class Problem:
     code: str
     path: str | None
     message: str
+    # Where in the file, not what: two problems that differ only in position are the same problem.
+    line: int | None = field(default=None, compare=False)
+    column: int | None = field(default=None, compare=False)
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def at(self, line: int | None, column: int | None) -> "Problem":
+        """This problem placed at ``line`` and ``column`` of its file."""
+        return replace(self, line=line, column=column)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"severity": self.severity.value, "code": self.code, "path": self.path, "message": self.message}
+        data: dict[str, Any] = {"severity": self.severity.value, "code": self.code, "path": self.path,
+                                "message": self.message}
+        if self.line is not None:
+            data["line"] = self.line
+            data["column"] = self.column
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Problem":
-        return cls(Severity(data.get("severity", "error")), str(data["code"]), data.get("path"), str(data["message"]))
+        return cls(Severity(data.get("severity", "error")), str(data["code"]), data.get("path"), str(data["message"]),
+                   data.get("line"), data.get("column"))
 
 
 Finding = Problem

@@ -102,11 +102,12 @@ def test_json_document(good: Path, bad: Path, tmp_path: Path) -> None:
     assert first == {"source": str(good), "kind": "file", "valid": True, "errors": 0, "warnings": 0,
                      "job": {"name": "clean-job", "jobVersion": "1.2.3", "packageVersion": "0.1.0",
                              "title": "Clean job", "image": "clean-job-1.2.3-seed:0.1.0"},
-                     "findings": []}
+                     "file": str(good), "findings": []}
     assert second["job"] is None and second["valid"] is False
     assert {f["code"] for f in second["findings"]} == {"name-collision", "missing-member"}
-    assert set(second["findings"][0]) == {"severity", "code", "path", "message"}
-    assert third["findings"][0]["code"] == "source-not-found"
+    # A finding of a file says where it is in the file; one without a place (no such file) has no line.
+    assert set(second["findings"][0]) == {"severity", "code", "path", "message", "line", "column"}
+    assert third["findings"][0]["code"] == "source-not-found" and "line" not in third["findings"][0]
 
 
 def test_usage_errors_exit_2() -> None:

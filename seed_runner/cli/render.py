@@ -80,7 +80,7 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
                 lines.append(f"{result.source}: valid" + (
                     f" {job['name']} {job['jobVersion']} (package {job['packageVersion']})" if job else ""))
             lines.extend(problem_line(f, source=result.source, markup=False) for f in result.findings)
-        lines.append(_summary_text(results, strict))
+        lines.append(summary_text(results, strict))
         sys.stdout.write("\n".join(lines) + "\n")
         return
     from rich.console import Console
@@ -96,10 +96,10 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
         for finding in result.findings:
             console.print(f"  {problem_line(finding)}")
     colour = "green" if all(r.is_valid(strict=strict) for r in results) else "red"
-    console.print(f"[{colour}]{escape(_summary_text(results, strict))}[/]")
+    console.print(f"[{colour}]{escape(summary_text(results, strict))}[/]")
 
 
-def _summary_text(results: Sequence["ValidationResult"], strict: bool) -> str:
+def summary_text(results: Sequence["ValidationResult"], strict: bool) -> str:
     s = validation_summary(results, strict=strict)
     plural = "" if s["sources"] == 1 else "s"
     return (f"{s['sources']} source{plural} checked: {s['valid']} valid, {s['invalid']} invalid "

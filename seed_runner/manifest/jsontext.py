@@ -83,10 +83,11 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest", refuse_huge_nu
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line, column = _line_column(data[: exc.start].decode("utf-8", "replace"), exc.start)
+            before = data[: exc.start].decode("utf-8", "replace").removeprefix("\ufeff")
+            line, column = _line_column(before, len(before))  # counted in characters, as the text's columns are
             return None, [error("invalid-encoding", "$",
                                 f"byte 0x{data[exc.start]:02x} at line {line}, column {column} is not valid UTF-8; "
-                                f"save the {what} as UTF-8")]
+                                f"save the {what} as UTF-8").at(line, column)]
     else:
         text = data.removeprefix("\ufeff")
     if not text.strip():
@@ -110,32 +111,48 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest", refuse_huge_nu
         if "double quotes" in exc.msg or "delimiter" in exc.msg or "Expecting value" in exc.msg:
             hint = " (look for a trailing comma, a missing comma or an unclosed bracket)"
         return None, [error("invalid-json", "$",
-                            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}")]
+                            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}"
+                            ).at(exc.lineno, exc.colno)]
     except ValueError as exc:  # NaN / Infinity
-        return None, [error("invalid-json", "$", f"malformed JSON: {exc}; use a number or a string instead")]
+        return None, [error("invalid-json", "$", f"malformed JSON: {exc}; use a number or a string instead"
+                            ).at(*_first_token_at(text, r"-?Infinity|NaN"))]
     except RecursionError:
-        return None, [error("too-deeply-nested", "$", too_deep_message(what, _too_deep_at(text)))]
+        return None, [_too_deep(text, what)]
     if (refuse_huge_numbers and numbers.huge) or may_need_checking(text):
         unfit = value_findings(value, what=what, numbers=refuse_huge_numbers)
-        if unfit:
-            return None, unfit
+        if unfit:  # too deep: placed at the bracket that opens one level too many (the other findings by path)
+            return None, [f.at(*_too_deep_at(text)) if f.code == "too-deeply-nested" else f for f in unfit]
     findings: list[Finding] = []
     if duplicates_seen:
         value = _strip_duplicates(value, (), findings)
     return value, findings
 
 
-def _too_deep_at(text: str) -> str:
-    """'line L, column C' of the bracket that opens one level too many (strings skipped), or ''."""
+def _too_deep(text: str, what: str) -> Finding:
+    line, column = _too_deep_at(text)
+    where = f"at line {line}, column {column}" if line is not None else ""
+    return error("too-deeply-nested", "$", too_deep_message(what, where)).at(line, column)
+
+
+def _first_token_at(text: str, pattern: str) -> tuple[int, int] | tuple[None, None]:
+    """Line and column of the first match of ``pattern`` outside strings, or (None, None)."""
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|' + pattern, text):
+        if not token.group().startswith('"'):
+            return _line_column(text, token.start())
+    return None, None
+
+
+def _too_deep_at(text: str) -> tuple[int, int] | tuple[None, None]:
+    """Line and column of the bracket that opens one level too many (strings skipped), or (None, None)."""
     depth = 0
     for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
         if token.group() in "[{":
             depth += 1
             if depth > MAX_NESTING:
-                return "at line {}, column {}".format(*_line_column(text, token.start()))
+                return _line_column(text, token.start())
         elif token.group() in "]}":
             depth -= 1
-    return ""
+    return None, None
 
 
 def _strip_duplicates(value: Any, path: tuple, findings: list[Finding]) -> Any:

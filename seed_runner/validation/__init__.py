@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,9 +12,10 @@ from ..errors import EngineUnavailableError, ImageNotFoundError
 from ..problems import Finding, Severity, error, has_errors
 from ..manifest.image import ImageInfo
 from ..manifest.json_limits import printable, value_findings
-from ..manifest.jsontext import json_kind
+from ..manifest.jsontext import MAX_DOCUMENT_BYTES, json_kind
 from ..manifest.model import Manifest
-from ..manifest.sources import Source, read_file, resolve
+from ..manifest.sourcemap import place_findings
+from ..manifest.sources import Source, read_file, read_regular_file, resolve
 from .command_rules import command_findings
 from .image_rules import image_document, image_name_findings
 from .rules import Document, rule_findings
@@ -32,6 +34,9 @@ class ValidationResult:
     findings: tuple[Finding, ...]
     document: Any = field(default=None, repr=False, compare=False)
     """The parsed document (None when the source could not be read or parsed)."""
+    file: str | None = field(default=None, compare=False)
+    """The manifest file that was read (a directory's seed.manifest.json), None for images and documents;
+    its findings carry their line and column in it."""
 
     @cached_property
     def manifest(self) -> Manifest | None:
@@ -67,6 +72,7 @@ class ValidationResult:
             "job": None if job is None else {
                 "name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
                 "title": job.title, "image": self.manifest.image_name},
+            "file": self.file,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -97,7 +103,8 @@ def _validate_parsed(document: Any, *, image_env: Iterable[str] = ()) -> list[Fi
 
 
 def _result(source: Source, document: Any, findings: list[Finding]) -> ValidationResult:
-    return ValidationResult(source.name, source.kind, _ordered(findings), document)
+    return ValidationResult(source.name, source.kind, _ordered(findings), document,
+                            None if source.path is None else str(source.path))
 
 
 ImageReader = Callable[[str], ImageInfo]
@@ -121,10 +128,38 @@ def _checked_source(source: Source, read_image: ImageReader | None) -> Validatio
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
         return _validate_image(source, read_image)
+    stamp = _stamp(source.path)
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
         findings += _validate_parsed(document)
-    return _result(source, document, findings)
+    return _result(source, document, _placed(findings, source.path, stamp))
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _placed(findings: list[Finding], path: Path, stamp: tuple[int, int, int] | None) -> list[Finding]:
+    """The findings with their line and column in the file. The file is read again only when there are
+    findings to place (a valid manifest costs nothing), and its positions are used only when it is still the
+    file that was validated (same inode, size and modification time)."""
+    if stamp is None or all(f.line is not None or not f.path for f in findings):
+        return findings
+    try:
+        data = read_regular_file(path)
+    except OSError:
+        return findings
+    if len(data) > MAX_DOCUMENT_BYTES or _stamp(path) != stamp:
+        return findings
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return findings
+    return place_findings(findings, text)
 
 
 def _validate_image(source: Source, read_image: ImageReader | None) -> ValidationResult:
