@@ -73,7 +73,7 @@ def test_abbreviated_and_ambiguous_ids(tmp_path: Path) -> None:
             store.get("ff")
         with pytest.raises(RunNotFound, match="not a run id"):
             store.get("abc%")
-        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 1
+        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 2
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -216,6 +216,42 @@ def test_rerun_unchanged_and_changed_input(jobs: dict[str, str], tmp_path: Path,
     runs = listed(home)
     assert len(runs) == 3 and len({r["id"] for r in runs}) == 3
     assert (Path(runs[0]["run_dir"]) / "logs/stdout.log").read_text() == "two\n"
+
+
+@pytest.mark.engine
+def test_rerun_repeats_manifest_strict_and_pull(registry: Any, seed_image: Callable[..., str], docker_client: Any,
+                                                tmp_path: Path, home: Path) -> None:
+    from .registry_fixture import push, unique_name
+
+    repository = unique_name("rerun")
+    push(docker_client, registry, seed_image(), repository, "1.0.0")  # its label's job only echoes hello
+    reference = f"{registry.host}/{repository}:1.0.0"
+    given = _write(tmp_path / "m.json", job(  # the given manifest's job writes an invalid side-car
+        "sh -c 'echo from the given manifest; echo x > $OUTPUT_DIR/a.txt; echo {bad > $OUTPUT_DIR/a.txt.metadata.json'",
+        "rerun-given", outputs={"files": [{"name": "A", "pattern": "a.txt"}]}))
+    first = seed("run", reference, "--pull", "--strict", "--manifest", str(given), "-q", "-o", str(tmp_path / "r1"))
+    assert first.returncode == 1, first.stderr  # --strict: the invalid side-car fails the run
+    original = listed(home)[0]
+    given.unlink()  # the rerun takes the manifest as it was given, from the record
+    mark = registry.log_mark()
+    again = seed("rerun", original["id"][:8], "--json")
+    assert again.returncode == 1, again.stderr
+    assert (f"seed: rerun of {original['id']} as it was run: --manifest (the manifest it was given, as recorded), "
+            "--strict, --pull") in again.stderr
+    document = json.loads(again.stdout)
+    assert document["error"]["name"] == "invalid-metadata" and document["job"]["name"] == "rerun-given"
+    assert (Path(document["run_dir"]) / "logs/stdout.log").read_text() == "from the given manifest\n"
+    assert any(path.startswith(f"/v2/{repository}/manifests/") for _, path, _ in registry.requests(mark))  # pulled
+    record = RunStore.open().get(document["run_id"])
+    assert record["request"]["strict"] is True and record["request"]["pull"] is True
+    assert record["request"]["manifest"]["job"]["name"] == "rerun-given"
+
+    plain = seed("run", reference, "-q", "-o", str(tmp_path / "r2"))  # the label, no --strict, no --pull
+    assert plain.returncode == 0, plain.stderr
+    mark = registry.log_mark()
+    rerun_plain = seed("rerun", listed(home)[0]["id"], "-q")
+    assert rerun_plain.returncode == 0 and "as it was run" not in rerun_plain.stderr, rerun_plain.stderr
+    assert registry.requests(mark) == []  # no --pull: the registry was not asked
 
 
 @pytest.mark.engine

@@ -57,8 +57,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         path = self.path.partition("?")[0]
         self.counts[path] += 1
-        if path in ("/input.png", "/dir/in%20put.png"):
+        if path in ("/input.png", "/dir/in%20put.png", "/render"):  # /render: a type by Content-Type alone
             self._send(PNG, "image/png")
+        elif path == "/plain.bin":
+            self._send(b"plain\n", "text/plain; charset=utf-8")
+        elif path == "/untyped.txt":
+            self._send(b"untyped\n", "application/octet-stream")
         elif path == "/data.txt":
             self._send(b"hello\n", "text/plain; charset=utf-8")
         elif path == "/loop":
@@ -300,3 +304,57 @@ def test_a_bad_limit_is_a_refusal(server: str, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(PlanError) as caught:
         resolve_url_inputs(RunRequest(image="x", file_inputs={"INPUT": [f"{server}/data.txt"]}), progress=False)
     assert caught.value.problems[0].code == "input-download-settings"
+
+
+def _planned(server: str, paths: list[str], media_types: list[str] | None) -> tuple[list[str], list[str], dict]:
+    """(the media types the job is told, the warnings' codes, the sources) of one input given as URLs."""
+    from seed_runner import load_manifest
+    from seed_runner.runtime.plan import make_plan
+
+    spec = {"name": "INPUT", "multiple": True, **({"mediaTypes": media_types} if media_types else {})}
+    manifest = load_manifest({"seedVersion": "1.0.0", "job": {
+        "name": "types", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "e"}, "timeout": 10,
+        "interface": {"inputs": {"files": [spec]}}}})
+    sources: dict = {}
+    request = resolve_url_inputs(RunRequest(image="x", file_inputs={"INPUT": [f"{server}{p}" for p in paths]}),
+                                 progress=False, sources=sources)
+    plan = make_plan(manifest, request, known_media_types={k: v["media_type"] for k, v in sources.items()})
+    files = plan.input_metadata["JOB"]["INPUT"]
+    return [f["media_type"] for f in files], [w.code for w in plan.warnings], sources
+
+
+def test_the_media_type_comes_from_the_server_when_the_input_allows_it(server: str) -> None:
+    # /render has no extension: only its Content-Type says it is a PNG
+    assert _planned(server, ["/render"], ["image/png"])[:2] == (["image/png"], [])
+    assert _planned(server, ["/render"], None)[:2] == (["image/png"], [])  # no list: any type is allowed
+    # not among the input's types: the name decides (and the usual warning says so)
+    assert _planned(server, ["/render"], ["text/plain"])[:2] == (["application/octet-stream"], ["input-media-type"])
+    # parameters are not part of the type; a generic type never hides what the name says
+    assert _planned(server, ["/plain.bin", "/untyped.txt"], None)[0] == ["text/plain", "text/plain"]
+    _, _, sources = _planned(server, ["/render?token=" + TOKEN], None)
+    ((path, source),) = sources.items()
+    assert source == {"url": f"{server}/render?token=****", "media_type": "image/png"} and Path(path).is_file()
+
+
+@pytest.mark.engine
+def test_the_url_is_recorded_in_the_store_and_the_result(server: str, seed_home: Path, tmp_path: Path) -> None:
+    url = f"{server}/render?token={TOKEN}"
+    run = _seed("run", WATERMARK, "-i", f"INPUT_IMAGE={url}", "--json", "-q", "-o", str(tmp_path / "run"),
+                home=seed_home)
+    assert run.returncode == 0, run.stderr.decode()
+    document = json.loads(run.stdout)
+    shown = f"{server}/render?token=****"
+    (record,) = document["inputs"]["INPUT_IMAGE"]
+    assert record["url"] == shown and record["media_type"] == "image/png" and record["file_name"] == "render"
+    assert record["sha256"] == hashlib.sha256(PNG).hexdigest() and record["size"] == len(PNG)
+    assert Path(record["path"]).read_bytes() == PNG  # the file in the download cache
+    assert "input-media-type" not in [w["code"] for w in document["warnings"]]
+    metadata = json.loads((tmp_path / "run/work/input-metadata.json").read_text())
+    assert metadata["JOB"]["INPUT_IMAGE"][0]["media_type"] == "image/png"
+    listing = _seed("runs", "--json", home=seed_home)
+    (stored,) = json.loads(listing.stdout)["runs"][0]["inputs"]["INPUT_IMAGE"]
+    assert stored["url"] == shown and stored["sha256"] == record["sha256"]
+    everything = run.stdout + listing.stdout + b"".join(
+        p.read_bytes() for p in [*seed_home.glob("runs.sqlite3*"), *(tmp_path / "run").rglob("*")] if p.is_file())
+    assert TOKEN.encode() not in everything

@@ -76,7 +76,7 @@ def _when(record: dict[str, Any]) -> str:
 @runs_app.callback()
 def runs(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option(help="Only runs of this status (succeeded, failed, ...).")] = None,
+    status: Annotated[Optional[str], typer.Option(help="Only runs of this status (succeeded, cached, failed, running, ...).")] = None,
     job: Annotated[Optional[str], typer.Option(help="Only runs of this job (its name, or its image).")] = None,
     since: Annotated[Optional[str], typer.Option(help="Only runs since an age (7d, 12h) or a date.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many runs.")] = None,
@@ -96,21 +96,25 @@ def runs(
                    else f"no runs recorded yet ({default_path()})")
         return
     store = _open()
+    if as_json:  # SQLite writes the records: 10,000 in tens of milliseconds (store/listing.py)
+        from ..store.listing import write_json
+
+        try:
+            with store:
+                write_json(store, sys.stdout.buffer, status=status, job=job, since=cutoff, limit=limit)
+        except StoreError as exc:
+            _fail(exc)
+        return
     try:
         with store:
             records = store.list(status=None if status in ("running", "runner gone") else status, job=job,
-                                 since=cutoff, limit=None if status else limit, brief=not as_json)
+                                 since=cutoff, limit=None if status else limit, brief=True)
     except StoreError as exc:
         _fail(exc)
     for record in records:
         record["state"] = state(record)
     if status in ("running", "runner gone"):
         records = [r for r in records if r["state"] == status][:limit]
-    if as_json:
-        for record in records:
-            record.pop("request", None)
-        typer.echo(json.dumps({"store": str(store.path), "runs": records}, indent=2))
-        return
     if not records:
         typer.echo(f"no runs recorded{' that match' if status or job or since else ''} ({store.path})")
         return
@@ -205,7 +209,7 @@ def rerun(
     import os
 
     from ..store import StoreError
-    from ..store.history import rerun_request
+    from ..store.history import rerun_options, rerun_request
 
     given: dict[str, str] = {}
     for item in settings or ():
@@ -219,22 +223,47 @@ def rerun(
         record = _get(store, run_id)
     try:
         request, changed = rerun_request(record, settings=given, label=name)
+        options = rerun_options(record)
     except StoreError as exc:
         typer.echo(f"seed: error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     for line in changed:
         typer.echo(f"seed: input changed since run {record['id'][:12]}: {line}", err=True)
+    repeated = [text for option, text in (("manifest", "--manifest (the manifest it was given, as recorded)"),
+                                          ("strict", "--strict"), ("pull", "--pull")) if options[option]]
+    if repeated:
+        typer.echo(f"seed: rerun of {record['id'][:12]} as it was run: {', '.join(repeated)}", err=True)
     from ..runtime.runner import run as run_job
     from .render import print_run_summary
 
     result = run_job(request, echo_stdout=None if quiet else (sys.stderr.buffer if as_json else sys.stdout.buffer),
-                     echo_stderr=None if quiet else sys.stderr.buffer)
+                     echo_stderr=None if quiet else sys.stderr.buffer, **options)
     if as_json:
         typer.echo(json.dumps(result.document, indent=2))
     typer.echo(f"seed: rerun of {record['id'][:12]}: run {result.document['run_id']}", err=True)
     print_run_summary(result, quiet=quiet and not as_json)
     say_not_recorded(result, quiet=quiet and not as_json)
     raise typer.Exit(result.exit_status)
+
+
+def cache_choice(given: bool | None) -> bool:
+    """`--cache` / `--no-cache`, else SEED_CACHE (a value that is no yes or no: exit 2)."""
+    if given is not None:
+        return given
+    from ..store.result_cache import default_enabled
+
+    try:
+        return default_enabled()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cache") from None
+
+
+def say_cached(result: Any, *, quiet: bool) -> None:
+    """A run taken from the result cache says so (its job's output is the origin's: `seed logs ID`)."""
+    origin = result.document.get("cached_from")
+    if origin and not quiet:
+        typer.echo(f"seed: cached: the outputs of run {origin[:12]} (an identical run that succeeded), linked into "
+                   f"{result.document['run_dir']}; no container started", err=True)
 
 
 def say_not_recorded(result: Any, *, quiet: bool) -> None:

@@ -22,10 +22,13 @@ def max_download(value: int | str | None = None) -> int:
 
 
 def resolve_url_inputs(request: Any, *, max_bytes: int | None = None, timeout: float | None = None,
-                       progress: bool | None = None) -> Any:
+                       progress: bool | None = None, sources: dict[str, dict[str, Any]] | None = None) -> Any:
     """``request`` with every URL among its file inputs replaced by the cached file (named as the URL's last
     segment). Raises PlanError with one problem per URL that failed (``input-download-failed``,
-    ``input-hash-mismatch``, ``input-download-too-large``, ``input-bad-url``), before anything starts."""
+    ``input-hash-mismatch``, ``input-download-too-large``, ``input-bad-url``), before anything starts.
+
+    ``sources``, when given, receives for each cached file (by its absolute path) where it came from: ``url``
+    (without credentials) and ``media_type`` (the server's Content-Type, or None)."""
     from ..problems import error
     from ..runtime.input_files import request_path
     from ..runtime.plan import PlanError
@@ -56,8 +59,10 @@ def resolve_url_inputs(request: Any, *, max_bytes: int | None = None, timeout: f
             try:
                 url = parse_input_url(str(value))
                 if url.scheme in ("http", "https") or url.scheme == "file" or _fsspec_knows(url.scheme):
-                    out.append(cache.named_path(fetch(url, cache, max_bytes=limit, timeout=timeout,
-                                                      progress=progress)))
+                    entry = fetch(url, cache, max_bytes=limit, timeout=timeout, progress=progress)
+                    out.append(cache.named_path(entry))
+                    if sources is not None:
+                        sources[str(Path(out[-1]).absolute())] = {"url": url.shown, "media_type": entry.content_type}
                 else:
                     problems.append(error("input-download-failed", at, f"input {name}: {url.shown}: no "
                                           f"file system for {url.scheme}://"))

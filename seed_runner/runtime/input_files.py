@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..manifest.media_types import guess_media_type
+from ..manifest.media_types import OCTET_STREAM, guess_media_type
 from ..manifest.model import FileInput
 from ..problems import Problem, error, json_path, warning
 
@@ -122,12 +122,24 @@ def is_flat_directory(path: Path) -> bool:
         return all(entry.is_file(follow_symlinks=False) for entry in entries)
 
 
-def media_type_warnings(spec: FileInput, files: list[Path]) -> list[Problem]:
+def media_type(spec: FileInput, name: str, given: str | None = None) -> str:
+    """A file's media type: ``given`` (a URL input's Content-Type) when the input allows it (it is one of the
+    input's ``mediaTypes``, or the input lists none and ``given`` says more than application/octet-stream),
+    else the type its name suggests."""
+    if given and (given in spec.media_types or (not spec.media_types and given != OCTET_STREAM)):
+        return given
+    return guess_media_type(name)
+
+
+def media_type_warnings(spec: FileInput, files: list[Path], types: dict[str, str] | None = None) -> list[Problem]:
+    """A warning for each file whose media type (``types`` by file name, else guessed) the input does not list."""
     if not spec.media_types:
         return []
+    types = types or {}
+    shown = {f.name: types.get(f.name) or guess_media_type(f.name) for f in files}
     return [warning("input-media-type", request_path("file_inputs", spec.name),
-                    f"input {spec.name}: {f.name} looks like {guess_media_type(f.name)}, not "
-             f"{' or '.join(spec.media_types)}") for f in files if guess_media_type(f.name) not in spec.media_types]
+                    f"input {spec.name}: {f.name} looks like {shown[f.name]}, not "
+             f"{' or '.join(spec.media_types)}") for f in files if shown[f.name] not in spec.media_types]
 
 
 def file_sha256(path: str | Path) -> tuple[str, int]:

@@ -18,13 +18,13 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from ..errors import SeedRunnerError
-from ..manifest.media_types import guess_media_type
 from ..manifest.model import Manifest
 from ..manifest.names import INPUT_METADATA, OUTPUT_DIR, normalize_name
 from ..problems import Problem, error, json_path
 from . import layout
 from .command import CommandSyntaxError, expand_command
-from .input_files import env_value_problem, input_files, is_flat_directory, media_type_warnings, request_path
+from .input_files import (env_value_problem, input_files, is_flat_directory, media_type, media_type_warnings,
+                          request_path)
 from .json_inputs import JsonText, encode_json_input, json_type_problem, parse_json_input
 from .masking import MASK, mask_text
 from .resources import format_allocation, plan_resources
@@ -141,11 +141,14 @@ def _by_variable(given: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
 
 
 def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str, str] | None = None,
-              image_entrypoint: Sequence[str] | None = None) -> RunPlan:
+              image_entrypoint: Sequence[str] | None = None,
+              known_media_types: Mapping[str, str] | None = None) -> RunPlan:
     """Check ``request`` against ``manifest`` and decide the run; raises PlanError with every problem.
 
     ``image_env`` and ``image_entrypoint`` are the image's ENV and ENTRYPOINT, when known (the command's
     expansion sees the ENV; a command that expands to nothing runs the ENTRYPOINT alone).
+    ``known_media_types``: file media types known from elsewhere, by host path (a URL input's Content-Type),
+    used where the input allows them (``input_files.media_type``); other files' are guessed from their names.
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -199,7 +202,8 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
         if input_problems:
             continue
         total_bytes += size
-        warnings.extend(media_type_warnings(spec, [f for _, f in files]))
+        types = {n: media_type(spec, n, (known_media_types or {}).get(str(f.absolute()))) for n, f in files}
+        warnings.extend(media_type_warnings(spec, [f for _, f in files], types))
         container_dir = f"{layout.INPUTS_ROOT}/{spec.variable}"
         if spec.multiple:
             if len(paths) == 1 and is_flat_directory(Path(paths[0])):  # mount it as it is, read-only
@@ -220,7 +224,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             env[spec.variable] = target
         metadata[spec.name] = [
             {"file_name": name, "path": f"{container_dir}/{name}" if spec.multiple else env[spec.variable],
-             "media_type": guess_media_type(name), "file_size": f.stat().st_size}
+             "media_type": types[name], "file_size": f.stat().st_size}
             for name, f in files]
 
     if staged:  # /seed/inputs itself is read-only too: the job cannot add an input folder beside the others

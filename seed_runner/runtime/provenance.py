@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from ..manifest.media_types import guess_media_type
 from ..problems import Problem, warning
 from .masking import MASK, as_mask
 from .input_files import file_sha256
+from .input_records import host_files
 from .plan import RunPlan
 
 CRATE_FILE = "ro-crate-metadata.json"
@@ -110,7 +111,7 @@ def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None
     timings = document.get("timings") or {}
 
     input_files = []
-    for name, path, record in _input_files(plan):
+    for name, path, record in host_files(plan):
         # The hash the run store took at the start, when there is one: an input is read once a run.
         known = (input_sha256 or {}).get(str(path))
         digest, size = (known, path.stat().st_size) if known else file_sha256(path)
@@ -162,26 +163,6 @@ def _property(identifier: str, name: str, value: Any, kind: str) -> dict[str, An
     if isinstance(value, (dict, list)):
         value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return {"@id": identifier, "name": name, "value": value, "description": kind}
-
-
-def _input_files(plan: RunPlan) -> Iterator[tuple[str, Path, dict[str, Any]]]:
-    """(input name, host file, input-metadata record) of every file input, the user's own files."""
-    by_target = {mount.target: Path(mount.source) for mount in plan.mounts}
-    staged = {Path(s.directory).name: s.files for s in plan.staged if s.files}
-    job_inputs = (plan.input_metadata or {}).get("JOB") or {}
-    for spec in plan.manifest.job.interface.file_inputs:
-        for record in job_inputs.get(spec.name) or ():
-            if not isinstance(record, dict):
-                continue
-            target, name = str(record.get("path", "")), str(record.get("file_name", ""))
-            folder = target.rpartition("/")[0]
-            host = by_target.get(target)
-            if host is None and spec.variable in staged:  # several files, linked into the run folder
-                host = next((Path(f) for f in staged[spec.variable] if Path(f).name.replace("/", "_") == name), None)
-            elif host is None and folder in by_target:  # a flat directory mounted as it is
-                host = by_target[folder] / name
-            if host is not None:
-                yield spec.name, host.absolute(), record
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -54,7 +54,7 @@ class RunResult:
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
         echo_stdout: BinaryIO | None = None, echo_stderr: BinaryIO | None = None,
         engine: Any = None, on_plan: Callable[[RunPlan], None] | None = None,
-        cancel: Cancellation | None = None) -> RunResult:
+        cancel: Cancellation | None = None, cache: bool = False) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
     ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
@@ -65,11 +65,14 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
     error. A run refused before anything started (``rejected``) leaves no folder (``run_dir`` None); the document
     says why. ``cancel``, cancelled from another thread, stops the run: before its container starts nothing
     starts; while it runs the container is stopped and removed; the status is the token's reason (``cancelled``,
-    or ``interrupted`` for a batch's Ctrl-C).
+    or ``interrupted`` for a batch's Ctrl-C). ``cache``: an earlier success with the same cache key gives its
+    outputs and no container starts (``seed_runner.store.result_cache``; the document's ``cached_from``).
     """
     run_id = request.run_id or os.urandom(6).hex()
     request = replace(request, run_id=run_id)
-    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id, "engine_warnings": []}
+    context: dict[str, Any] = {"image": {"reference": request.image}, "run_id": run_id, "engine_warnings": [],
+                               "cache": cache, "choices": {"manifest": dict(manifest.data) if manifest else None,
+                                                           "strict": strict, "pull": pull}}  # for a rerun
     try:
         run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image))
     except RunFolderError as exc:  # a folder that is not ours to write in: say so, write nothing
@@ -114,9 +117,10 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
         if manifest is None:
             manifest = label_manifest(image)
         context["job"] = _job(manifest)
-        request = resolve_url_inputs(request)  # URLs become cached local files (seed_runner.inputs), or PlanError
-        plan = make_plan(manifest, request, image_env=image.env,
-                         image_entrypoint=getattr(image, "entrypoint", None))
+        sources = context["input_sources"] = {}  # URLs become cached local files (seed_runner.inputs), or PlanError
+        request = resolve_url_inputs(request, sources=sources)
+        plan = make_plan(manifest, request, image_env=image.env, image_entrypoint=getattr(image, "entrypoint", None),
+                         known_media_types={path: source["media_type"] for path, source in sources.items()})
     except PlanError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(p.message for p in exc.problems)),
                        problems=list(exc.problems))
@@ -136,6 +140,10 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     context["staged"] = True  # from here on the folder holds the run, whatever happens
     from ..store import recording
     recording.started(context, request, plan, image)  # before the container exists; never raises
+    from ..store import result_cache
+    if context["cache"] and (hit := result_cache.reuse(context, plan)) is not None:  # the outputs of an earlier run
+        context.update(hit)
+        return _finish(run_dir, context, decide(plan.manifest, exit_code=0), plan=plan)
     try:
         _stage(plan)
         logs = Path(plan.run_dir) / "logs"
@@ -317,6 +325,8 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
             "stdout": "logs/stdout.log", "stderr": "logs/stderr.log",
             "stdout_bytes": execution.stdout_bytes, "stderr_bytes": execution.stderr_bytes},
         "container_id": getattr(execution, "container_id", None),
+        "cached_from": context.get("cached_from"),
+        "inputs": context.get("inputs"),
         "outputs": harvested.get("outputs"),
         "json_outputs": harvested.get("json_outputs"),
         "input_metadata": harvested.get("input_metadata"),

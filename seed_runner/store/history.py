@@ -13,6 +13,7 @@ from .recording import MASK, input_files
 from .runstore import StoreError
 
 RUNNER_GONE = "runner gone"
+CACHED = "cached"
 RESULT_FILE = "result.json"
 
 
@@ -46,9 +47,10 @@ def runner_gone(record: dict[str, Any]) -> bool:
 
 
 def state(record: dict[str, Any]) -> str:
-    """The status to show: the recorded one, or for a ``running`` record whose runner died, what is known."""
+    """The status to show: the recorded one (``cached`` for a success taken from the result cache), or for a
+    ``running`` record whose runner died, what is known."""
     if record["status"] != "running":
-        return record["status"]
+        return CACHED if record["status"] == "succeeded" and record.get("cached_from") else record["status"]
     document = result_document(record)
     if document is not None:  # finished, but the end could not be recorded
         return str(document.get("status"))
@@ -137,6 +139,23 @@ def rerun_request(record: dict[str, Any], *, settings: dict[str, str] | None = N
                       timeout=request["timeout"], grace_period=request["grace_period"], user=request["user"],
                       network=request["network"], label=label if label is not None else record.get("label")
                       ), changed
+
+
+def rerun_options(record: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of ``seed_runner.run`` the original run was given: ``manifest`` (the document it was given
+    with --manifest, as recorded; None: the image's label), ``strict`` and ``pull`` (all unset for a run
+    recorded before they were)."""
+    request = record.get("request") or {}
+    manifest = None
+    if request.get("manifest") is not None:
+        from ..api import load_manifest
+        from ..errors import InvalidManifestError
+
+        try:
+            manifest = load_manifest(request["manifest"])
+        except InvalidManifestError as exc:
+            raise StoreError(f"run {record['id']}: its recorded manifest is no longer valid: {exc}") from None
+    return {"manifest": manifest, "strict": bool(request.get("strict")), "pull": bool(request.get("pull"))}
 
 
 def runs(*, status: str | None = None, job: str | None = None, since: float | None = None,

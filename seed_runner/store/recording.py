@@ -36,8 +36,9 @@ def input_files(paths: list[str]) -> list[dict[str, Any]]:
     return files
 
 
-def request_record(request: Any, plan: Any) -> dict[str, Any]:
-    """The request as a rerun needs it (secret settings masked, paths absolute)."""
+def request_record(request: Any, plan: Any, choices: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The request as a rerun needs it (secret settings masked, paths absolute), with the run's ``choices``:
+    ``manifest`` (the document given with --manifest, None for the image's label), ``strict`` and ``pull``."""
     secret = {s.variable for s in plan.manifest.job.interface.settings if s.secret} if plan else set()
     from ..manifest.names import normalize_name
     from ..runtime.json_inputs import JsonText
@@ -51,7 +52,7 @@ def request_record(request: Any, plan: Any) -> dict[str, Any]:
         "settings": settings,
         "mounts": {name: str(Path(p).absolute()) for name, p in request.mounts.items()},
         "resources": dict(request.resources), "timeout": request.timeout, "grace_period": request.grace_period,
-        "user": request.user, "network": request.network,
+        "user": request.user, "network": request.network, **(choices or {}),
     }
 
 
@@ -59,14 +60,20 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
     """Record the start of a run; on failure, remember the warning for the result."""
     try:
         from ..engine import runner_identity as ri
+        from ..runtime.input_records import input_records
         from .runstore import RunStore
 
-        labels = ri.runner_labels()  # the labels its container gets: this process, and the lock it holds
         job = plan.manifest.job
-        req = request_record(request, plan)
+        req = request_record(request, plan, context.get("choices"))
         inputs = {name: input_files(paths) for name, paths in req["file_inputs"].items()}
+        sources = context.get("input_sources") or {}  # URL inputs: where each cached file came from
+        for files in inputs.values():
+            for file in files:
+                file["url"] = (sources.get(file["path"]) or {}).get("url")
         # The crate at the end names the same files: it takes these hashes instead of reading the files again.
         context["input_sha256"] = {f["path"]: f["sha256"] for files in inputs.values() for f in files}
+        context["inputs"] = input_records(plan, context["input_sha256"], sources)  # the result's, and the key's
+        labels = ri.runner_labels()  # the labels its container gets: this process, and the lock it holds
         record = {
             "id": context["run_id"], "label": getattr(request, "label", None), "image": request.image,
             "batch_id": getattr(request, "batch_id", None),
@@ -80,6 +87,12 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
         }
         store = RunStore.open()
         try:
+            if getattr(image, "id", None):  # no image id, no key: a tag alone never identifies what ran
+                from .result_cache import cache_key, key_document
+
+                strict = bool((context.get("choices") or {}).get("strict"))
+                context["cache_key"] = record["cache_key"] = cache_key(key_document(
+                    plan, context["inputs"], image.id, store.secret_salt(), strict))
             store.record_started(record)
         except BaseException:
             store.close()

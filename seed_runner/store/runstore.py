@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from ..errors import SeedRunnerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt)
 STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
 # holds a run 10 s at most, then the run says it was not recorded
@@ -26,24 +26,34 @@ _COLUMNS = (
     "id", "label", "image", "digest", "job_name", "job_version", "package_version", "status", "exit_code",
     "error_name", "error_category", "created", "started", "finished", "duration", "run_dir", "inputs",
     "json_inputs", "settings", "resources", "request", "batch_id", "runner_pid", "runner_host", "runner_boot",
-    "runner_lock", "runner_start", "runner_pidns", "recorded_at",
+    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from",
 )
 _BRIEF = ("id", "label", "image", "job_name", "job_version", "status", "duration", "run_dir", "recorded_at",
-          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns")
+          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from")
 _JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request")
+_CACHE_SCHEMA = """
+CREATE INDEX IF NOT EXISTS runs_cache ON runs (cache_key, recorded_at) WHERE cache_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, label TEXT, image TEXT, digest TEXT, job_name TEXT, job_version TEXT,
     package_version TEXT, status TEXT NOT NULL, exit_code INTEGER, error_name TEXT, error_category TEXT,
     created TEXT, started TEXT, finished TEXT, duration REAL, run_dir TEXT, inputs TEXT, json_inputs TEXT,
     settings TEXT, resources TEXT, request TEXT, batch_id TEXT, runner_pid INTEGER, runner_host TEXT,
-    runner_boot TEXT, runner_lock TEXT, runner_start TEXT, runner_pidns TEXT, recorded_at REAL NOT NULL
+    runner_boot TEXT, runner_lock TEXT, runner_start TEXT, runner_pidns TEXT, recorded_at REAL NOT NULL,
+    cache_key TEXT, cached_from TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_recorded ON runs (recorded_at);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
-PRAGMA user_version = {SCHEMA_VERSION};
+{_CACHE_SCHEMA}
 """
-assert len(_COLUMNS) == 29
+# How a store of each older version becomes the current one (in one transaction, with user_version).
+_MIGRATIONS = {
+    1: "ALTER TABLE runs ADD COLUMN cache_key TEXT; ALTER TABLE runs ADD COLUMN cached_from TEXT;" + _CACHE_SCHEMA,
+}
+SALT_NAME = "secret-salt"
+assert len(_COLUMNS) == 31
 
 
 class StoreError(SeedRunnerError):
@@ -97,6 +107,8 @@ class RunStore:
             raise StoreError(f"no run store at {path} yet: no run has been recorded")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():  # the owner's alone (its -wal and -shm files take the same mode)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             db = sqlite3.connect(str(path), timeout=timeout_ms / 1000, isolation_level=None,
                                  check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -109,9 +121,11 @@ class RunStore:
             if version < SCHEMA_VERSION:
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                        for statement in filter(str.strip, _SCHEMA.split(";")):
-                            db.execute(statement)
+                    version = db.execute("PRAGMA user_version").fetchone()[0]  # another runner may have done it
+                    steps = [_SCHEMA] if version == 0 else [_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION)]
+                    for statement in filter(str.strip, ";".join(steps).split(";")):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
@@ -190,6 +204,7 @@ class RunStore:
             "error_name": error.get("name") or error.get("code"), "error_category": error.get("category"),
             "created": timings.get("created"), "started": timings.get("started"),
             "finished": timings.get("finished"), "duration": timings.get("duration_seconds"),
+            "cached_from": document.get("cached_from"),
         }
         if started is None:
             job = document.get("job") or {}
@@ -208,21 +223,54 @@ class RunStore:
     def list(self, *, status: str | None = None, job: str | None = None, since: float | None = None,
              limit: int | None = None, brief: bool = False) -> list[dict[str, Any]]:
         """Records, newest first; ``since`` is a Unix time; ``job`` matches the job name or the image;
+        ``status`` ``cached`` the successes taken from the result cache (``succeeded`` the others);
         ``brief``: only the members a listing shows (and that judge a running record), not the JSON ones."""
+        return self._read(*self.query(", ".join(_BRIEF) if brief else "*", status=status, job=job, since=since,
+                                      limit=limit))
+
+    @staticmethod
+    def query(columns: str, *, status: str | None = None, job: str | None = None, since: float | None = None,
+              limit: int | None = None) -> tuple[str, list[Any]]:
+        """(SQL, parameters) selecting ``columns`` of the records that match, newest first."""
         where, params = [], []
         if status:
             where.append("status = ?")
-            params.append(status)
+            params.append("succeeded" if status == "cached" else status)
+            if status in ("succeeded", "cached"):  # a cached run is shown as such, and only as such
+                where.append(f"cached_from IS {'NOT ' if status == 'cached' else ''}NULL")
         if job:
             where.append("(job_name = ? OR image = ?)")
             params += [job, job]
         if since is not None:
             where.append("recorded_at >= ?")
             params.append(since)
-        sql = f"SELECT {', '.join(_BRIEF) if brief else '*'} FROM runs"
+        sql = f"SELECT {columns} FROM runs"
         sql += " WHERE " + " AND ".join(where) if where else ""
         sql += " ORDER BY recorded_at DESC" + (f" LIMIT {int(limit)}" if limit else "")
-        return self._read(sql, params)
+        return sql, params
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Raw rows of a query (``query``), nothing decoded: for listings that pass the stored text through."""
+        import sqlite3
+
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(exc, self.path)) from None
+
+    def cache_origins(self, key: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest runs with this cache key that succeeded by running (never a cached run itself)."""
+        return self._read("SELECT id, run_dir FROM runs WHERE cache_key = ? AND status = 'succeeded' AND "
+                          "cached_from IS NULL ORDER BY recorded_at DESC LIMIT ?", [key, limit])
+
+    def secret_salt(self) -> bytes:
+        """This store's random salt for hashing secret values into cache keys (made on first use; never leaves
+        the store, so a key made here says nothing about a secret to anyone without the store)."""
+        rows = self._read("SELECT value FROM meta WHERE name = ?", [SALT_NAME])
+        if not rows:
+            self._write("INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)", [SALT_NAME, os.urandom(32).hex()])
+            rows = self._read("SELECT value FROM meta WHERE name = ?", [SALT_NAME])
+        return bytes.fromhex(rows[0]["value"])
 
     def get(self, prefix: str) -> dict[str, Any]:
         """The record whose id starts with ``prefix`` (as git abbreviates); RunNotFound when none or several."""
