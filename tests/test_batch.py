@@ -72,6 +72,11 @@ def test_each_file_is_a_run_and_the_batch_folder_says_how_each_went(tmp_path: Pa
     with RunStore.open() as store:
         recorded = {r["id"]: r for r in store.list() if r["batch_id"] == batch["batch_id"]}
     assert set(recorded) == {r["run_id"] for r in batch["runs"]}
+    listed = seed("runs", "--batch", batch["batch_id"][:6], "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert {r["id"] for r in json.loads(listed.stdout)["runs"]} == set(recorded)
+    assert len(seed("runs", "--batch", batch["batch_id"][:6], cwd=tmp_path).stdout.splitlines()) == 3
+    assert seed_runner.runs(batch=batch["batch_id"]) and not seed_runner.runs(batch="ffffffffffff")
     assert f"row 1 succeeded" in proc.stderr and "batch.json" in proc.stderr
 
 
@@ -156,3 +161,32 @@ def test_ctrl_c_stops_every_container_and_marks_the_unfinished_runs(tmp_path: Pa
     assert {r["status"] for r in batch["runs"]} == {"interrupted"}
     assert containers_of(docker_client, [a["run_id"] for r in batch["runs"] for a in r["attempts"] if a["run_id"]]) == []
     assert "seed batch resume" in err
+
+
+def test_on_a_terminal_a_progress_bar_counts_the_runs(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    (tmp_path / "data").mkdir()
+    for i in range(3):
+        (tmp_path / "data" / f"in{i}.png").write_bytes(PNG.read_bytes())
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([SEED, "batch", WATERMARK, "--each", "INPUT_IMAGE=data/*.png", "-o", "out"],
+                            cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower,
+                            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(60) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "3/3" in text and "0 running" in text  # the bar's last state
+    assert "seed: row 1 succeeded" not in text  # no plain lines on a terminal
+    assert "succeeded: 3 runs (3 succeeded)" in text

@@ -79,6 +79,8 @@ def runs(
     status: Annotated[Optional[str], typer.Option(help="Only runs of this status (succeeded, cached, failed, running, ...).")] = None,
     job: Annotated[Optional[str], typer.Option(help="Only runs of this job (its name, or its image).")] = None,
     since: Annotated[Optional[str], typer.Option(help="Only runs since an age (7d, 12h) or a date.")] = None,
+    batch: Annotated[Optional[str], typer.Option(help="Only the runs of this batch (its id, or a prefix).")
+                     ] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many runs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as one JSON document.")] = False,
 ) -> None:
@@ -101,14 +103,15 @@ def runs(
 
         try:
             with store:
-                write_json(store, sys.stdout.buffer, status=status, job=job, since=cutoff, limit=limit)
+                write_json(store, sys.stdout.buffer, status=status, job=job, since=cutoff, limit=limit,
+                           batch=batch)
         except StoreError as exc:
             _fail(exc)
         return
     try:
         with store:
             records = store.list(status=None if status in ("running", "runner gone") else status, job=job,
-                                 since=cutoff, limit=None if status else limit, brief=True)
+                                 since=cutoff, limit=None if status else limit, brief=True, batch=batch)
     except StoreError as exc:
         _fail(exc)
     for record in records:
@@ -116,7 +119,7 @@ def runs(
     if status in ("running", "runner gone"):
         records = [r for r in records if r["state"] == status][:limit]
     if not records:
-        typer.echo(f"no runs recorded{' that match' if status or job or since else ''} ({store.path})")
+        typer.echo(f"no runs recorded{' that match' if status or job or since or batch else ''} ({store.path})")
         return
     out = []
     for r in records:

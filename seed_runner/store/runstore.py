@@ -221,16 +221,17 @@ class RunStore:
     # -- reading ------------------------------------------------------------------------------------------
 
     def list(self, *, status: str | None = None, job: str | None = None, since: float | None = None,
-             limit: int | None = None, brief: bool = False) -> list[dict[str, Any]]:
-        """Records, newest first; ``since`` is a Unix time; ``job`` matches the job name or the image;
+             limit: int | None = None, brief: bool = False, batch: str | None = None) -> list[dict[str, Any]]:
+        """Records, newest first; ``since`` is a Unix time; ``job`` matches the job name or the image; ``batch``
+        a batch id (or a unique prefix of one, as run ids);
         ``status`` ``cached`` the successes taken from the result cache (``succeeded`` the others);
         ``brief``: only the members a listing shows (and that judge a running record), not the JSON ones."""
         return self._read(*self.query(", ".join(_BRIEF) if brief else "*", status=status, job=job, since=since,
-                                      limit=limit))
+                                      limit=limit, batch=batch))
 
     @staticmethod
     def query(columns: str, *, status: str | None = None, job: str | None = None, since: float | None = None,
-              limit: int | None = None) -> tuple[str, list[Any]]:
+              limit: int | None = None, batch: str | None = None) -> tuple[str, list[Any]]:
         """(SQL, parameters) selecting ``columns`` of the records that match, newest first."""
         where, params = [], []
         if status:
@@ -244,6 +245,9 @@ class RunStore:
         if since is not None:
             where.append("recorded_at >= ?")
             params.append(since)
+        if batch:  # a prefix, as run ids are abbreviated: a range, so the comparison stays exact
+            where.append("batch_id >= ? AND batch_id < ?")
+            params += [batch.lower(), batch.lower() + "\uffff"]
         sql = f"SELECT {columns} FROM runs"
         sql += " WHERE " + " AND ".join(where) if where else ""
         sql += " ORDER BY recorded_at DESC" + (f" LIMIT {int(limit)}" if limit else "")
