@@ -52,6 +52,8 @@ _EXPORTS = {
     "batch": "seed_runner.batches.start",
     "resume_batch": "seed_runner.batches.start",
     "BatchResult": "seed_runner.batches.running",
+    "test_job": "seed_runner.testing.suite",
+    "TestReport": "seed_runner.testing.report",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -74,6 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store.history import runs
     from .batches.start import batch, resume_batch
     from .batches.running import BatchResult
+    from .testing.report import TestReport
+    from .testing.suite import test_job
 
 
 def __getattr__(name: str) -> Any:

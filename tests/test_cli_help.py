@@ -12,7 +12,7 @@ import pytest
 
 SEED = str(Path(sys.executable).with_name("seed"))
 COMMANDS = ("validate", "schema", "run", "harvest", "cleanup", "init", "build", "list", "inspect", "publish", "pull",
-            "search")
+            "search", "test")
 
 
 def _help(*args: str, columns: int = 400) -> str:

@@ -74,8 +74,11 @@ def test_every_scaffold_is_strictly_valid_and_its_script_keeps_the_manifests_pro
     folder = tmp_path / "job"
     written = init_job(folder, name=f"{variant}-job", language=language, **VARIANTS[variant])
     script = "run.py" if language == "python" else "run.sh"
-    assert sorted(p.name for p in written) == sorted(
-        ["seed.manifest.json", "Dockerfile", script, "README.md", ".dockerignore"])
+    manifest_inputs = load_manifest(folder).job.interface.file_inputs
+    case_inputs = [f"tests/example/{f.name.lower().replace('_', '-')}.txt" for f in manifest_inputs]
+    assert sorted(str(p.relative_to(folder)) for p in written) == sorted(
+        ["seed.manifest.json", "Dockerfile", script, "README.md", ".dockerignore", "tests/example/case.json",
+         *case_inputs])
     result = validate(folder)
     assert result.findings == (), [f.message for f in result.findings]
     assert result.is_valid(strict=True)
@@ -115,6 +118,35 @@ def test_every_scaffold_is_strictly_valid_and_its_script_keeps_the_manifests_pro
             assert "the-secret-value" not in (out / captured.path).read_text()
     for output in manifest.job.interface.json_outputs:
         assert json_type_problem(harvested.json[output.name], output.type) is None
+    assert _scaffolded_case_mismatches(folder, tmp_path / "case") == []
+
+
+def _scaffolded_case_mismatches(folder: Path, tmp: Path) -> list[Any]:
+    """Run the entry script with the request of tests/example/case.json (as an executor would) and compare the
+    outcome with the case's expectations: `seed test` would pass it."""
+    from seed_runner.testing.cases import load_case
+    from seed_runner.testing.expectations import compare
+
+    case = load_case(folder / "tests" / "example" / "case.json")
+    manifest = load_manifest(folder)
+    types = {spec.name: spec.type for spec in manifest.job.interface.json_inputs}
+    out, logs = tmp / "outputs", tmp / "logs"
+    out.mkdir(parents=True)
+    logs.mkdir()
+    env = {"PATH": os.environ["PATH"], "OUTPUT_DIR": str(out)}
+    env.update({name: str(case.path(paths[0])) for name, paths in case.request.inputs.items()})
+    env.update({name: encode_json_input(value, types[name]) for name, value in case.request.json.items()})
+    env.update(case.request.settings)
+    script = folder / ("run.py" if (folder / "run.py").exists() else "run.sh")
+    interpreter = [sys.executable] if script.suffix == ".py" else ["/bin/sh"]
+    proc = subprocess.run([*interpreter, str(script)], env=env, capture_output=True, timeout=60)
+    (logs / "stdout.log").write_bytes(proc.stdout)
+    (logs / "stderr.log").write_bytes(proc.stderr)
+    harvested = harvest(manifest, out).to_dict()
+    document = {"status": "succeeded" if proc.returncode == 0 else "failed", "exit_code": proc.returncode,
+                "error": None, "timings": {"duration_seconds": 0.1}, "run_dir": str(tmp), "outputs_dir": str(out),
+                "outputs": harvested["outputs"], "json_outputs": harvested["json_outputs"]}
+    return [m.line() for m in compare(case.expect, document)]
 
 
 def test_defaults_give_one_file_input_and_one_report_output(tmp_path: Path) -> None:
@@ -192,6 +224,16 @@ def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
         path = folder / name
         assert not path.is_symlink() and path.is_file() and (path.stat().st_mode & 0o777) == mode
     assert (folder / "run.sh").read_text().startswith("#!/bin/sh")
+
+
+def test_force_never_writes_the_case_through_a_linked_tests_folder(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "j", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "tests").symlink_to(elsewhere)
+    with pytest.raises(ScaffoldError, match="tests is a symbolic link"):
+        init_job(folder, force=True)
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == ["tests"]
 
 
 @pytest.mark.parametrize("base_image", ["busybox\nRUN echo pwned", "Foo Bar", "", "busybox@latest",

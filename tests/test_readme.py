@@ -55,3 +55,32 @@ def test_the_seed_run_examples_of_the_sample_jobs_run(line: str, tmp_path: Path)
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "succeeded"
+
+
+TEST_LINES = [line.split("  #")[0].strip() for line in _block_after("## Testing a job: `seed test`")
+              if line.startswith("seed test ")]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("line", TEST_LINES)
+def test_the_seed_test_examples_pass(line: str, tmp_path: Path) -> None:
+    assert len(TEST_LINES) == 3
+    argv = shlex.split(line)
+    if "--junit" in argv:  # written where the test can look, not into the checkout
+        argv[argv.index("--junit") + 1] = str(tmp_path / "junit.xml")
+    proc = subprocess.run([SEED, *argv[1:], "-o", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 failed, 0 errors" in proc.stdout or json.loads(proc.stdout)["summary"]["failed"] == 0
+    assert "--junit" not in argv or (tmp_path / "junit.xml").read_text().count("<testcase ") >= 1
+
+
+def test_the_example_case_follows_the_case_schema() -> None:
+    import jsonschema
+
+    from seed_runner.manifest.schemas import load_schema
+
+    rest = README[README.index("A case (`seed schema test-case`"):]
+    example = json.loads(re.search(r"```json\n(.*?)```", rest, re.S).group(1))
+    jsonschema.Draft202012Validator(load_schema("test-case")).validate(example)
+    assert {"inputs", "json", "settings", "mounts", "resources", "timeout"} <= set(example["request"])

@@ -10,7 +10,9 @@
 - ``run.sh`` (busybox ``sh``) or ``run.py`` (Python 3, standard library only): reads the injected variables,
   checks and measures the inputs, writes a small report for every file output (a file name that matches the
   output's pattern) and the JSON outputs to ``seed.outputs.json``;
-- ``README.md`` (how to validate, build and run the job with seed) and ``.dockerignore``.
+- ``README.md`` (how to validate, build, run and test the job with seed) and ``.dockerignore``;
+- ``tests/example/case.json`` and its input files: a case `seed test` passes once the job is built
+  (``scaffold_case``).
 
 Names are taken as the user writes them and normalized the way the spec derives variables (``input-file`` is
 ``INPUT_FILE``; the job name is lower-cased for Docker); anything that cannot become a valid, Docker-friendly
@@ -30,6 +32,7 @@ from ..manifest.media_types import OCTET_STREAM, guess_media_type
 from ..manifest.names import OUTPUT_DIR
 from .scaffold_names import (JSON_TYPES, ScaffoldError, check_base_image, check_pattern, environment_name,
                              file_for, job_name, job_name_from, json_type_of, split_pair, variable_name)
+from .scaffold_case import case_files
 from .scaffold_templates import (ENTRY_SCRIPTS, ScaffoldOutput, ScriptContext, dockerfile_text, one_line,
                                  python_script, readme_text, shell_script)
 
@@ -161,7 +164,9 @@ def scaffold_files(name: str, *, title: str | None = None, description: str | No
         "Dockerfile": dockerfile_text(manifest, language, base),
         script: shell_script(context) if language == "shell" else python_script(context),
         "README.md": readme_text(manifest, language, base),
-        ".dockerignore": "# Kept out of the build context: run folders and documentation.\nseed-runs\nREADME.md\n",
+        ".dockerignore": "# Kept out of the build context: run folders, test cases and documentation.\n"
+                         "seed-runs\nseed-tests\ntests\nREADME.md\n",
+        **case_files(context),  # tests/example: the case `seed test` passes once the job is built
     }
 
 
@@ -243,6 +248,14 @@ def init_job(directory: str | Path = ".", *, name: str | None = None, title: str
         job_version=job_version, package_version=package_version)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    # tests/, tests/example/: real folders of the job's, checked before anything is written
+    subfolders = sorted({parent for name in files for parent in Path(name).parents[:-1]}, key=lambda p: len(p.parts))
+    for subfolder in subfolders:
+        if (folder / subfolder).is_symlink():
+            raise ScaffoldError(f"{folder / subfolder} is a symbolic link; the scaffold writes only into real "
+                                "folders: remove it or choose another folder")
+    for subfolder in subfolders:
+        (folder / subfolder).mkdir(exist_ok=True)
     for file_name, content in files.items():
         path = folder / file_name
         # Never write through a link: a symbolic link where a scaffold file goes is replaced, not followed.

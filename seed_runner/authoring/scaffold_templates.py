@@ -362,6 +362,7 @@ seed validate --strict .         # the manifest: no finding at all
 seed build .                     # the image {image}, the manifest in its label
 seed validate {image}
 {run_line(manifest)} -o run1
+seed test .                      # the cases in tests/ (tests/example passes as scaffolded)
 seed inspect {image}              # what the job takes and gives
 ```
 

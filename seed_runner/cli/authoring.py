@@ -113,9 +113,10 @@ def init(
     console = _console()
     shown = escape(str(directory))
     console.print(f"[green]✔[/] created the job [bold]{escape(manifest.job.name)}[/] in {shown}: "
-                  + ", ".join(escape(p.name) for p in written))
+                  + ", ".join(escape(str(p.relative_to(directory))) for p in written))
     target = shlex.quote(str(directory))
-    console.print(f"  next: seed validate --strict {target} && seed build {target}", markup=False)
+    console.print(f"  next: seed validate --strict {target} && seed build {target} && seed test {target}",
+                  markup=False)
 
 
 # -- seed build -------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ SCHEMA_FILES = {
     "manifest": "seed.manifest.schema.json",
     "metadata": "seed.metadata.schema.json",
     "result": "seed-runner.result.schema.json",
+    "test-case": "seed-runner.test-case.schema.json",  # seed test's tests/<case>/case.json
 }
 
 
