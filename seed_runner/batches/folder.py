@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ..runtime.atomic import write_text_atomically
 
 BATCH_FILE = "batch.json"
 CSV_FILE = "batch.csv"
@@ -126,7 +127,7 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
                       "run_seconds_mean": round(sum(seconds) / len(seconds), 3) if seconds else None},
         "runs": [entry.to_dict(folder) for entry in entries],
     }
-    _replace(folder / BATCH_FILE, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+    write_text_atomically(folder / BATCH_FILE, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -134,7 +135,7 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
         writer.writerow([run["row"], run["status"], run["error"] or "", _cell(run["exit_code"]),
                          _cell(run["duration_seconds"]), len(run["attempts"]), run["run_id"] or "",
                          run["run_dir"] or ""])
-    _replace(folder / CSV_FILE, text.getvalue())
+    write_text_atomically(folder / CSV_FILE, text.getvalue())
     return document
 
 
@@ -142,13 +143,6 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load(folder: Path) -> dict[str, Any]:

@@ -124,6 +124,22 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
     raise typer.Exit(result.exit_status)
 
 
+def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
+    """Run the batch (``call``), always closing the executor; a batch that cannot start is one line, exit 2."""
+    from ..batches.start import BatchError
+    from ..executors.base import DoesNotFit
+
+    try:
+        result = _with_signals(call)
+    except (BatchError, DoesNotFit) as exc:
+        report.stop()
+        typer.echo(f"seed: error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        executor.close(cancel=True)
+    _finish(result, report, as_json)
+
+
 def _with_signals(call: Any) -> Any:
     """SIGTERM/SIGHUP/SIGQUIT behave like Ctrl-C: every container of the batch is stopped and removed."""
 
@@ -189,8 +205,8 @@ def run_command(
 
     Exit status: 0 every run succeeded, 1 some failed, 2 refused (nothing ran), 4 a system error, 130 interrupted.
     """
-    from ..batches.start import BatchError, run_batch
-    from ..executors.base import DoesNotFit, RunOptions
+    from ..batches.start import run_batch
+    from ..executors.base import RunOptions
     from ..runtime.plan import RunRequest
     from .request_options import pairs, request_parts
 
@@ -202,18 +218,10 @@ def run_command(
     options = RunOptions(manifest=_manifest(manifest_file), pull=pull, strict=strict, cache=_cache_default(cache))
     chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus)
     report = _Report(quiet)
-    try:
-        result = _with_signals(lambda: run_batch(
-            image, table=table, each=[(n, p or "") for n, p in pairs(each, "--each")], product=product,
-            template=template, options=options, folder=output, batch_id=batch_id, executor=chosen, retries=retries,
-            on_start=report.start, on_finished=report.finished, on_progress=report.progress))
-    except (BatchError, DoesNotFit) as exc:
-        report.stop()
-        typer.echo(f"seed: error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        chosen.close(cancel=True)
-    _finish(result, report, as_json)
+    _drive(lambda: run_batch(
+        image, table=table, each=[(n, p or "") for n, p in pairs(each, "--each")], product=product,
+        template=template, options=options, folder=output, batch_id=batch_id, executor=chosen, retries=retries,
+        on_start=report.start, on_finished=report.finished, on_progress=report.progress), chosen, report, as_json)
 
 
 @batch_app.command("resume")
@@ -239,24 +247,15 @@ def resume_command(
 
     Secret settings were never written down: give them again with -e NAME or --secret NAME=FILE.
     """
-    from ..batches.start import BatchError, resume_batch
-    from ..executors.base import DoesNotFit
+    from ..batches.start import resume_batch
     from .request_options import request_parts
 
     parts = request_parts(None, None, settings, secret_files, None, None)
     chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus)
     report = _Report(quiet)
-    try:
-        result = _with_signals(lambda: resume_batch(
-            batch, settings=parts.settings, executor=chosen, retries=retries, on_start=report.start,
-            on_finished=report.finished, on_progress=report.progress))
-    except (BatchError, DoesNotFit) as exc:
-        report.stop()
-        typer.echo(f"seed: error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        chosen.close(cancel=True)
-    _finish(result, report, as_json)
+    _drive(lambda: resume_batch(
+        batch, settings=parts.settings, executor=chosen, retries=retries, on_start=report.start,
+        on_finished=report.finished, on_progress=report.progress), chosen, report, as_json)
 
 
 def _manifest(path: Path | None) -> Any:

@@ -21,13 +21,13 @@ same facts and require the two documents to be equal, and read every crate back 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ..manifest.media_types import guess_media_type
 from ..problems import Problem, warning
+from .atomic import write_text_atomically
 from .masking import MASK, as_mask
 from .input_files import file_sha256
 from .input_records import host_files
@@ -51,7 +51,7 @@ def write_crate(run_dir: Path, document: dict[str, Any], plan: RunPlan, *, image
             # A secret inside a path or hash (a short secret can be): masked too, as everywhere else.
             text = mask.text(text)
             json.loads(text)  # still a JSON document, or no crate at all (the warning says so)
-        _write_atomically(Path(run_dir) / CRATE_FILE, text)
+        write_text_atomically(Path(run_dir) / CRATE_FILE, text, encoding="ascii")
     except Exception as exc:  # noqa: BLE001 - provenance must never take a run down
         message = mask.text(f"{type(exc).__name__}: {exc}")
         return warning("provenance-not-written", "$", f"{CRATE_FILE} could not be written: {message}")
@@ -165,10 +165,3 @@ def _property(identifier: str, name: str, value: Any, kind: str) -> dict[str, An
     return {"@id": identifier, "name": name, "value": value, "description": kind}
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="ascii")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

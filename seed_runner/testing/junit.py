@@ -20,12 +20,13 @@ document every reader parses. Pure: ``junit_xml`` returns bytes, ``write_junit``
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable, Literal, Mapping, NamedTuple
+
+from ..runtime.atomic import write_text_atomically
 
 __all__ = ["JUnitCase", "STATUSES", "junit_xml", "write_junit", "xml_safe"]
 
@@ -129,10 +130,5 @@ def write_junit(path: str | Path, cases: Iterable[JUnitCase | tuple], **options:
     path = Path(path)
     data = junit_xml(cases, **options)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomically(path, data.decode("utf-8"))
     return path
