@@ -296,6 +296,8 @@ def _register_command_groups() -> None:
     batch.register(app)  # seed batch, seed batch resume
     from . import testing
     testing.register(app)  # seed test: a job's test cases
+    from . import conformance
+    conformance.register(app)  # seed conformance: the runners' suite
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's
