@@ -58,7 +58,12 @@ def _executor(kind: str, scheduler: str | None, shared_dir: Path | None, outputs
     except ImportError:
         raise typer.BadParameter("--executor dask needs Dask: pip install 'seed-runner[dask]'",
                                  param_hint="--executor") from None
-    return DaskExecutor(scheduler, shared_dir=shared_dir, outputs_to=outputs_to)
+    from ..errors import SeedRunnerError
+
+    try:
+        return DaskExecutor(scheduler, shared_dir=shared_dir, outputs_to=outputs_to)
+    except SeedRunnerError as exc:  # the scheduler does not answer, no worker sees the shared folder, ...
+        _fail(exc)
 
 
 class _Report:
@@ -126,18 +131,29 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
 
 def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
     """Run the batch (``call``), always closing the executor; a batch that cannot start is one line, exit 2."""
-    from ..batches.start import BatchError
-    from ..executors.base import DoesNotFit
+    from ..errors import SeedRunnerError
 
     try:
         result = _with_signals(call)
-    except (BatchError, DoesNotFit) as exc:
+    except SeedRunnerError as exc:
         report.stop()
-        typer.echo(f"seed: error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
     finally:
         executor.close(cancel=True)
     _finish(result, report, as_json)
+
+
+def _fail(exc: Exception) -> None:
+    """One line and the exit status of what went wrong: 2 a batch that cannot start as given (its table, its
+    folder, a run that never fits), 1 an invalid manifest, 4 the engine, the image or the cluster."""
+    from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError
+
+    status = getattr(exc, "exit_status", None)
+    if status is None:
+        status = 1 if isinstance(exc, InvalidManifestError) else \
+            4 if isinstance(exc, (EngineUnavailableError, ImageNotFoundError)) else 2
+    typer.echo(f"seed: error: {exc}", err=True)
+    raise typer.Exit(status) from None
 
 
 def _with_signals(call: Any) -> Any:

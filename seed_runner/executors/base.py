@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Self, runtime_checkable
 
 from ..errors import SeedRunnerError
 from ..runtime.cancellation import Cancellation, Reason
@@ -130,6 +130,27 @@ class Executor(Protocol):
     def as_completed(self, futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]: ...
 
     def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None: ...
+
+
+class ExecutorBase:
+    """What our executors share: ``as_completed``, ``cancel``, and the context manager (leaving closes; an
+    exception cancels what is left, ``reason="interrupted"`` on Ctrl-C). A subclass gives submit and close."""
+
+    def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None:
+        raise NotImplementedError
+
+    def as_completed(self, futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]:
+        return as_completed(futures, timeout)
+
+    def cancel(self, future: RunFuture, reason: Reason = "cancelled") -> bool:
+        return future.cancel(reason)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
+        self.close(cancel=kind is not None, reason="interrupted" if interrupted else "cancelled")
 
 
 def with_run_id(request: "RunRequest") -> "RunRequest":

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
-from .base import DoesNotFit, ExecutorClosed, Footprint, RunFuture, RunOptions, as_completed, unstarted, \
+from .base import DoesNotFit, ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, unstarted, \
     with_run_id
 from ..runtime.cancellation import Reason
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..runtime.plan import RunRequest
 
 
-class LocalExecutor:
+class LocalExecutor(ExecutorBase):
     """A resource-aware pool of runs on the local (or ``DOCKER_HOST``'s) engine."""
 
     def __init__(self, *, parallel: int | None = None, cpus: float | None = None, mem: float | None = None,
@@ -97,12 +97,6 @@ class LocalExecutor:
         self._dispatch()
         return future
 
-    def as_completed(self, futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]:
-        return as_completed(futures, timeout)
-
-    def cancel(self, future: RunFuture, reason: Reason = "cancelled") -> bool:
-        return future.cancel(reason)
-
     def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None:
         """No more submissions; wait for every run (``cancel``: stop them first)."""
         self._closed = True
@@ -121,13 +115,6 @@ class LocalExecutor:
                     future.exception()
                 except BaseException:  # noqa: BLE001 - the run's own problem; we only wait for it
                     pass
-
-    def __enter__(self) -> "LocalExecutor":
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
-        self.close(cancel=kind is not None, reason="interrupted" if interrupted else "cancelled")
 
     @property
     def in_flight(self) -> Footprint:

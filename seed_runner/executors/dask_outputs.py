@@ -1,0 +1,167 @@
+"""Run folders and run records leaving the worker: the copy to ``outputs_to`` (fsspec) and the run store.
+
+With ``outputs_to`` (no shared folder), a run is made in the worker's spool folder and copied, once it has
+ended, to ``<outputs_to>/<folder name>`` (everything but ``work/inputs``, the staged copies of the input files);
+the spool's folder is then removed. The result document's ``run_dir`` and ``outputs_dir`` name the copy (a path
+for ``file://``, else the URL), and so does the run store's record. A copy that fails turns the run into a
+system error (``outputs-not-copied``) and keeps the spool's folder on the worker, which the message names.
+
+The run store: a worker records its runs in its own store (``SEED_HOME`` on its host), as any run does; the
+task gives the record back, and the client writes it into its own store (the same row when both share one), so
+that `seed runs` on the submitting machine lists every run of the executor. A run lost with its worker is
+recorded there by the client (status ``error``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..runtime.plan import RunRequest
+    from ..runtime.runner import RunResult
+
+_SKIPPED = ("work/inputs",)
+"""Not copied: the staged copies (hard links) of the input files, which are the user's already."""
+
+
+def copy_out(result: "RunResult", url: str) -> "RunResult":
+    """Copy the run folder to ``<url>/<its name>`` and remove it here; the result then names the copy."""
+    import fsspec
+
+    local = Path(str(result.run_dir))
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+        target = f"{root.rstrip('/')}/{local.name}"
+        on_disk = "file" in _protocols(fs)
+        shown = target if on_disk else f"{url.rstrip('/')}/{local.name}"  # the URL as the user wrote it
+        document = _moved(result.document, str(local), shown)
+        _write_document(local / "result.json", document)
+        if fs.exists(target):  # a lost attempt's partial copy, or an earlier run of the same name
+            fs.rm(target, recursive=True)
+        folders, sources, targets = _files(local, target)
+        for folder in folders:  # empty ones too (outputs/ of a job that wrote nothing)
+            fs.makedirs(folder, exist_ok=True)
+        fs.put(sources, targets)
+    except Exception as exc:  # noqa: BLE001 - any file system's failure: the run says so, the folder stays
+        return _not_copied(result, url, f"{type(exc).__name__}: {exc}")
+    restate(str(result.document.get("run_id")), run_dir=shown)
+    shutil.rmtree(local, ignore_errors=True)
+    try:
+        local.parent.rmdir()  # <spool>/<run id>
+    except OSError:
+        pass
+    return replace(result, document=document, run_dir=Path(shown) if on_disk else None)
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def _files(local: Path, target: str) -> tuple[list[str], list[str], list[str]]:
+    """(the folders to make, the files to copy, where each goes)."""
+    folders, sources, targets = [], [], []
+    for directory, subdirs, names in os.walk(local):
+        relative = os.path.relpath(directory, local)
+        subdirs[:] = [d for d in subdirs if os.path.normpath(os.path.join(relative, d)) not in _SKIPPED]
+        there = target if relative == "." else f"{target}/{relative}"
+        folders.append(there)
+        for name in names:
+            sources.append(os.path.join(directory, name))
+            targets.append(f"{there}/{name}")
+    return folders, sources, targets
+
+
+def _moved(document: dict[str, Any], local: str, shown: str) -> dict[str, Any]:
+    moved = dict(document)
+    for member in ("run_dir", "outputs_dir"):
+        value = moved.get(member)
+        if isinstance(value, str) and (value == local or value.startswith(local + "/")):
+            moved[member] = shown + value[len(local):]
+    return moved
+
+
+def _write_document(path: Path, document: dict[str, Any]) -> None:
+    from ..runtime.atomic import write_text_atomically
+
+    write_text_atomically(path, json.dumps(document, indent=2) + "\n", encoding="ascii")  # as the runner does
+
+
+def _not_copied(result: "RunResult", url: str, why: str) -> "RunResult":
+    from ..runtime.outcome import system_failure
+
+    message = f"the run folder could not be copied to {url} ({why}); it is kept on the worker at {result.run_dir}"
+    outcome = system_failure("outputs-not-copied", message)
+    document = {**result.document, "status": outcome.status, "error": outcome.error.to_dict()  # type: ignore[union-attr]
+                , "message": message}
+    try:
+        _write_document(Path(str(result.run_dir)) / "result.json", document)
+    except OSError:
+        pass
+    restate(str(document.get("run_id")), document=document)
+    return replace(result, outcome=outcome, document=document)
+
+
+# -- the run store ------------------------------------------------------------------------------------------
+
+
+def store_record(run_id: str) -> dict[str, Any] | None:
+    """This host's run store's record of a run (None: not recorded, or no store)."""
+    from ..store.runstore import RunStore, StoreError
+
+    try:
+        with RunStore.open(create=False) as store:
+            return store.get(run_id)
+    except StoreError:
+        return None
+
+
+def restate(run_id: str, *, run_dir: str | None = None, document: dict[str, Any] | None = None) -> None:
+    """Change a recorded run: its folder (moved to ``outputs_to``), or its end (from ``document``)."""
+    from ..store.runstore import RunStore, StoreError
+
+    try:
+        with RunStore.open() as store:
+            try:
+                record: dict[str, Any] | None = store.get(run_id)
+            except StoreError:
+                record = None
+            if run_dir is not None and record is not None:
+                record["run_dir"] = run_dir
+                store.record_started(record)  # the whole row again, with the new folder
+            if document is not None:
+                store.record_finished(document, record)  # inserts a row of the document when none is there
+    except StoreError:
+        pass  # a store that cannot be written never changes a run's outcome (as in the runner)
+
+
+def keep_record(record: dict[str, Any] | None) -> None:
+    """Write a worker's record of a run into this machine's run store (the same row when they share one)."""
+    if record is None:
+        return
+    from ..store.runstore import RunStore, StoreError
+
+    try:
+        with RunStore.open() as store:
+            store.record_started(record)
+    except StoreError:
+        pass
+
+
+def lost(request: "RunRequest", name: str, message: str) -> "RunResult":
+    """The result of a run that no worker could finish (its worker died too often, the task failed): a system
+    error, recorded in this machine's run store."""
+    from ..runtime.outcome import system_failure
+    from ..runtime.runner import RunResult, stopped_before_start
+
+    outcome = system_failure(name, message)
+    base = stopped_before_start(request)  # the document's shape, without a folder
+    document = {**base.document, "status": outcome.status, "error": outcome.error.to_dict(),  # type: ignore[union-attr]
+                "message": message}
+    restate(str(request.run_id), document=document)
+    return RunResult(outcome, document, None)
