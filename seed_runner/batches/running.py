@@ -22,7 +22,7 @@ from . import folder as bf
 from .requests import BatchRun
 from .rows import row_path
 
-RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure"})
+RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost"})
 """System failures a retry may cure. Not ``killed-externally`` (someone meant it), not ``container-not-removed``
 (the job ran), never a job or data error."""
 DONE = frozenset({"succeeded", "cached"})
