@@ -69,10 +69,15 @@ def conformance(
     class that cannot be imported or is not an executor, the dask extra missing), 4 the probes cannot be built
     or run at all (no engine, no base image, the scheduler does not answer), 130 interrupted.
     """
-    from ..conformance.catalog import TESTS, select as select_tests
+    from ..conformance.catalog import select as select_tests
 
     if list_tests:
-        _list(select_tests(select or ()) or TESTS, as_json)
+        chosen = select_tests(select or ())
+        if not chosen:  # a usage error, as for a run (not the whole list, which -k would not run)
+            typer.echo(f"seed: error: no conformance test matches {', '.join(select or ())}; `seed conformance "
+                       "--list` shows the ids", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        _list(chosen, as_json)
         return
     options = _parse_options(executor_options or [])
     made = _make_executor(executor, scheduler, shared_dir, executor_class, options)
@@ -106,7 +111,8 @@ def _run(executor: Any, select: list[str], base: str, work_dir: Path | None, tim
         report = run_suite(executor, select=select, base=base, work_dir=work_dir, timeout=timeout, on_start=start,
                            on_test=lambda outcome: _print_outcome(outcome, as_json),
                            progress=lambda line: typer.echo(f"seed: {line}", err=True))
-        executor.close()
+        # cancel: what is still going is a run the suite gave up on (its --timeout); waiting for it could be forever
+        executor.close(cancel=True)
         closed = True
         return report
     except ConformanceError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,9 +58,13 @@ def run_suite(executor: Any = None, *, select: Iterable[str] | str | None = None
     ``work_dir``: where a folder of the probe runs' files is made, kept (default: a temporary folder, removed when
     every test passed). ``on_start`` gets the tests and the probe images before the runs start, ``on_test`` each
     outcome as it is decided, ``progress`` a line about each probe image built. Raises ConformanceError: exit
-    status 2 when no test matches or the executor is not one; 4 when the probes cannot be built or none of
-    their runs could run.
+    status 2 when no test matches, ``timeout`` is not a number of seconds a clock can wait, or the executor is
+    not one; 4 when the probes cannot be built or none of their runs could run. Runs still going at the
+    ``timeout`` are cancelled (their tests fail).
     """
+    if not 0 < timeout <= threading.TIMEOUT_MAX:  # NaN too: no clock waits for it
+        raise ConformanceError(f"--timeout {timeout:g}: give a positive number of seconds, at most "
+                               f"{threading.TIMEOUT_MAX:.0f}", exit_status=2)
     patterns = [select] if isinstance(select, str) else list(select or ())
     tests = list(select_tests(patterns))
     if not tests:
@@ -98,7 +103,7 @@ def run_suite(executor: Any = None, *, select: Iterable[str] | str | None = None
             shutil.rmtree(folder, ignore_errors=True)
         raise
     if own:
-        executor.close()
+        executor.close(cancel=True)  # what is still going, the suite gave up on (its timeout)
     report.outcomes = sorted(outcomes, key=lambda o: tests.index(o.test))
     report.seconds = time.monotonic() - clock
     if report.ok and work_dir is None:

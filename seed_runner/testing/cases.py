@@ -19,10 +19,11 @@ from typing import Any, Mapping
 
 from ..errors import SeedRunnerError
 from ..manifest.jsontext import json_excerpt, json_kind, parse_json_text
+from ..manifest.sources import NotARegularFile, read_regular_file
 from ..problems import json_path
 
 __all__ = ["CASE_FILE", "Case", "CaseError", "CaseRequest", "Expectations", "discover", "load_case", "parse_case",
-           "manifest_problems", "RUNNER_ERRORS"]
+           "manifest_problems", "showable", "RUNNER_ERRORS"]
 
 CASE_FILE = "case.json"
 MAX_CASE_BYTES = 1024 * 1024  # a case is a few hundred bytes; a larger file is not one
@@ -100,12 +101,23 @@ def discover(cases_dir: str | Path) -> list[Path]:
     return sorted(found, key=lambda path: path.parent.name)
 
 
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def showable(text: str) -> str:
+    """``text`` as a table, a JSON document and JUnit can all carry it: control characters (a newline, a
+    terminal's escape sequence) and the bytes of a file name that were not UTF-8 (Python's surrogate escapes)
+    become U+FFFD."""
+    return _UNSHOWABLE.sub("\ufffd", text)
+
+
 def load_case(file: str | Path, name: str | None = None) -> Case:
     """Read and check one case file; its name is its folder's unless given. Raises CaseError (one line)."""
     file = Path(file)
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read(MAX_CASE_BYTES + 1)
+    try:  # never a plain open(): a FIFO named case.json would block it for good
+        data = read_regular_file(file, MAX_CASE_BYTES)
+    except NotARegularFile:
+        raise CaseError(f"{file}: not a regular file (a FIFO, a device or a folder); a case is a JSON file") from None
     except OSError as exc:
         raise CaseError(f"{file}: cannot read the case ({exc.strerror}); check the file") from None
     if len(data) > MAX_CASE_BYTES:
@@ -273,9 +285,13 @@ def _case_problem(case: Case) -> tuple[tuple[str | int, ...], str] | None:
         for key in ("matches", "not_matches"):
             for index, pattern in enumerate(checks.get(key, ())):
                 try:
-                    re.compile(pattern, re.MULTILINE)
+                    compiled = re.compile(pattern, re.MULTILINE)
                 except (re.error, OverflowError, RecursionError) as exc:
                     return (*where, key, index), f"{json_excerpt(pattern)} is not a valid regular expression ({exc})"
+                if compiled.search("") is not None:  # found in any text at all: it would check nothing
+                    verdict = "passes" if key == "matches" else "fails"
+                    return (*where, key, index), (f"{json_excerpt(pattern)} matches the empty text, so it {verdict} "
+                                                  "on any text; make it need a character (x+, not x*)")
     for name, paths in case.request.inputs.items():
         for index, relative in enumerate(paths):
             if (problem := _path_problem(case, relative, folder=False)) is not None:

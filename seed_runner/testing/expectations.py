@@ -99,6 +99,12 @@ def _output_mismatches(checks: Mapping[str, Any], files: list[Mapping[str, Any]]
     shown = ", ".join(paths) or "none"
     if "count" in checks and len(files) != checks["count"]:
         yield f"expected {_files(checks['count'])}, got {len(files)} ({shown})"
+    every = [key for key in _EVERY_FILE if key in checks]
+    if isinstance(checks.get("sha256"), dict):  # a hash by path names its file: "not captured" below
+        every.remove("sha256")
+    if not files and every and checks.get("count", 0) == 0:  # else the count said it; never a vacuous pass
+        yield (f"captured no file, so there is no file to check its {', '.join(every)}; expect \"count\": 0 "
+               "alone if no file is right")
     if "names" in checks and paths != sorted(checks["names"]):
         yield f"expected the files {', '.join(sorted(checks['names'])) or 'none'}, got {shown}"
     if "glob" in checks:
@@ -130,6 +136,11 @@ def _output_mismatches(checks: Mapping[str, Any], files: list[Mapping[str, Any]]
         for file in files:
             if (message := _geometry_mismatch(checks["geometry"], file)) is not None:
                 yield f"{file['path']}: {message}"
+
+
+_EVERY_FILE = ("glob", "media_type", "sha256", "contains", "matches", "geometry")
+"""Checks that each captured file must pass (``sha256`` as one hash): with no file captured they would hold of
+nothing, so an output that captured none fails them. (A hash by path names its file; not_* hold of no file.)"""
 
 
 def _files(count: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
 from ..problems import Problem
-from .cases import CASE_FILE, Case, CaseError, discover, load_case, manifest_problems
+from .cases import CASE_FILE, Case, CaseError, discover, load_case, manifest_problems, showable
 from ..runtime.masking import as_mask
 from .expectations import Mismatch, compare, got_summary
 from .report import CaseOutcome, TestReport
@@ -232,12 +232,15 @@ def _run_all(plan: SuitePlan, manifest: Any, parallel: int,
 
 def _run_case(file: Path, plan: SuitePlan, manifest: Any, token: Any) -> CaseOutcome:
     clock = time.monotonic()
-    name = file.parent.name
+    name = showable(file.parent.name)
 
     def error(message: str, kind: str = "case", expected: str = "?", **more: Any) -> CaseOutcome:
         return CaseOutcome(name, "error", expected, more.pop("got", None), time.monotonic() - clock, message,
-                           error_kind=kind, case_file=str(file), **more)  # type: ignore[arg-type]
+                           error_kind=kind, case_file=showable(str(file)), **more)  # type: ignore[arg-type]
 
+    if name != file.parent.name:  # its run folder, table row, JSON and JUnit would all carry the name
+        return error(f"{showable(str(file))}: the case's folder name holds a control character or bytes that are "
+                     "not UTF-8, which no report can show as they are; rename the folder")
     try:
         case = load_case(file, name)
     except CaseError as exc:

@@ -16,6 +16,7 @@ for an image, whose reference starts the message instead).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from urllib.parse import quote
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SARIF_SCHEMA", "github_commands", "relative_path", "sarif_log"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Findings that say the check itself could not be done (not that the manifest is wrong): the run is then
 # reported as not successful, so that a pipeline can tell an incomplete report from a clean one.
@@ -73,7 +76,10 @@ def _result(result: "ValidationResult", finding: "Problem", rule_index: int, bas
     location: dict[str, Any] = {}
     message = finding.message
     if result.file is not None:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": quote(relative_path(result.file, base))}}
+        # surrogateescape: a name's bytes that are not UTF-8 (os.listdir's surrogate escapes) are themselves
+        # percent-encoded, as a URI holds them, instead of failing the whole log.
+        uri = quote(relative_path(result.file, base), errors="surrogateescape")
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
         if finding.line is not None:
             physical["region"] = {"startLine": finding.line, "startColumn": finding.column or 1}
         location["physicalLocation"] = physical
@@ -110,8 +116,9 @@ def github_commands(results: Iterable["ValidationResult"], *, base: str | os.Pat
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message: '%', CR and LF are escaped, as the Actions runner unescapes them."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: '%', CR and LF are escaped, as the Actions runner unescapes them; a lone
+    surrogate (a file name's byte that is not UTF-8) becomes U+FFFD, for the runner reads UTF-8."""
+    return _SURROGATE.sub("\ufffd", text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
