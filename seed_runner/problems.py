@@ -15,6 +15,7 @@ carry them read as they always did.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Sequence
@@ -94,3 +95,29 @@ def json_path(parts: Sequence[str | int]) -> str:
 
 def _quote(key: str) -> str:
     return "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# What breaks a line or a terminal: C0 and C1 controls (a newline, ESC, NEL), the Unicode line and paragraph
+# separators, and lone surrogates (a file name's bytes that are not UTF-8, as os.listdir gives them back).
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` shown on one line, readable back: unchanged when it holds nothing that breaks a line; else with
+    Python's escapes for those characters (``\\n``, ``\\x1b``, ``\\u2028``; a byte that is not UTF-8 as
+    ``\\xff``, the byte itself, as ``repr`` of bytes shows it) and ``\\\\`` for each backslash, so that an escape
+    and a backslash of the text itself can be told apart."""
+    if not _NOT_ONE_LINE.search(text):
+        return text
+    return _NOT_ONE_LINE.sub(_escape, text.replace("\\", "\\\\"))
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _SHORT:
+        return _SHORT[char]
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's stand-in for the byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -2,12 +2,16 @@
 a FIFO named case.json, expectations that check nothing (content checks of an output that captured no file, a
 pattern that matches the empty text), case folders whose names no report can carry, JUnit that the Jenkins xunit
 plugin's schema refuses, a SARIF log of a tree with a file name that is not UTF-8, a conformance timeout that is
-not a number of seconds, `--list -k` selecting nothing, and an executor whose runs outlive the suite's timeout.
+not a number of seconds, `--list -k` selecting nothing, and an executor whose runs outlive the suite's timeout;
+then an executor that starts no run, fails every run or ignores the timeout of its own as_completed (its tests
+fail, the reports are written), `-k` that selects alike in both commands, and file names with a newline or bytes
+that are not UTF-8 in `seed validate`'s text and JSON.
 
 Each test here failed before its fix."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import os
 import re
@@ -229,6 +233,155 @@ def test_a_conformance_timeout_that_no_clock_can_wait_is_a_usage_error(seconds: 
     assert proc.stderr.count("\n") == 1 and "--timeout" in proc.stderr, proc.stderr
 
 
+# -- seed conformance: an executor at fault fails its tests, never the suite ------------------------------------
+
+
+class _BrokenExecutor:
+    """Every run broken one way (``how``); its as_completed ignores the timeout, as a careless one would."""
+
+    def __init__(self, how: str):
+        self.how = how
+
+    def submit(self, request: Any, options: Any = None) -> Any:
+        if self.how == "submit-raises":
+            raise RuntimeError("no scheduler today")
+        if self.how == "not-a-future":
+            return object()
+        future: cf.Future[Any] = cf.Future()
+        if self.how == "future-raises":
+            future.set_exception(OSError("lost the worker"))
+        elif self.how == "no-document":
+            future.set_result(42)
+        return future  # "never-ends": never settled
+
+    def as_completed(self, futures: Any, timeout: float | None = None) -> Any:
+        return cf.as_completed(futures)  # the timeout ignored
+
+    def close(self, *, cancel: bool = False, reason: str = "cancelled") -> None:
+        pass
+
+
+@pytest.mark.parametrize("how, why", [
+    ("submit-raises", "the executor failed to start the run: RuntimeError: no scheduler today"),
+    ("not-a-future", "the executor's submit gave a object, not a concurrent.futures.Future"),
+    ("future-raises", "the run's future raised OSError: lost the worker"),
+    ("no-document", "the run's result has no result document (got int)"),
+    ("never-ends", "no result within the suite's 1 s"),
+])
+def test_an_executor_at_fault_fails_the_tests_of_each_run(how: str, why: str, tmp_path: Path) -> None:
+    from seed_runner.conformance.catalog import runs_of, select
+    from seed_runner.conformance.suite import _run
+
+    tests = list(select(["env.output-dir", "fs.mount-ro", "errors.declared-exit-code"]))
+    runs = runs_of(tests)
+    images = {probe: f"seed-conformance-{probe}-1.0.0-seed:1.0.0" for probe, _ in runs}
+    found: list[Any] = []
+    worker = threading.Thread(target=lambda: found.append(_try(_run, _BrokenExecutor(how), tests, runs, images,
+                                                                 tmp_path / "work", 1.0, None)), daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the suite waited on an executor that ignores its timeout"
+    assert time.monotonic() - started < 10
+    outcomes = found[0]
+    assert isinstance(outcomes, list), outcomes  # verdicts, not an exception (exit 4 is the machine's)
+    assert sorted((o.test.id, o.passed, o.message) for o in outcomes) == [
+        (t.id, False, why) for t in sorted(tests, key=lambda t: t.id)]
+
+
+# -- -k: one rule for seed test and seed conformance -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("patterns, chosen", [
+    (["json-s"], {"env.json-string"}),
+    (["ENV.JSON-S"], {"env.json-string"}),  # any case, in both
+    (["env.json-[sn]*"], {"env.json-string", "env.json-number"}),  # a glob of the whole name
+    (["fs.*-ro"], {"fs.mount-ro", "fs.mount-default-ro"}),
+    (["timeout.*", "limits.cpu"], {"timeout.enforced", "timeout.sigterm-first", "limits.cpu"}),
+    (["env.json-"], {"env.json-string", "env.json-integer", "env.json-number", "env.json-boolean",
+                     "env.json-object", "env.json-array"}),
+    (["env.json"], {"env.json-string", "env.json-integer", "env.json-number", "env.json-boolean",
+                    "env.json-object", "env.json-array"}),
+    (["env.json*"], {"env.json-string", "env.json-integer", "env.json-number", "env.json-boolean",
+                     "env.json-object", "env.json-array"}),
+    (["json*"], set()),  # a glob is of the whole name: json* does not start it
+])
+def test_k_selects_alike_in_seed_test_and_seed_conformance(patterns: list[str], chosen: set[str],
+                                                          tmp_path: Path) -> None:
+    from seed_runner.conformance.catalog import TESTS, select
+    from seed_runner.testing.suite import select_cases
+
+    assert {t.id for t in select(patterns)} == chosen
+    files = [tmp_path / t.id / "case.json" for t in TESTS]  # cases named as the tests
+    assert {f.parent.name for f in select_cases(files, patterns)} == chosen
+    if len(patterns) == 1:  # seed test's older spelling: one text
+        assert {f.parent.name for f in select_cases(files, patterns[0])} == chosen
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1), st.data())
+def test_fuzz_k_a_part_of_a_name_or_the_name_itself_selects_it(name: str, data: st.DataObject) -> None:
+    from seed_runner.testing.selection import matches
+
+    start = data.draw(st.integers(0, len(name) - 1))
+    part = name[start:data.draw(st.integers(start + 1, len(name)))]
+    if not set("*?[") & set(part.casefold()):
+        assert matches(name, part) and matches(name.upper(), part.lower())
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in name)  # the name as a glob of itself
+    assert matches(name, escaped) and matches(name, escaped + "*")
+
+
+# -- seed validate: names that break a line or are not UTF-8 -----------------------------------------------------
+
+
+def _tree_with_odd_names(root: Path) -> bytes:
+    bad = dict(CLEAN_MANIFEST, job={**CLEAN_MANIFEST["job"], "maintainer": {"name": "No Email"}})
+    jobs = os.path.join(os.fsencode(root), b"jobs")
+    for folder in (b"new\nline", b"bad-\xff", b"back\\slash"):
+        os.makedirs(os.path.join(jobs, folder))
+        with open(os.path.join(jobs, folder, b"seed.manifest.json"), "w") as out:
+            json.dump(bad, out)
+    return jobs
+
+
+def test_seed_validate_text_keeps_one_line_per_finding_whatever_the_name(tmp_path: Path) -> None:
+    _tree_with_odd_names(tmp_path)
+    proc = subprocess.run([SEED, "validate", "--recursive", "jobs"], capture_output=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()  # strict: no raw byte that is not UTF-8 either
+    assert len(lines) == 3 + 1, lines  # one finding each, then the summary
+    assert sorted(line.partition(": ")[0] for line in lines[:-1]) == [
+        "jobs/back\\slash/seed.manifest.json",  # as it is: nothing in the name needs escaping
+        "jobs/bad-\\xff/seed.manifest.json", "jobs/new\\nline/seed.manifest.json"]
+    assert all(" missing-member $.job.maintainer.email: " in line for line in lines[:-1])
+    missing = subprocess.run([SEED, "validate", "no\nsuch.json"], capture_output=True, text=True, cwd=tmp_path,
+                             timeout=120)
+    assert missing.stdout.splitlines()[0] == ("no\\nsuch.json: error source-not-found $: no\\nsuch.json: no such "
+                                             "file or directory; check the path")
+
+
+def test_seed_validate_json_is_valid_utf8_whatever_the_name(tmp_path: Path) -> None:
+    from urllib.parse import unquote_to_bytes
+
+    _tree_with_odd_names(tmp_path)
+    proc = subprocess.run([SEED, "validate", "--format", "json", "--recursive", "jobs", os.fsdecode(b"no\xff.json")],
+                          capture_output=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    text = proc.stdout.decode("utf-8")
+    document = json.loads(text)
+    json.dumps(document, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate anywhere
+    assert "\\udcff" not in text
+    results = {r["source"]: r for r in document["results"]}
+    bad = results["jobs/bad-\ufffd/seed.manifest.json"]
+    assert bad["file"] == "jobs/bad-\ufffd/seed.manifest.json"
+    assert unquote_to_bytes(bad["fileBytes"]) == unquote_to_bytes(bad["sourceBytes"]) == \
+        b"jobs/bad-\xff/seed.manifest.json"  # the name's own bytes, to find the file by
+    assert results["jobs/new\nline/seed.manifest.json"].keys() == bad.keys() - {"sourceBytes", "fileBytes"}
+    missing = results["no\ufffd.json"]
+    assert missing["findings"][0]["message"].startswith("no\ufffd.json: no such file")
+    assert unquote_to_bytes(missing["sourceBytes"]) == b"no\xff.json"
+
+
 # -- on the engine ----------------------------------------------------------------------------------------------
 
 
@@ -300,8 +453,13 @@ class StuckTimeoutProbe(LocalExecutor):
 
 
 @pytest.mark.engine
-def test_conformance_ends_when_runs_outlive_its_timeout(tmp_path: Path) -> None:
-    (tmp_path / "stuck_executor.py").write_text(_STUCK_EXECUTOR)
+@pytest.mark.parametrize("as_completed", ["cf.as_completed(futures, timeout)", "cf.as_completed(futures)"],
+                         ids=["honours-timeout", "ignores-timeout"])
+def test_conformance_ends_when_runs_outlive_its_timeout(as_completed: str, tmp_path: Path) -> None:
+    # The suite waits on the futures itself: an executor whose as_completed ignores the timeout cannot hang it.
+    source = _STUCK_EXECUTOR.replace("cf.as_completed(futures, timeout)", as_completed)
+    assert as_completed in source
+    (tmp_path / "stuck_executor.py").write_text(source)
     junit = tmp_path / "conformance.xml"
     started = time.monotonic()
     try:

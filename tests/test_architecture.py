@@ -19,7 +19,7 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.runtime.masking", "seed_runner.runtime.cancellation", "seed_runner.runtime.input_records",
         "seed_runner.batches.rows", "seed_runner.batches.requests",
         "seed_runner.testing.cases", "seed_runner.testing.expectations", "seed_runner.testing.junit",
-        "seed_runner.testing.report",
+        "seed_runner.testing.report", "seed_runner.testing.selection",
         "seed_runner.conformance.catalog", "seed_runner.conformance.tap", "seed_runner.conformance.judges",
         "seed_runner.conformance.recipes", "seed_runner.conformance.report",
         "seed_runner.outputs")

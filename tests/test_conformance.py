@@ -229,6 +229,13 @@ def test_the_list_shows_every_test() -> None:
     (("-k", "no-such-test"), "no conformance test matches no-such-test"),
     (("--executor-class", "no_such_module:X"), "cannot import no_such_module"),
     (("--executor-class", "json:JSONDecoder"), "is not an executor"),
+    (("--executor-class", "json:dumps"), "Invalid value for --executor-class: json:dumps is not a class (it is a "
+                                         "function)"),
+    (("--executor-class", "fractions:Fraction.from_float"), "is not a class (it is a method)"),
+    (("--executor-class", "tests.conformance_executors:DockerCliExecutor", "--executor-option", "nope=1"),
+     "Invalid value for --executor-option: DockerCliExecutor does not take these options"),
+    (("--executor-class", "seed_runner.executors.dask:DaskExecutor"), "Invalid value for --executor-class: "
+                                                                      "DaskExecutor cannot be made without arguments"),
     (("--executor-class", "json"), "is not MODULE:CLASS"),
     (("--executor-option", "not a pair"), "is not KEY=VALUE"),
     (("--executor", "kubernetes"), "not an executor of seed-runner"),
@@ -339,22 +346,39 @@ def test_a_scheduler_class_is_measured_through_the_command(busybox_image: str, t
 
 
 @pytest.mark.engine
-def test_an_executor_that_runs_nothing_is_exit_4(busybox_image: str) -> None:
-    proc = _seed("--executor-class", "tests.conformance_executors:RefusingExecutor", "-k", "env.output-dir")
-    assert proc.returncode == 4
-    assert proc.stderr.splitlines()[-1] == ("seed: error: no probe run ran (1 asked for): the executor refused the "
-                                            "run: DoesNotFit: no room for any run here")
+def test_an_executor_that_starts_nothing_fails_test_by_test_and_reports_it(busybox_image: str,
+                                                                          tmp_path: Path) -> None:
+    # Its submit always raises: every test fails with that exception, the reports are written, exit 1 (not 4:
+    # the machine is fine, the executor is at fault).
+    selected = ("env.output-dir", "env.settings", "errors.declared-exit-code")
+    proc = _seed("--executor-class", "tests.conformance_executors:RefusingExecutor", "--json",
+                 "--junit", str(tmp_path / "junit.xml"), *(arg for test in selected for arg in ("-k", test)))
+    assert proc.returncode == 1, proc.stderr
+    why = "the executor failed to start the run: DoesNotFit: no room for any run here"
+    report = json.loads(proc.stdout)
+    assert [(t["id"], t["status"], t["message"]) for t in report["tests"]] == [(t, "failed", why) for t in selected]
+    assert report["conforms"] is False and report["counts"] == {"tests": 3, "passed": 0, "failed": 3}
+    lines = proc.stderr.splitlines()
+    assert sorted(line.split()[1] for line in lines if line.startswith("FAIL")) == sorted(selected)
+    assert lines.count(f"      {why}") == 3
+    assert any(line.startswith("0 passed, 3 failed of 3 tests in ") for line in lines)
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("3", "3")
+    assert {case.find("failure").get("message") for case in suite.findall("testcase")} == {why}
 
 
 @pytest.mark.engine
 def test_runs_that_never_end_are_given_up_after_the_timeout(busybox_image: str) -> None:
-    from seed_runner.conformance import ConformanceError, run_suite
+    from seed_runner.conformance import run_suite
 
     executor = _broken("StuckExecutor")
-    with pytest.raises(ConformanceError, match="no result within the suite's 1 s") as raised:
-        run_suite(executor, select=["fs.mount-ro", "env.output-dir"], timeout=1)
-    assert raised.value.exit_status == 4
-    executor.close()
+    try:
+        report = run_suite(executor, select=["fs.mount-ro", "env.output-dir"], timeout=1)
+    finally:
+        executor.close(cancel=True)
+    assert [(o.test.id, o.message) for o in report.outcomes] == [
+        ("env.output-dir", "no result within the suite's 1 s"), ("fs.mount-ro", "no result within the suite's 1 s")]
+    assert report.exit_status == 1
 
 
 @pytest.mark.engine

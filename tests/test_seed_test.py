@@ -138,6 +138,11 @@ def test_k_selects_cases_and_selecting_none_is_a_usage_error(tmp_path: Path) -> 
     report = json.loads(proc.stdout)
     assert [case["name"] for case in report["cases"]] == ["no-data"]
     assert report["summary"]["deselected"] == 2
+    # Repeated, and a glob of the whole name (as seed conformance -k): *-data is no-data, TWO holds two-files.
+    both = seed("test", str(REPO / "sample_jobs" / "python-stats"), "-k", "*-data", "-k", "TWO", "-o",
+                str(tmp_path / "c"), "--json")
+    assert both.returncode == 0, both.stderr
+    assert [case["name"] for case in json.loads(both.stdout)["cases"]] == ["no-data", "two-files"]
     none = seed("test", str(REPO / "sample_jobs" / "python-stats"), "-k", "nothing-like-it", "-o", str(tmp_path / "b"))
     assert none.returncode == 2 and "selects none of the 3 cases" in none.stderr
     assert none.stderr.count("\n") == 1

@@ -3,10 +3,11 @@
 
 Only typer and the standard library are imported at the top: `seed` imports this module on every start.
 
-Exit status: 0 every selected test passed; 1 a test failed (or --junit cannot be written); 2 usage (-k selects
-nothing, a bad --executor-option, an --executor-class that cannot be imported or is not an executor, the dask
-extra missing); 4 the probes cannot be built or run at all (no engine, no base image, a scheduler that does not
-answer); 130 interrupted.
+Exit status: 0 every selected test passed; 1 a test failed, also every test of a run the executor failed to
+start or finish (or --junit cannot be written); 2 usage (-k selects nothing, a bad --executor-option, an
+--executor-class that cannot be imported or is not a class or not an executor, the dask extra missing); 4 the
+machine: the probes cannot be built (no engine, no base image, a build failing) or the executor cannot be made
+(a scheduler that does not answer); 130 interrupted. The reports (--json, --junit) are written whenever tests ran.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def conformance(
              "JSON (2, true, \"text\"), else as text.")] = None,
     select: Annotated[Optional[list[str]], typer.Option(
         "-k", metavar="PATTERN", help="Only the tests whose id holds PATTERN, or matches it as a glob "
-                                      "(env.json-*); repeat it for more.")] = None,
+                                      "(env.json-*); any case; repeat it for more.")] = None,
     list_tests: Annotated[bool, typer.Option("--list", help="List the tests (id, where judged, rule) and exit.")
                           ] = False,
     junit: Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Write a JUnit XML report.")
@@ -65,9 +66,10 @@ def conformance(
     documents show the rest (timeout, exit codes and errors, output capture, side-cars). One line per test,
     then a summary. `seed conformance --list` shows every test and the rule it comes from.
 
-    Exit status: 0 every selected test passed, 1 a test failed, 2 usage (-k selects nothing, an executor
-    class that cannot be imported or is not an executor, the dask extra missing), 4 the probes cannot be built
-    or run at all (no engine, no base image, the scheduler does not answer), 130 interrupted.
+    Exit status: 0 every selected test passed, 1 a test failed (a run the executor failed to start fails its
+    tests too), 2 usage (-k selects nothing, an executor class that cannot be imported or is not an executor,
+    the dask extra missing), 4 the machine: the probes cannot be built (no engine, no base image) or the
+    executor cannot be made (the scheduler does not answer), 130 interrupted.
     """
     from ..conformance.catalog import select as select_tests
 
@@ -188,6 +190,9 @@ def _make_executor(kind: str, scheduler: str | None, shared_dir: Path | None, cl
     try:
         made = factory(*args, **options)
     except TypeError as exc:
+        if not options:  # no --executor-option to blame: the class needs arguments it cannot be given
+            raise typer.BadParameter(f"{name} cannot be made without arguments: {exc}; give them with "
+                                     "--executor-option KEY=VALUE", param_hint="--executor-class") from None
         raise typer.BadParameter(f"{name} does not take these options: {exc}", param_hint="--executor-option") \
             from None
     except ImportError as exc:  # distributed is imported as the executor connects
@@ -234,8 +239,9 @@ def _import_class(path: str) -> Any:
         if not hasattr(target, part):
             raise typer.BadParameter(f"{module_name} has no {attribute}", param_hint="--executor-class")
         target = getattr(target, part)
-    if not callable(target):
-        raise typer.BadParameter(f"{path} is not a class", param_hint="--executor-class")
+    if not isinstance(target, type):  # a function would be called as one and blamed on the options
+        raise typer.BadParameter(f"{path} is not a class (it is a {type(target).__name__}); give the executor's "
+                                 "class, MODULE:CLASS", param_hint="--executor-class")
     return target
 
 

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .. import __version__
+from ..problems import one_line
 
 if TYPE_CHECKING:  # imported for annotations only: `seed run` need not load the validator
     from ..problems import Problem
@@ -31,19 +32,23 @@ def problem_line(problem: "Problem | Mapping[str, Any]", *, source: str | None =
     """Every problem the CLI shows (a validation finding, a refused request, a capture failure or warning, as a
     ``Problem`` or as its dict in a result document) as one line: ``[source: ]severity code path: message``.
 
-    ``markup``: rich markup (colours, escaped text) for a terminal; else plain text.
+    ``markup``: rich markup (colours, escaped text) for a terminal; else plain text. A source, path or message
+    that holds a newline or another control character, or a file name's bytes that are not UTF-8, is shown
+    with Python's escapes (``problems.one_line``): one problem is always one line.
     """
     data = problem.to_dict() if hasattr(problem, "to_dict") else problem
     severity = str(data.get("severity") or "error")
-    parts = [severity, str(data["code"])] + ([str(data["path"])] if data.get("path") else [])
+    parts = [severity, str(data["code"])] + ([one_line(str(data["path"]))] if data.get("path") else [])
+    source = one_line(source) if source else None
+    message = one_line(str(data["message"]))
     if not markup:
-        return (f"{source}: " if source else "") + " ".join(parts) + f": {data['message']}"
+        return (f"{source}: " if source else "") + " ".join(parts) + f": {message}"
     from rich.markup import escape
 
     colour = _COLOURS.get(severity, "red")
     where = f" [cyan]{escape(parts[2])}[/]" if len(parts) > 2 else ""
     return ((f"{escape(source)}: " if source else "") + f"[{colour}]{severity}[/] [bold]{escape(parts[1])}[/]{where}: "
-            f"{escape(str(data['message']))}")
+            f"{escape(message)}")
 
 
 def validation_summary(results: Sequence["ValidationResult"], *, strict: bool = False) -> dict[str, int]:
@@ -65,7 +70,8 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
 
     On a terminal: a mark and the source, then one coloured line per finding. Otherwise (``plain``; default:
     stdout is not a terminal) one plain line per finding, ``source: severity code path: message``, and
-    ``source: valid`` for a source without one, never wrapped, so that grep and CI logs read it as it is.
+    ``source: valid`` for a source without one, never wrapped, so that grep and CI logs read it as it is (a name
+    that would break the line is escaped: ``problem_line``).
     """
     import sys
 
@@ -77,7 +83,7 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
                 # The document's own members: typing the whole manifest just to print three of them costs more
                 # than validating it did.
                 job = result.document.get("job") if isinstance(result.document, dict) else None
-                lines.append(f"{result.source}: valid" + (
+                lines.append(f"{one_line(result.source)}: valid" + (
                     f" {job['name']} {job['jobVersion']} (package {job['packageVersion']})" if job else ""))
             lines.extend(problem_line(f, source=result.source, markup=False) for f in result.findings)
         lines.append(summary_text(results, strict))
@@ -92,7 +98,7 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
         job = result.manifest.job if result.manifest else None
         about = f"  [dim]{escape(job.name)} {escape(job.job_version)} (package {escape(job.package_version)})[/]" \
             if job else ""
-        console.print(f"{mark} [bold]{escape(result.source)}[/]{about}")
+        console.print(f"{mark} [bold]{escape(one_line(result.source))}[/]{about}")
         for finding in result.findings:
             console.print(f"  {problem_line(finding)}")
     colour = "green" if all(r.is_valid(strict=strict) for r in results) else "red"

@@ -33,8 +33,9 @@ def test(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="The test folder, new or empty: a run folder per case and report.json "
                                "(default: a new folder under ./seed-tests).")] = None,
-    select: Annotated[Optional[str], typer.Option(
-        "-k", metavar="PATTERN", help="Only the cases whose name holds PATTERN (any case).")] = None,
+    select: Annotated[Optional[list[str]], typer.Option(
+        "-k", metavar="PATTERN", help="Only the cases whose name holds PATTERN, or matches it as a glob (png*); "
+                                      "any case; repeat it for more.")] = None,
     parallel: Annotated[int, typer.Option("--parallel", min=1, metavar="N",
                                           help="Run N cases side by side.")] = 1,
     junit: Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Write a JUnit XML report.")

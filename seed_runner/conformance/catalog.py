@@ -12,9 +12,10 @@ of DECISIONS.md (how this project settles it).
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from typing import Iterable
+
+from ..testing.selection import select_by_name
 
 
 @dataclass(frozen=True)
@@ -138,19 +139,10 @@ del T
 BY_ID = {test.id: test for test in TESTS}
 
 
-def select(patterns: Iterable[str] | None = None) -> tuple[ConformanceTest, ...]:
-    """The tests whose id matches any of ``patterns`` (all of them for None or none given): a pattern with
-    ``*``, ``?`` or ``[`` is a glob of the whole id (``env.json-*``), any other a part of the id (``json``)."""
-    chosen = [p for p in patterns or () if p]
-    if not chosen:
-        return TESTS
-    return tuple(test for test in TESTS if any(_matches(test.id, p) for p in chosen))
-
-
-def _matches(test_id: str, pattern: str) -> bool:
-    if any(c in pattern for c in "*?["):
-        return fnmatch.fnmatchcase(test_id, pattern)
-    return pattern in test_id
+def select(patterns: str | Iterable[str] | None = None) -> tuple[ConformanceTest, ...]:
+    """The tests whose id matches any of ``patterns`` (all of them for None or none given): ``-k`` as `seed test`
+    has it (``seed_runner.testing.selection``): a glob of the whole id (``env.json-*``), else a part of it."""
+    return tuple(select_by_name(TESTS, patterns, lambda test: test.id))
 
 
 def runs_of(tests: Iterable[ConformanceTest]) -> list[tuple[str, str]]:

@@ -7,12 +7,15 @@
     print(report.summary_line()); report.write_junit("conformance.xml")
 
 Any object with the executor interface (``seed_runner.executors.base.Executor``: ``submit(request, options)``
-giving a future whose result has the result document as ``.document``, ``as_completed``, ``close``) can be
-measured: that is how a scheduler proves its own executor honours the runtime contract.
+giving a ``concurrent.futures.Future`` whose result has the result document as ``.document``, ``as_completed``,
+``close``) can be measured: that is how a scheduler proves its own executor honours the runtime contract. The
+suite waits on the futures itself (``concurrent.futures.wait``), so an executor's faults, even hanging, end as
+failed tests.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 import tempfile
 import threading
@@ -21,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from ..testing.selection import patterns_of
 from .catalog import ConformanceTest, runs_of, select as select_tests
 from .images import DEFAULT_BASE, ConformanceError, ensure_images
 from .judges import JUDGES, duration, run_summary
@@ -30,8 +34,6 @@ from .tap import parse_tap, verdict
 DEFAULT_TIMEOUT = 900.0
 """Seconds the whole suite may take before the runs still going are cancelled and their tests fail."""
 TAP_FILE = "conformance.tap"
-_STARTED = ("succeeded", "failed", "timed-out")
-"""Statuses of a run whose container ran."""
 
 
 def executor_name(executor: Any) -> str:
@@ -59,13 +61,16 @@ def run_suite(executor: Any = None, *, select: Iterable[str] | str | None = None
     every test passed). ``on_start`` gets the tests and the probe images before the runs start, ``on_test`` each
     outcome as it is decided, ``progress`` a line about each probe image built. Raises ConformanceError: exit
     status 2 when no test matches, ``timeout`` is not a number of seconds a clock can wait, or the executor is
-    not one; 4 when the probes cannot be built or none of their runs could run. Runs still going at the
-    ``timeout`` are cancelled (their tests fail).
+    not one; 4 when the machine fails the suite: the engine does not answer, the base image is missing, a probe
+    cannot be built, the work folder cannot hold the runs' files. What the executor does wrong is never raised:
+    a run it fails to start (``submit`` raising), loses (its future raising) or does not finish within
+    ``timeout`` (the suite waits on the futures itself, with ``concurrent.futures.wait``, and cancels those still
+    going) fails the tests of that run, with what happened as their message.
     """
     if not 0 < timeout <= threading.TIMEOUT_MAX:  # NaN too: no clock waits for it
         raise ConformanceError(f"--timeout {timeout:g}: give a positive number of seconds, at most "
                                f"{threading.TIMEOUT_MAX:.0f}", exit_status=2)
-    patterns = [select] if isinstance(select, str) else list(select or ())
+    patterns = patterns_of(select)
     tests = list(select_tests(patterns))
     if not tests:
         raise ConformanceError(f"no conformance test matches {', '.join(patterns)}; `seed conformance --list` "
@@ -114,56 +119,69 @@ def run_suite(executor: Any = None, *, select: Iterable[str] | str | None = None
 
 def _run(executor: Any, tests: list[ConformanceTest], runs: list[tuple[str, str]], images: Mapping[str, str],
          folder: Path, timeout: float, on_test: Callable[[TestOutcome], None] | None) -> list[TestOutcome]:
+    """Submit every run, wait for them until ``timeout`` and judge each test. Whatever the executor does wrong
+    (submit raising, a future that is not one, a future raising, no result in time) fails the tests of that run
+    with what it did as the message: the suite measures the executor, so its faults are verdicts, never an
+    exception. Only the work folder failing raises (ConformanceError, exit 4: the machine's)."""
     from ..executors.base import RunOptions
     from .recipes import make_request
 
     outcomes: list[TestOutcome] = []
-    documents: list[Mapping[str, Any]] = []
 
     def decide(run: tuple[str, str], document: Mapping[str, Any] | None, seconds: float, why: str = "") -> None:
-        if document is not None:
-            documents.append(document)
         for test in (t for t in tests if (t.probe, t.run) == run):
             outcome = judge(test, document, seconds, why)
             outcomes.append(outcome)
             if on_test:
                 on_test(outcome)
 
-    pending: dict[Any, tuple[tuple[str, str], float]] = {}
+    requests: dict[tuple[str, str], Any] = {}
     # The timeout probe runs longest: it goes first, so that the others run beside it.
     for run in sorted(runs, key=lambda r: r[0] != "timeout"):
-        try:
-            request = make_request(run[0], run[1], images[run[0]], folder / f"{run[0]}-{run[1]}")
+        try:  # every run's files before the first run starts: a failure here leaves nothing running
+            requests[run] = make_request(run[0], run[1], images[run[0]], folder / f"{run[0]}-{run[1]}")
         except OSError as exc:
             raise ConformanceError(f"cannot make the files of the probe run {run[0]}-{run[1]} in {folder} "
                                    f"({exc.strerror})") from None
+    deadline = time.monotonic() + timeout
+    pending: dict[concurrent.futures.Future[Any], tuple[tuple[str, str], float]] = {}
+    for run, request in requests.items():
         try:
-            pending[executor.submit(request, RunOptions())] = (run, time.monotonic())
-        except Exception as exc:  # noqa: BLE001 - the executor refusing a run is its verdict on it
-            decide(run, None, 0.0, f"the executor refused the run: {type(exc).__name__}: {exc}")
-    try:
-        for future in executor.as_completed(list(pending), timeout=timeout):
+            future = executor.submit(request, RunOptions())
+        except Exception as exc:  # noqa: BLE001 - the executor failing to start a run is its verdict on it
+            decide(run, None, 0.0, f"the executor failed to start the run: {type(exc).__name__}: {exc}")
+            continue
+        if not isinstance(future, concurrent.futures.Future):
+            decide(run, None, 0.0, f"the executor's submit gave a {type(future).__name__}, not a "
+                                   "concurrent.futures.Future")
+            continue
+        pending[future] = (run, time.monotonic())
+    # The suite waits on the futures itself: an executor's own as_completed may not honour its timeout, and a
+    # suite that hangs on a broken executor can never report it.
+    while pending and (left := deadline - time.monotonic()) > 0:
+        done, _ = concurrent.futures.wait(pending, timeout=left, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: pending[f][1]):
             run, submitted = pending.pop(future)
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - a broken executor fails its tests, not the suite
-                decide(run, None, time.monotonic() - submitted, f"the run's future raised {type(exc).__name__}: "
-                                                                f"{exc}")
-                continue
-            document = getattr(result, "document", result)
-            if not isinstance(document, Mapping):
-                decide(run, None, time.monotonic() - submitted,
-                       f"the run's result has no result document (got {type(result).__name__})")
-                continue
-            decide(run, document, _seconds(document, time.monotonic() - submitted))
-    except TimeoutError:
-        for future, (run, submitted) in list(pending.items()):
+            decide(run, *_settled(future, time.monotonic() - submitted))
+    for future, (run, submitted) in pending.items():
+        try:
             future.cancel()
-            decide(run, None, time.monotonic() - submitted, f"no result within the suite's {timeout:g} s")
-    if not any(d.get("status") in _STARTED for d in documents):
-        reasons = [o.message for o in outcomes if not o.passed]
-        raise ConformanceError(f"no probe run ran ({len(runs)} asked for): {reasons[0] if reasons else 'no result'}")
+        except Exception:  # noqa: BLE001 - closing the executor with cancel=True is the last word on it
+            pass
+        decide(run, None, time.monotonic() - submitted, f"no result within the suite's {timeout:g} s")
     return outcomes
+
+
+def _settled(future: concurrent.futures.Future[Any], wall: float) -> tuple[Mapping[str, Any] | None, float, str]:
+    """(the result document or None, seconds, why there is none) of a future that is done."""
+    try:
+        result = future.result(timeout=0)
+    except Exception as exc:  # noqa: BLE001 - a broken executor fails its tests, not the suite
+        return None, wall, f"the run's future raised {type(exc).__name__}: {exc}"
+    document = getattr(result, "document", result)
+    if not isinstance(document, Mapping):
+        return None, wall, f"the run's result has no result document (got {type(result).__name__})"
+    return document, _seconds(document, wall), ""
 
 
 def _seconds(document: Mapping[str, Any], wall: float) -> float:

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError, SeedRunnerError
 from ..problems import Problem
@@ -25,6 +25,7 @@ from .cases import CASE_FILE, Case, CaseError, discover, load_case, manifest_pro
 from ..runtime.masking import as_mask
 from .expectations import Mismatch, compare, got_summary
 from .report import CaseOutcome, TestReport
+from .selection import patterns_of, select_by_name
 
 __all__ = ["SuiteError", "SuitePlan", "test_job", "select_cases", "DEFAULT_OUTPUT_BASE"]
 
@@ -57,14 +58,15 @@ class SuitePlan:
 
 
 def test_job(target: str | Path | None = None, *, image: str | None = None, cases: str | Path | None = None,
-             output_dir: str | Path | None = None, select: str | None = None, parallel: int = 1,
+             output_dir: str | Path | None = None, select: str | Iterable[str] | None = None, parallel: int = 1,
              on_start: Callable[[SuitePlan], None] | None = None,
              on_case: Callable[[CaseOutcome], None] | None = None) -> TestReport:
     """Run a job's test cases and return the report (also written to ``<output_dir>/report.json``).
 
     ``target``: a job folder, or an image reference; ``image`` overrides the folder's image; ``cases``: the
     cases folder (default ``<folder>/tests``; required for an image). ``output_dir``: new or empty (default a
-    new ``seed-tests/<job>-<time>-<id>``). ``select``: only the cases whose name holds this text (any case).
+    new ``seed-tests/<job>-<time>-<id>``). ``select``: ``-k``, one pattern or several: only the cases whose name
+    one of them matches (a glob of the whole name, else a part of it, ignoring case: ``selection.matches``).
     ``on_case`` is called as each case ends (from the thread that ran it).
     """
     if parallel < 1:
@@ -92,18 +94,17 @@ def test_job(target: str | Path | None = None, *, image: str | None = None, case
 test_job.__test__ = False  # type: ignore[attr-defined]  # a library function, not a pytest test
 
 
-def select_cases(files: Sequence[Path], pattern: str | None) -> list[Path]:
-    """``-k``: the case files whose case name holds ``pattern`` (ignoring case), as pytest's simple form."""
-    if not pattern:
-        return list(files)
-    return [file for file in files if pattern.casefold() in file.parent.name.casefold()]
+def select_cases(files: Sequence[Path], select: str | Iterable[str] | None) -> list[Path]:
+    """``-k``: the case files whose case name (their folder's) a pattern of ``select`` matches
+    (``seed_runner.testing.selection``: a glob of the whole name, else a part of it, ignoring case)."""
+    return select_by_name(files, select, lambda file: file.parent.name)
 
 
 # -- before the first case ---------------------------------------------------------------------------------
 
 
 def _prepare(target: str | Path | None, *, image: str | None, cases: str | Path | None,
-             output_dir: str | Path | None, select: str | None) -> tuple[SuitePlan, Any]:
+             output_dir: str | Path | None, select: str | Iterable[str] | None) -> tuple[SuitePlan, Any]:
     from ..api import validate
 
     warnings: list[str] = []
@@ -147,7 +148,8 @@ def _prepare(target: str | Path | None, *, image: str | None, cases: str | Path 
     chosen = select_cases(found, select)
     if not chosen:
         names = ", ".join(file.parent.name for file in found[:8]) + (", ..." if len(found) > 8 else "")
-        raise SuiteError(f"-k {select!r} selects none of the {len(found)} cases ({names})")
+        given = " ".join(f"-k {pattern!r}" for pattern in patterns_of(select))
+        raise SuiteError(f"{given} selects none of the {len(found)} cases ({names})")
     try:
         manifest = _image_manifest(image)
     except (EngineUnavailableError, ImageNotFoundError) as exc:

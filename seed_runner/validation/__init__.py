@@ -18,6 +18,7 @@ from ..manifest.sourcemap import place_findings
 from ..manifest.sources import Source, read_file, read_regular_file, resolve
 from .command_rules import command_findings
 from .image_rules import image_document, image_name_findings
+from .reports import name_bytes, utf8_text
 from .rules import Document, rule_findings
 from .schema_findings import schema_findings
 
@@ -62,9 +63,12 @@ class ValidationResult:
         return not has_errors(self.findings, strict=strict)
 
     def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
+        """The result as `seed validate --json` has it. Every text is valid UTF-8: a name (or a message naming
+        it) with bytes that are not UTF-8 shows each as U+FFFD, and ``sourceBytes`` / ``fileBytes`` then hold
+        the name's own bytes, percent-encoded (``reports.name_bytes``)."""
         job = self.manifest.job if self.manifest else None
-        return {
-            "source": self.source,
+        data: dict[str, Any] = {
+            "source": utf8_text(self.source),
             "kind": self.kind,
             "valid": self.is_valid(strict=strict),
             "errors": len(self.errors),
@@ -72,9 +76,15 @@ class ValidationResult:
             "job": None if job is None else {
                 "name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
                 "title": job.title, "image": self.manifest.image_name},
-            "file": self.file,
-            "findings": [f.to_dict() for f in self.findings],
+            "file": None if self.file is None else utf8_text(self.file),
+            "findings": [{k: utf8_text(v) if isinstance(v, str) else v for k, v in f.to_dict().items()}
+                         for f in self.findings],
         }
+        for member, name in (("sourceBytes", self.source), ("fileBytes", self.file)):
+            raw = name_bytes(name) if name is not None else None
+            if raw is not None:
+                data[member] = raw
+        return data
 
 
 def _ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..problems import Problem
     from . import ValidationResult
 
-__all__ = ["SARIF_SCHEMA", "github_commands", "relative_path", "sarif_log"]
+__all__ = ["SARIF_SCHEMA", "github_commands", "name_bytes", "relative_path", "sarif_log", "utf8_text"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -118,9 +118,26 @@ def github_commands(results: Iterable["ValidationResult"], *, base: str | os.Pat
 def escape_data(text: str) -> str:
     """A workflow command's message: '%', CR and LF are escaped, as the Actions runner unescapes them; a lone
     surrogate (a file name's byte that is not UTF-8) becomes U+FFFD, for the runner reads UTF-8."""
-    return _SURROGATE.sub("\ufffd", text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return utf8_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
     """A workflow command's property value: as a message, and ':' and ',' too (they delimit properties)."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# ------------------------------------------------------------------------------ names that are not UTF-8
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as UTF-8 can carry it: each lone surrogate (a file name's byte that is not UTF-8, as os.listdir
+    gives it back) becomes U+FFFD, so that a strict JSON reader or the Actions runner takes it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def name_bytes(name: str) -> str | None:
+    """A file name that is not UTF-8 as its own bytes, percent-encoded as a URI path is (``bad-%FF/x.json``;
+    ``urllib.parse.unquote_to_bytes`` gives the bytes back); None for a name UTF-8 can carry as it is."""
+    if not _SURROGATE.search(name):
+        return None
+    return quote(name, safe="/", errors="surrogateescape")
