@@ -3,6 +3,7 @@
     batch.json        the summary: counts, durations, and per run its row, status, error, outputs, attempts
     batch.csv         one line per run (row, status, error, exit code, seconds, run id, run folder)
     runs/0001-<id>/   each run's folder (a retried run has one folder per attempt)
+    batch.lock        held (flock) by the one process that runs or resumes the batch
 
 ``batch.json`` is rewritten (atomically) as runs end, so a reader never sees half a file; ``complete`` is true
 only once every run has ended, and ``status`` says how the batch ended (``running`` while it runs,
@@ -12,19 +13,23 @@ only once every run has ended, and ``status`` says how the batch ended (``runnin
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..runtime.atomic import write_text_atomically
 
 BATCH_FILE = "batch.json"
 CSV_FILE = "batch.csv"
+LOCK_FILE = "batch.lock"
 BATCH_VERSION = 1
 CSV_COLUMNS = ("row", "status", "error", "exit_code", "duration_seconds", "attempts", "run_id", "run_dir")
 
@@ -52,10 +57,38 @@ def claim(folder: Path) -> Path:
             raise BatchFolderError(f"{folder} is not empty; give a new folder (-o DIR), or resume the batch "
                                    "that is there (seed batch resume DIR)")
     try:
-        (folder / "runs").mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "runs").mkdir()  # atomic: of two batches given one folder at the same instant, one wins
+    except FileExistsError:
+        raise BatchFolderError(f"{folder} was just taken by another batch; give a new folder (-o DIR)") from None
     except OSError as exc:
         raise BatchFolderError(f"cannot create the batch folder {folder} ({exc.strerror})") from None
     return folder
+
+
+@contextlib.contextmanager
+def hold(folder: Path) -> Iterator[None]:
+    """Hold the batch folder's lock (``batch.lock``) for a block: a batch runs, or resumes, in one process at a
+    time. The lock dies with its process, so a batch whose runner was killed can be resumed at once."""
+    path = folder / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise BatchFolderError(f"cannot open {path} ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise BatchFolderError(f"the batch in {folder} is in use by another seed batch (pid {holder}); wait "
+                                   "for it to end, or stop it, then resume") from None
+        except OSError:
+            pass  # a file system without locks (some network mounts): run unguarded rather than not at all
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def run_folder(folder: Path, row: int, run_id: str) -> Path:
@@ -92,10 +125,8 @@ class RunEntry:
 def _relative(path: str | None, folder: Path) -> str | None:
     if not path:
         return None
-    try:
-        return str(Path(path).relative_to(folder))
-    except ValueError:
-        return path
+    inside = f"{folder}/"  # a string's prefix, not pathlib: this runs for every attempt at every rewrite
+    return path[len(inside):] if path.startswith(inside) else path
 
 
 def attempt(document: dict[str, Any]) -> dict[str, Any]:
@@ -125,9 +156,13 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
                       "run_seconds_total": round(sum(seconds), 3),
                       "run_seconds_max": max(seconds) if seconds else None,
                       "run_seconds_mean": round(sum(seconds) / len(seconds), 3) if seconds else None},
-        "runs": [entry.to_dict(folder) for entry in entries],
     }
-    write_text_atomically(folder / BATCH_FILE, json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+    head = json.dumps(document, indent=2, ensure_ascii=True)
+    document["runs"] = [entry.to_dict(folder) for entry in entries]
+    # One line a run, by the C encoder (indent=2 is Python's, 4 times slower): 10,000 runs take 0.1 s, not 0.4 s.
+    runs = ",\n".join(f"    {json.dumps(run, ensure_ascii=True)}" for run in document["runs"])
+    text = f'{head[:-2]},\n  "runs": [\n{runs}\n  ]\n}}\n' if runs else f'{head[:-2]},\n  "runs": []\n}}\n'
+    write_text_atomically(folder / BATCH_FILE, text)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -156,14 +191,24 @@ def load(folder: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("batch_version") != BATCH_VERSION:
         raise BatchFolderError(f"{path} is not a batch summary this seed-runner reads (batch_version "
                                f"{BATCH_VERSION})")
+    if not (isinstance(document.get("batch_id"), str) and isinstance(document.get("image"), str)
+            and isinstance(document.get("runs"), list)):
+        raise BatchFolderError(f"{path} is damaged (its batch_id, image or runs are missing); run the batch "
+                               "again in a new folder")
     return document
 
 
 def entries_of(document: dict[str, Any], folder: Path) -> list[RunEntry]:
     """The runs of a loaded batch.json, run folders made absolute again."""
     entries = []
-    for run in document.get("runs", []):
-        attempts = [{**a, "run_dir": str(folder / a["run_dir"]) if a.get("run_dir") and
-                     not Path(a["run_dir"]).is_absolute() else a.get("run_dir")} for a in run.get("attempts", [])]
+    for index, run in enumerate(document["runs"]):
+        try:
+            attempts = [{**a, "run_dir": str(folder / a["run_dir"]) if a.get("run_dir") and
+                         not Path(a["run_dir"]).is_absolute() else a.get("run_dir")} for a in run["attempts"]]
+            if not isinstance(run["row"], int) or not isinstance(run["request"], dict):
+                raise TypeError
+        except (KeyError, TypeError, AttributeError):
+            raise BatchFolderError(f"{folder / BATCH_FILE} is damaged (runs[{index}] lacks its row, request or "
+                                   "attempts); run the batch again in a new folder") from None
         entries.append(RunEntry(run["row"], run["request"], attempts))
     return entries

@@ -7,6 +7,8 @@ any problem runs nothing (exit status 2).
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -49,7 +51,7 @@ def _json_value(row: Row, name: str, value: Any) -> Any:
         return value  # JSON Lines: the value itself
     if value.startswith("@"):
         from ..manifest.jsontext import MAX_DOCUMENT_BYTES
-        from ..manifest.sources import read_regular_file
+        from ..manifest.sources import NotARegularFile, read_regular_file
 
         path = _located(value[1:], row.base)
         try:
@@ -57,6 +59,9 @@ def _json_value(row: Row, name: str, value: Any) -> Any:
             if len(data) > MAX_DOCUMENT_BYTES:
                 raise OSError(0, f"larger than {MAX_DOCUMENT_BYTES // 1048576} MiB")
             return JsonText(data.decode("utf-8"))
+        except NotARegularFile:  # a folder, /dev/zero, a FIFO: nothing is read from it
+            return error("invalid-cell", row_path(row.number, name), f"row {row.number}: {name}: {path} is not a "
+                                                                      "regular file; give a JSON file after '@'")
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             return error("invalid-cell", row_path(row.number, name), f"row {row.number}: {name}: cannot read "
@@ -67,7 +72,7 @@ def _json_value(row: Row, name: str, value: Any) -> Any:
 def _setting_value(row: Row, name: str, value: Any) -> str | Problem:
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return str(value)
     return error("invalid-cell", row_path(row.number, name),
                  f"row {row.number}: setting {name} must be text, not {type(value).__name__}")
@@ -131,4 +136,32 @@ def batch_requests(manifest: Manifest, rows: Sequence[Row], template: RunRequest
             runs.append(BatchRun(row.number, request))
     if not rows and not problems:
         problems.append(error("no-rows", "$.rows", "the batch has no rows: nothing to run"))
-    return runs, problems
+    return runs, once_for_all(problems, {row.number for row in rows})
+
+
+_IN_ROW = re.compile(r"\$\.rows\[(\d+)\]")
+
+
+def once_for_all(problems: list[Problem], numbers: set[int]) -> list[Problem]:
+    """A problem every row has (a shared option's, a misspelled header's) said once as ``$.rows[*]``, "every
+    row: ...", not once a row: a bad ``--timeout`` over 10,000 rows is one line."""
+    if len(numbers) < 2:
+        return problems
+    keys: list[tuple[Any, ...]] = []
+    rows_of: dict[tuple[Any, ...], set[int]] = {}
+    for problem in problems:
+        found = _IN_ROW.match(problem.path)
+        number = int(found.group(1)) if found else 0
+        tail = problem.path[found.end():] if found else problem.path
+        keys.append((problem.code, problem.severity, tail, problem.message.removeprefix(f"row {number}: ")))
+        rows_of.setdefault(keys[-1], set()).add(number)
+    everywhere = {key for key, rows in rows_of.items() if rows == numbers}
+    said: list[Problem] = []
+    said_once: set[tuple[Any, ...]] = set()
+    for key, problem in zip(keys, problems):  # in the order found; a shared one where it was first found
+        if key not in everywhere:
+            said.append(problem)
+        elif key not in said_once:
+            said_once.add(key)
+            said.append(replace(problem, path=f"$.rows[*]{key[2]}", message=f"every row: {key[3]}"))
+    return said

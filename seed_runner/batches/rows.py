@@ -13,13 +13,13 @@ problem), ``--product`` crosses them.
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..manifest.names import normalize_name
 from ..problems import Problem, error
 
 MAX_TABLE_BYTES = 64 * 1048576
@@ -76,8 +76,9 @@ def _csv_rows(text: str, base: Path, path: Path) -> tuple[list[Row], list[Proble
         if not header or not any(h.strip() for h in header):
             raise RowsError(f"{path} has no header row: its first line names the inputs and settings")
         names = [h.strip() for h in header]
-        problems = [error("duplicate-column", row_path(0, n), f"the header names {n!r} twice")
-                    for n in sorted({n for n in names if n and names.count(n) > 1})]
+        problems = [error("duplicate-column", row_path(0, same[0]), f"the header names {_listed(same)}: one "
+                          "input or setting (names are read in any case, '-' as '_'); keep one column")
+                    for same in _same_names(names)]
         rows: list[Row] = []
         for number, cells in enumerate(reader, start=1):
             if not any(c.strip() for c in cells):
@@ -86,9 +87,16 @@ def _csv_rows(text: str, base: Path, path: Path) -> tuple[list[Row], list[Proble
                 problems.append(error("row-width", row_path(number), f"row {number} has {len(cells)} cells, the "
                                                                      f"header {len(names)}"))
                 continue
+            unnamed = [i for i, (n, c) in enumerate(zip(names, cells), start=1) if not n and c.strip()]
+            if unnamed:  # a value nobody would read: say so rather than drop it
+                problems.append(error("unnamed-column", row_path(number), f"row {number}: column {unnamed[0]} "
+                                      "has a value but no name in the header; name the column or empty it"))
             values = {n: c for n, c in zip(names, cells) if n and c != ""}
             rows.append(Row(number, values, base))
     except csv.Error as exc:
+        if "field limit" in str(exc):  # the csv module's own limit (128 KiB a cell), not a broken file
+            raise RowsError(f"{path}: line {reader.line_num} has a cell over {csv.field_size_limit() // 1024} "
+                            "KiB; put a large JSON value in a file and write @file.json in its cell") from None
         raise RowsError(f"{path}: not valid CSV at line {reader.line_num} ({exc})") from None
     return rows, problems
 
@@ -109,19 +117,45 @@ def _jsonl_rows(text: str, base: Path) -> tuple[list[Row], list[Problem]]:
         if not isinstance(value, dict):
             problems.append(error("invalid-row", row_path(number), f"line {number} is not a JSON object"))
             continue
+        twice = [f.path.removeprefix("$.") for f in findings if f.code == "duplicate-key" and f.path.count(".") == 1]
+        same = [[name, name] for name in twice] + _same_names(list(value))
+        if same:  # JSON keeps the last of two members silently; a batch must not guess
+            problems += [error("duplicate-column", row_path(number, names[0]), f"line {number} names "
+                               f"{_listed(names)}: one input or setting (names are read in any case, '-' as "
+                               "'_'); keep one member") for names in same]
+            continue
         rows.append(Row(number, {k: v for k, v in value.items() if v is not None}, base, text_cells=False))
     return rows, problems
+
+
+def _same_names(names: list[str]) -> list[list[str]]:
+    """The groups of names that mean one input or setting (the same but for case or '-' and '_')."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        if name:
+            groups.setdefault(normalize_name(name), []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _listed(names: list[str]) -> str:
+    return " and ".join(repr(n) for n in names) if len(set(names)) > 1 else f"{names[0]!r} twice"
 
 
 def each_rows(patterns: list[tuple[str, str]], *, product: bool = False, base: Path | None = None
               ) -> tuple[list[Row], list[Problem]]:
     """One row per matched file of each ``(INPUT, PATTERN)``; several zip (``product``: cross)."""
+    from wcmatch import glob as wcmatch_glob
+
     base = (base or Path.cwd()).absolute()
     matched: list[list[str]] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = [error("duplicate-each", f"$.each.{same[0]}", f"--each names {_listed(same)}: one "
+                                     "input; give it one pattern") for same in _same_names([n for n, _ in patterns])]
     for name, pattern in patterns:
-        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
-        files = sorted(p for p in glob.glob(full, recursive=True) if Path(p).is_file())
+        # wcmatch, not glob: its ** does not go down links to folders (a link back up the tree made the standard
+        # glob list a file 40 times, two such links made it run out of memory); root_dir: the folder's own name
+        # is no pattern ("scans [2024]" is a folder, not a character class).
+        files = sorted(str(base / p) for p in wcmatch_glob.glob(pattern, flags=wcmatch_glob.GLOBSTAR, root_dir=base)
+                       if (base / p).is_file())
         if not files:
             problems.append(error("no-match", f"$.each.{name}", f"--each {name}={pattern} matches no file"))
         matched.append(files)

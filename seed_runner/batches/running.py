@@ -8,8 +8,8 @@ before returning. Resume (``resume_batch``) runs again the rows whose last attem
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
+import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +28,12 @@ RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "r
 DONE = frozenset({"succeeded", "cached"})
 MAX_BACKOFF_SECONDS = 60.0
 SUMMARY_SECONDS = 1.0
-"""batch.json is rewritten at most this often while runs end (and always at the end)."""
+"""batch.json is rewritten at most this often while runs end (and always at the end)..."""
+SUMMARY_SHARE = 0.05
+"""... and less often when it is large: its writing takes at most this share of the time (10,000 runs: a write of
+about 0.2 s, every 4 s)."""
+PROGRESS_SECONDS = 0.25
+"""The progress callback is called at most this often (and always at the end): counting what runs is O(runs)."""
 
 # Exit statuses of a batch (README "seed batch").
 EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
@@ -100,8 +105,14 @@ class _Drive:
         self.requests: dict[int, RunRequest] = {}
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
         self.written = 0.0
+        self.interval = SUMMARY_SECONDS
+        self.shown = 0.0
         self.final: list[bf.RunEntry] = []  # rows whose last attempt is their last
+        self.failed = 0
         self.total = 0
+        self.before: dict[int, int] = {}  # each row's attempts before this pass
+        # Runs that ended, in the order they ended: one put per end, so the loop never scans every future.
+        self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
 
     def submit(self, entry: bf.RunEntry) -> None:
         run_id = os.urandom(6).hex()
@@ -109,19 +120,29 @@ class _Drive:
                           run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
         future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
         self.futures[future] = entry
+        future.add_done_callback(self.ended_runs.put)
 
     def summary(self, status: str = "running", force: bool = False) -> dict[str, Any] | None:
-        if not force and time.monotonic() - self.written < SUMMARY_SECONDS:
+        if not force and time.monotonic() - self.written < self.interval:
             return None
+        began = time.monotonic()
+        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started)
         self.written = time.monotonic()
-        return bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started)
+        self.interval = max(SUMMARY_SECONDS, (self.written - began) / SUMMARY_SHARE)
+        return document
 
-    def progress(self) -> None:
-        if self.on_progress is None:
+    def progress(self, force: bool = False) -> None:
+        if self.on_progress is None or (not force and time.monotonic() - self.shown < PROGRESS_SECONDS):
             return
-        failed = sum(1 for e in self.final if e.status not in DONE)
+        self.shown = time.monotonic()
         running = sum(1 for f in self.futures if f.running())
-        self.on_progress(Progress(self.total, len(self.final), failed, running))
+        self.on_progress(Progress(self.total, len(self.final), self.failed, running))
+
+    def finished(self, entry: bf.RunEntry) -> None:
+        self.final.append(entry)
+        self.failed += entry.status not in DONE
+        if self.on_finished is not None:
+            self.on_finished(entry)
 
     def ended(self, future: RunFuture) -> None:
         entry = self.futures.pop(future)
@@ -132,18 +153,35 @@ class _Drive:
                         "error": {"name": "runner-failure", "category": "system"},
                         "message": f"the executor failed: {type(exc).__name__}: {exc}"}
         entry.attempts.append(bf.attempt(document))
-        if retryable(document) and len(entry.attempts) <= self.retries:
-            delay = min(self.backoff * 2 ** (len(entry.attempts) - 1), MAX_BACKOFF_SECONDS)
+        tries = len(entry.attempts) - self.before[entry.row]  # this pass's: a resumed row gets its retries again
+        if retryable(document) and tries <= self.retries:
+            delay = min(self.backoff * 2 ** (tries - 1), MAX_BACKOFF_SECONDS)
             self.due.append((time.monotonic() + delay, entry))
             entry.attempts[-1]["retry_in_seconds"] = delay
             return
-        self.final.append(entry)
-        if self.on_finished is not None:
-            self.on_finished(entry)
+        self.finished(entry)
 
-    def run(self, todo: list[bf.RunEntry]) -> str:
-        self.total = len(todo)
+    def wait(self, seconds: float) -> None:
+        """End every run that has ended, waiting up to ``seconds`` for the first."""
         try:
+            future = self.ended_runs.get(timeout=seconds)
+        except queue.Empty:
+            return
+        while True:
+            if future in self.futures:  # not one ended already by a Ctrl-C
+                self.ended(future)
+            try:
+                future = self.ended_runs.get_nowait()
+            except queue.Empty:
+                return
+
+    def run(self, todo: list[bf.RunEntry], on_start: Callable[[Path, str], None] | None = None) -> str:
+        self.total = len(todo)
+        self.before = {entry.row: len(entry.attempts) for entry in todo}
+        try:
+            self.summary("running", force=True)
+            if on_start is not None:
+                on_start(self.folder, self.header["batch_id"])
             for entry in todo:
                 self.submit(entry)
             while self.futures or self.due:
@@ -151,11 +189,7 @@ class _Drive:
                 for when, entry in [d for d in self.due if d[0] <= now]:
                     self.due.remove((when, entry))
                     self.submit(entry)
-                wait = min([SUMMARY_SECONDS] + [max(0.0, when - now) for when, _ in self.due])
-                done, _ = concurrent.futures.wait(list(self.futures), timeout=wait,
-                                                  return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in done:
-                    self.ended(future)
+                self.wait(min([SUMMARY_SECONDS] + [max(0.0, when - now) for when, _ in self.due]))
                 self.progress()
                 self.summary()
         except KeyboardInterrupt:
@@ -165,9 +199,12 @@ class _Drive:
             for _, entry in self.due:  # waiting for a retry: unfinished
                 entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
                                        "message": "interrupted while waiting to be retried"})
+                self.finished(entry)
             self.due.clear()
+            self.progress(force=True)
             self.summary("interrupted", force=True)
             return "interrupted"
+        self.progress(force=True)
         status = batch_status(self.entries)
         self.summary(status, force=True)
         return status

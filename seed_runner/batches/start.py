@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -24,14 +25,29 @@ class BatchError(SeedRunnerError):
 
 
 def _manifest(image: str, options: RunOptions) -> tuple[Any, Any]:
-    """(manifest, image environment): --manifest's, else the image's label on the local engine."""
+    """(manifest, image environment): --manifest's, else the image's label on the local engine. With ``pull``
+    the image is pulled first, so that its label can be read (each run still pulls: on Dask, onto its
+    worker's engine)."""
     if options.manifest is not None:
         return options.manifest, None
+    from ..engine.containers import pull_image
     from ..engine.images import connect, inspect_image
     from ..runtime.runner import label_manifest
 
-    info = inspect_image(connect(), image)
+    engine = connect(timeout=None)
+    if options.pull:
+        pull_image(engine, image)
+    info = inspect_image(engine, image)
     return label_manifest(info), info.env
+
+
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _check_batch_id(batch_id: str | None) -> None:
+    if batch_id is not None and not _BATCH_ID.fullmatch(batch_id):
+        raise BatchError(f"{batch_id!r} is not a batch id: give 1 to 64 letters, digits, '.', '_' or '-' "
+                         "(--batch-id)")
 
 
 def _executor(executor: Any, parallel: int | None, cpus: float | None, mem: float | None, gpus: float | None
@@ -64,25 +80,28 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
               product: bool = False, rows: Sequence[Row] | None = None, template: RunRequest | None = None,
               options: RunOptions = RunOptions(), folder: str | Path | None = None, batch_id: str | None = None,
               executor: Any = None, parallel: int | None = None, cpus: float | None = None,
-              mem: float | None = None, gpus: float | None = None, retries: int = 0, backoff: float = 1.0,
-              on_start: Announce | None = None, on_finished: Callable[[bf.RunEntry], None] | None = None,
+              mem: float | None = None, gpus: float | None = None, retries: int | None = None,
+              backoff: float = 1.0, on_start: Announce | None = None,
+              on_finished: Callable[[bf.RunEntry], None] | None = None,
               on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
     """Run ``image`` once per row (``table``, ``each`` patterns, or ``rows``), every row first checked.
 
     ``template`` holds what every run shares (inputs, settings, mounts, resources, timeout...). The executor
     defaults to a LocalExecutor (``parallel``, ``cpus``, ``mem``, ``gpus``). A batch with any problem runs
     nothing: the result is ``refused`` with every problem, each naming its row. ``batch_id`` of a batch already
-    in ``folder`` resumes it. Raises BatchError for a table or folder that cannot be used, and the engine's
-    errors when the image's manifest cannot be read.
+    in ``folder`` resumes it (with the batch's own ``retries`` unless given). Raises BatchError for a table or
+    folder that cannot be used, and the engine's errors when the image's manifest cannot be read.
     """
     from .requests import batch_requests
 
+    _check_batch_id(batch_id)
     if batch_id and folder and (Path(folder) / bf.BATCH_FILE).exists():
-        if bf.load(Path(folder)).get("batch_id") == batch_id:
+        if _loaded(Path(folder)).get("batch_id") == batch_id:
             return resume_batch(folder, settings=template.settings if template else None, executor=executor,
                                 parallel=parallel, cpus=cpus, mem=mem, gpus=gpus, retries=retries,
                                 backoff=backoff, on_start=on_start, on_finished=on_finished,
                                 on_progress=on_progress)
+    retries = 0 if retries is None else retries
     template = RunRequest(image=image) if template is None else template
     try:
         if rows is None:
@@ -97,7 +116,7 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
     from ..inputs import resolve_url_inputs
 
     runs, more = batch_requests(manifest, found, template, image_env=image_env, resolve=resolve_url_inputs)
-    problems += more
+    problems += [p for p in more if p.code != "no-rows" or not problems]  # no rows: the problems above say why
     runner, owned = _executor(executor, parallel, cpus, mem, gpus)
     try:
         sizes, unfit = _sizes(runner, manifest, runs, image_env) if not problems else ({}, [])
@@ -116,14 +135,19 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
                        on_finished=on_finished, on_progress=on_progress)
         drive.requests = {run.row: run.request for run in runs}
-        drive.summary("running", force=True)
-        if on_start is not None:
-            on_start(where, batch_id)
-        status = drive.run(entries)
-        return BatchResult(batch_id, where, status, drive.summary(status, force=True))
+        with bf.hold(where):  # a resume in another process waits for this one to end
+            status = drive.run(entries, on_start=on_start)
+            return BatchResult(batch_id, where, status, drive.summary(status, force=True))
     finally:
         if owned:
             runner.close(cancel=True)
+
+
+def _loaded(folder: Path) -> dict[str, Any]:
+    try:
+        return bf.load(folder)
+    except bf.BatchFolderError as exc:
+        raise BatchError(str(exc)) from None
 
 
 def _recorded_options(options: RunOptions, retries: int, backoff: float) -> dict[str, Any]:
@@ -140,15 +164,27 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
                  on_finished: Callable[[bf.RunEntry], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
     """Run again the rows of the batch in folder ``batch`` whose last attempt did not succeed (or whose run
-    folder is gone); the others are kept. Secret settings were never written: give them in ``settings``."""
+    folder is gone); the others are kept. Secret settings were never written: give them in ``settings`` (any
+    case). A batch still running in another process is refused (its folder's lock, ``batch.lock``)."""
+    where = Path(batch).absolute()
+    _loaded(where)  # a batch folder at all, before its lock file is made
+    try:
+        with bf.hold(where):
+            return _resume(where, _loaded(where), settings or {}, executor, parallel, cpus, mem, gpus, retries,
+                           backoff, options, on_start, on_finished, on_progress)
+    except bf.BatchFolderError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], executor: Any, parallel: int | None,
+            cpus: float | None, mem: float | None, gpus: float | None, retries: int | None,
+            backoff: float | None, options: RunOptions | None, on_start: Announce | None,
+            on_finished: Callable[[bf.RunEntry], None] | None,
+            on_progress: Callable[[Progress], None] | None) -> BatchResult:
+    from ..manifest.names import normalize_name
     from ..store.history import rerun_request
     from ..store.runstore import StoreError
 
-    where = Path(batch).absolute()
-    try:
-        document = bf.load(where)
-    except bf.BatchFolderError as exc:
-        raise BatchError(str(exc)) from None
     header = {k: document[k] for k in ("batch_id", "image", "job", "created", "options") if k in document}
     recorded = header.get("options") or {}
     retries = recorded.get("retries", 0) if retries is None else retries
@@ -161,11 +197,16 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
             or not (e.last and e.last.get("run_dir") and Path(e.last["run_dir"]).is_dir())]
     requests: dict[int, RunRequest] = {}
     for entry in todo:
+        recorded_names = {normalize_name(n): n for n in entry.request.get("settings") or {}}
+        given = {recorded_names.get(normalize_name(n), n): v for n, v in settings.items()}  # -e token: TOKEN
         try:
             requests[entry.row] = rerun_request({"id": f"row {entry.row}", "request": entry.request},
-                                                settings=settings)[0]
+                                                settings=given)[0]
         except StoreError as exc:
             raise BatchError(f"row {entry.row}: {exc}") from None
+        except (KeyError, TypeError, AttributeError):
+            raise BatchError(f"{where / bf.BATCH_FILE} is damaged (the request of row {entry.row} is incomplete); "
+                             "run the batch again in a new folder") from None
     manifest, image_env = _manifest(header["image"], options)
     runner, owned = _executor(executor, parallel, cpus, mem, gpus)
     try:
@@ -177,9 +218,7 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
         drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
                        on_finished=on_finished, on_progress=on_progress)
         drive.requests = requests
-        if on_start is not None:
-            on_start(where, header["batch_id"])
-        status = drive.run(todo)
+        status = drive.run(todo, on_start=on_start)
         return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True))
     finally:
         if owned:

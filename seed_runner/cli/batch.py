@@ -50,7 +50,10 @@ def _executor(kind: str, scheduler: str | None, shared_dir: Path | None, outputs
                                      param_hint="--executor")
         from ..executors.local import LocalExecutor
 
-        return LocalExecutor(parallel=parallel, cpus=cpus, mem=mem, gpus=gpus)
+        try:
+            return LocalExecutor(parallel=parallel, cpus=cpus, mem=mem, gpus=gpus)
+        except ValueError as exc:  # a negative or NaN cap
+            raise typer.BadParameter(str(exc), param_hint="--cpus, --mem, --gpus") from None
     if not scheduler:
         raise typer.BadParameter("--executor dask needs --scheduler tcp://HOST:8786", param_hint="--scheduler")
     try:
@@ -138,6 +141,10 @@ def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
     except SeedRunnerError as exc:
         report.stop()
         _fail(exc)
+    except KeyboardInterrupt:  # before the runs began (the check of the rows): nothing ran, no folder was made
+        report.stop()
+        typer.echo("seed: interrupted; no run was started", err=True)
+        raise typer.Exit(130) from None
     finally:
         executor.close(cancel=True)
     _finish(result, report, as_json)
@@ -203,7 +210,8 @@ def run_command(
     cpus: Annotated[Optional[float], typer.Option(help="CPUs the runs in flight may declare together.")] = None,
     mem: Annotated[Optional[float], typer.Option(help="MiB the runs in flight may declare together.")] = None,
     gpus: Annotated[Optional[float], typer.Option(help="GPUs the runs in flight may declare together.")] = None,
-    retries: Annotated[int, typer.Option(min=0, help="Retries of a run that failed for a system reason.")] = 0,
+    retries: Annotated[Optional[int], typer.Option(
+        min=0, help="Retries of a run that failed for a system reason (default 0; resuming: the batch's).")] = None,
     cache: Annotated[Optional[bool], typer.Option("--cache/--no-cache", help="Use the result cache (SEED_CACHE).")
                      ] = None,
     pull: Annotated[bool, typer.Option("--pull", help="Pull the image first.")] = False,

@@ -10,6 +10,7 @@ nothing else runs in the background.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 from collections import deque
@@ -34,6 +35,9 @@ class LocalExecutor(ExecutorBase):
         client (default: the one the environment names); ``on_start`` is called as each run begins."""
         if parallel is not None and parallel < 1:
             raise ValueError("parallel must be at least 1")
+        for name, cap in (("cpus", cpus), ("mem", mem), ("gpus", gpus)):
+            if cap is not None and not cap >= 0:  # not "-1 means the host's", not NaN
+                raise ValueError(f"{name} must be a number of 0 or more, not {cap}")
         self._engine_factory = engine_factory or _default_engine
         self._given = Footprint(cpus=cpus if cpus is not None else -1.0, mem=mem if mem is not None else -1.0,
                                 gpus=gpus if gpus is not None else 0.0)
@@ -98,13 +102,26 @@ class LocalExecutor(ExecutorBase):
         return future
 
     def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None:
-        """No more submissions; wait for every run (``cancel``: stop them first)."""
+        """No more submissions; wait for every run (``cancel``: stop them first). A Ctrl-C while it waits stops
+        every run (``interrupted``) and is raised once they are gone; one while runs are being stopped waits for
+        them (nothing is left running)."""
         self._closed = True
         if cancel:
-            with self._lock:
-                everything = [*self._pending, *self._running]
-            for future in everything:
-                self.cancel(future, reason)
+            self._cancel_all(reason)
+        try:
+            self._wait_all(stopping=cancel)
+        except KeyboardInterrupt:
+            self._cancel_all("interrupted")
+            self._wait_all(stopping=True)
+            raise
+
+    def _cancel_all(self, reason: Reason) -> None:
+        with self._lock:
+            everything = [*self._pending, *self._running]
+        for future in everything:
+            self.cancel(future, reason)
+
+    def _wait_all(self, *, stopping: bool) -> None:
         while True:
             with self._lock:
                 waiting = [*self._pending, *self._running]
@@ -113,8 +130,11 @@ class LocalExecutor(ExecutorBase):
             for future in waiting:
                 try:
                     future.exception()
-                except BaseException:  # noqa: BLE001 - the run's own problem; we only wait for it
+                except concurrent.futures.CancelledError:
                     pass
+                except KeyboardInterrupt:
+                    if not stopping:
+                        raise
 
     @property
     def in_flight(self) -> Footprint:
@@ -169,7 +189,8 @@ class LocalExecutor(ExecutorBase):
         finally:
             with self._lock:
                 self._running.discard(future)
-                self._in_use = self._in_use - future.footprint
+                # Nothing running holds nothing: float sums do not cancel out exactly (0.1 + 0.2 - 0.1 - 0.2).
+                self._in_use = self._in_use - future.footprint if self._running else Footprint()
             self._dispatch()
 
 
