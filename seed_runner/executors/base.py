@@ -12,8 +12,10 @@ An executor takes run requests and gives back futures::
   so ``concurrent.futures.wait`` and ``as_completed`` work on it too). It raises ``DoesNotFit`` for a run that
   could never fit where this executor runs things, and ``ExecutorClosed`` after ``close``.
 - ``future.cancel()`` stops a run wherever it is: a pending one never starts; a running one has its container
-  stopped and removed. Either way the future ends with a RunResult of status ``cancelled`` (not a
-  ``CancelledError``: a batch wants the record of every run it asked for).
+  stopped and removed. The future then ends with a RunResult of status ``cancelled`` (not a
+  ``CancelledError``: a batch wants the record of every run it asked for). A run whose job had already ended
+  when the cancel reached it keeps its own outcome (a finished success stays a success): ``cancel()`` returns
+  False only for a future that was already done.
 - ``as_completed(futures, timeout)`` yields futures as their runs end.
 - ``close(cancel=False)`` waits for every run (``cancel=True``: cancels them first; ``reason="interrupted"`` is
   what a Ctrl-C records). Executors are context managers: leaving the block closes, cancelling on an exception.
