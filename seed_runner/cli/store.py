@@ -253,6 +253,10 @@ def cache_choice(given: bool | None) -> bool:
     """`--cache` / `--no-cache`, else SEED_CACHE (a value that is no yes or no: exit 2)."""
     if given is not None:
         return given
+    import os
+
+    if not os.environ.get("SEED_CACHE"):  # unset: off, without importing the result cache here (the run's store
+        return False  # thread does, off the way to the container)
     from ..store.result_cache import default_enabled
 
     try:

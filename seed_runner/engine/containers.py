@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from . import custody
 from .client import Engine, EngineError, NotFoundError
@@ -126,7 +126,8 @@ def container_config(plan: RunPlan) -> dict[str, Any]:
 
 def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: BinaryIO | None = None,
             echo_stderr: BinaryIO | None = None, engine: Engine | None = None,
-            warnings: list[Problem] | None = None, cancel: Cancellation | None = None) -> Execution:
+            warnings: list[Problem] | None = None, cancel: Cancellation | None = None,
+            before_start: Callable[[], None] | None = None) -> Execution:
     """Run the plan's container to the end (or the timeout) and remove it.
 
     ``stdout``/``stderr`` are binary files the masked logs are written to; the ``echo_*`` streams (a
@@ -142,6 +143,9 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
     KeyboardInterrupt or SystemExit (Ctrl-C, SIGTERM), and on any other exception, the container is stopped
     and removed and the exception propagates as it is. ``cancel`` (another thread's ``Cancellation``) does the
     same from outside: the container is stopped and removed, and RunCancelled propagates.
+
+    ``before_start`` is called once the container exists and is attached, just before it starts (the runner
+    waits there for its run's record, written meanwhile); what it raises propagates, the container removed.
     """
     engine = engine or connect(timeout=None)
     warnings = [] if warnings is None else warnings
@@ -155,14 +159,14 @@ def execute(plan: RunPlan, stdout: BinaryIO, stderr: BinaryIO, *, echo_stdout: B
         raise ContainerError(f"the engine could not create the container: {exc}") from None
     try:
         return _supervise(engine, plan, container, created, stdout, stderr, echo_stdout, echo_stderr, warnings,
-                          cancel)
+                          cancel, before_start)
     finally:
         custody.remove(engine, container, warnings)
 
 
 def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdout: BinaryIO, stderr: BinaryIO,
                echo_stdout: BinaryIO | None, echo_stderr: BinaryIO | None, warnings: list[Problem],
-               cancel: Cancellation | None = None) -> Execution:
+               cancel: Cancellation | None = None, before_start: Callable[[], None] | None = None) -> Execution:
     """Attach, start, keep the clock, wait; the caller removes the container."""
     secrets = sorted(plan.secret_values)
     pump = _Pump((LogSink(stdout, secrets, echo_stdout), LogSink(stderr, secrets, echo_stderr)), warnings)
@@ -172,6 +176,8 @@ def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdo
     duration = None
     try:
         pump.start(engine.attach(container))
+        if before_start is not None:
+            before_start()
         try:
             engine.start(container)
         except EngineError as exc:

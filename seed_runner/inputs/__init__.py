@@ -29,6 +29,8 @@ def resolve_url_inputs(request: Any, *, max_bytes: int | None = None, timeout: f
 
     ``sources``, when given, receives for each cached file (by its absolute path) where it came from: ``url``
     (without credentials) and ``media_type`` (the server's Content-Type, or None)."""
+    if not any("://" in str(v) for values in request.file_inputs.values() for v in values):
+        return request  # no URL (``is_url`` needs "://"): nothing more imported on a run's way to its container
     from ..problems import error
     from ..runtime.input_files import request_path
     from ..runtime.plan import PlanError

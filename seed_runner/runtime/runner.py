@@ -139,17 +139,22 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     context.update(_plan_facts(plan))
     context["staged"] = True  # from here on the folder holds the run, whatever happens
     from ..store import recording
-    recording.started(context, request, plan, image)  # before the container exists; never raises
-    from ..store import result_cache
-    if context["cache"] and (hit := result_cache.reuse(context, plan)) is not None:  # the outputs of an earlier run
-        context.update(hit)
-        return _finish(run_dir, context, decide(plan.manifest, exit_code=0), plan=plan)
+    recording.started(context, request, plan, image)  # recorded while the container is made; never raises
+    if context["cache"]:
+        from ..store import result_cache
+
+        recording.settle(context)  # the lookup reads the store the start is written to
+        if (hit := result_cache.reuse(context, plan)) is not None:  # the outputs of an earlier run
+            context.update(hit)
+            return _finish(run_dir, context, decide(plan.manifest, exit_code=0), plan=plan)
     try:
         _stage(plan)
         logs = Path(plan.run_dir) / "logs"
         with open(logs / "stdout.log", "wb") as out, open(logs / "stderr.log", "wb") as err:
+            recording.begin(context)  # the start recorded in a thread, while the engine creates the container
             execution = containers.execute(plan, out, err, echo_stdout=echo_stdout, echo_stderr=echo_stderr,
-                                           engine=engine, warnings=context["engine_warnings"], cancel=cancel)
+                                           engine=engine, warnings=context["engine_warnings"], cancel=cancel,
+                                           before_start=lambda: recording.settle(context))  # recorded first
     except RunCancelled as stop:  # the container, if it was made, is stopped and gone
         return _finish(run_dir, context, system_failure(stop.reason, _STOPPED[stop.reason]), plan=plan)
     except containers.ContainerError as exc:
@@ -291,6 +296,10 @@ def _give_back_outputs(plan: RunPlan) -> None:
 
 def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, plan: RunPlan | None = None,
             problems: list[Problem] | None = None) -> RunResult:
+    if "store_start" in context or "store_writing" in context:  # the run ended before its container started:
+        from ..store import recording  # the start's recording holds the input records the result names
+
+        recording.settle(context)
     execution = context.get("execution")
     harvested = context.get("harvest") or {}
     engine_warnings: list[Problem] = context.get("engine_warnings") or []

@@ -1,7 +1,12 @@
-"""The runner's side of the run store: the start of a run (before its container is created) and its end (from
-the result document). Never raises: a store that cannot be written becomes a ``run-not-recorded`` warning.
+"""The runner's side of the run store: the start of a run (committed before its container starts) and its end
+(from the result document). Never raises: a store that cannot be written becomes a ``run-not-recorded`` warning.
 
 Secret values are never stored: a secret setting is kept as ``****`` (a rerun asks for it again).
+
+The store stays off the way to the container's start (``background``): the whole start (the input files hashed,
+sqlite3 imported, the store opened, the cache key, the INSERT) is recorded by a thread that ``begin`` starts as
+the engine is asked to create the container, and ``settle`` waits for it before the container starts.
+``finished`` writes the end in the caller's thread: its failure must reach the result. One connection a run.
 """
 
 from __future__ import annotations
@@ -57,7 +62,28 @@ def request_record(request: Any, plan: Any, choices: dict[str, Any] | None = Non
 
 
 def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> None:
-    """Record the start of a run; on failure, remember the warning for the result."""
+    """The start of a run, to be recorded: ``begin`` records it in a thread of its own, ``settle`` waits for it
+    and merges what it found into ``context`` (recording it there and then when it was not begun): the input
+    files hashed, the store opened, the cache key made, the INSERT. Never raises."""
+    context["store_start"] = (request, plan, image)
+
+
+def begin(context: dict[str, Any]) -> None:
+    """Record the start in a thread of its own: called just before the engine is asked to create the container,
+    so that the thread works while the runner waits (earlier, it would take the interpreter's lock from the
+    runner's own last steps)."""
+    from .background import Background
+
+    if (start := context.pop("store_start", None)) is not None:
+        context["store_writing"] = Background(_start, context, *start)
+
+
+def _start(context: dict[str, Any], request: Any, plan: Any, image: Any) -> dict[str, Any]:
+    """What the start gives the run's context: ``inputs`` and ``input_sha256`` (for the result and the crate),
+    and ``store``, ``store_record`` and ``cache_key``, else ``store_error``. Only reads ``context`` (it may run
+    in ``begin``'s thread)."""
+    found: dict[str, Any] = {}
+    store = None
     try:
         from ..engine import runner_identity as ri
         from ..runtime.input_records import input_records
@@ -71,8 +97,8 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
             for file in files:
                 file["url"] = (sources.get(file["path"]) or {}).get("url")
         # The crate at the end names the same files: it takes these hashes instead of reading the files again.
-        context["input_sha256"] = {f["path"]: f["sha256"] for files in inputs.values() for f in files}
-        context["inputs"] = input_records(plan, context["input_sha256"], sources)  # the result's, and the key's
+        found["input_sha256"] = {f["path"]: f["sha256"] for files in inputs.values() for f in files}
+        found["inputs"] = input_records(plan, found["input_sha256"], sources)  # the result's, and the key's
         labels = ri.runner_labels()  # the labels its container gets: this process, and the lock it holds
         record = {
             "id": context["run_id"], "label": getattr(request, "label", None), "image": request.image,
@@ -86,25 +112,38 @@ def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> Non
             "runner_pidns": labels[ri.PIDNS_LABEL],
         }
         store = RunStore.open()
-        try:
-            if getattr(image, "id", None):  # no image id, no key: a tag alone never identifies what ran
-                from .result_cache import cache_key, key_document
+        if getattr(image, "id", None):  # no image id, no key: a tag alone never identifies what ran
+            from .result_cache import cache_key, key_document
 
-                strict = bool((context.get("choices") or {}).get("strict"))
-                context["cache_key"] = record["cache_key"] = cache_key(key_document(
-                    plan, context["inputs"], image.id, store.secret_salt(), strict))
-            store.record_started(record)
-        except BaseException:
-            store.close()
-            raise
-        context["store"] = store  # kept open for the end of the run: one connection a run
-        context["store_record"] = record
+            strict = bool((context.get("choices") or {}).get("strict"))
+            record["cache_key"] = cache_key(key_document(plan, found["inputs"], image.id, store.secret_salt(),
+                                                         strict))
+        store.record_started(record)
+        # kept open for the end of the run: one connection a run
+        found.update(store=store, store_record=record, cache_key=record.get("cache_key"))
     except Exception as exc:  # noqa: BLE001 - a run never fails for its record
-        context["store_error"] = _why(exc)
+        if store is not None:
+            store.close()
+        found["store_error"] = _why(exc)
+    return found
+
+
+def settle(context: dict[str, Any]) -> None:
+    """Take what the start's recording found (waiting for ``begin``'s thread, or recording it here when it was
+    not begun): a run is in the store before its container starts, and before the result cache reads the store
+    or the result names its inputs. Never raises (a failure is remembered for the result's warning)."""
+    if (start := context.pop("store_start", None)) is not None:
+        context.update(_start(context, *start))
+    if (writing := context.pop("store_writing", None)) is not None:
+        try:
+            context.update(writing.result())
+        except Exception as exc:  # noqa: BLE001 - a bug of ours in the thread: the run goes on unrecorded
+            context["store_error"] = _why(exc)
 
 
 def finished(context: dict[str, Any], document: dict[str, Any]) -> None:
     """Record the end of a run from its document; a failure (now or at the start) becomes a warning in it."""
+    settle(context)  # a start not recorded yet (the run ended before its container was made) lands first
     if document.get("status") == "rejected" and not context.get("staged"):
         return  # refused before anything started: no folder, nothing to list
     if "store_error" not in context:
@@ -119,7 +158,7 @@ def finished(context: dict[str, Any], document: dict[str, Any]) -> None:
             context["store_error"] = _why(exc)
         finally:
             if store is not None:
-                store.close()
+                store.close()  # the last connection checkpoints the WAL here (a thread would only add to it)
     if "store_error" in context:
         document["warnings"].append({"severity": "warning", "code": NOT_RECORDED, "path": "$",
                                      "message": f"the run could not be recorded in the run store: "

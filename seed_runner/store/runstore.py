@@ -185,7 +185,7 @@ class RunStore:
     # -- writing ------------------------------------------------------------------------------------------
 
     def record_started(self, record: dict[str, Any]) -> None:
-        """A run about to create its container: status ``running``, with its runner's identity."""
+        """A run about to start its container: status ``running``, with its runner's identity."""
         values = {name: record.get(name) for name in _COLUMNS}
         values["status"] = values["status"] or "running"
         values["recorded_at"] = values["recorded_at"] or time.time()
