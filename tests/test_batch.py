@@ -106,7 +106,7 @@ def test_a_failed_run_gives_exit_1_and_resume_runs_only_what_did_not_succeed(tmp
         (1, "succeeded", None), (2, "failed", "empty-data"), (3, "succeeded", None)]
     kept = {r["row"]: r["run_id"] for r in batch["runs"]}
     (tmp_path / "b.txt").write_text("now there is data")
-    proc = seed("batch", "resume", "out", cwd=tmp_path)
+    proc = seed("batch", "resume", batch["batch_id"][:8], cwd=tmp_path)  # by id: the run store knows the folder
     assert proc.returncode == 0, proc.stderr
     again = json.loads((tmp_path / "out" / "batch.json").read_text())
     assert again["batch_id"] == batch["batch_id"] and again["status"] == "succeeded"

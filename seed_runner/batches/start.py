@@ -157,16 +157,42 @@ def _recorded_options(options: RunOptions, retries: int, backoff: float) -> dict
             "backoff": backoff, "manifest": manifest}
 
 
+def find_batch(batch: str | Path) -> Path:
+    """The folder of a batch given by its folder, or by its id (or a unique prefix) as the run store knows it:
+    the folder its recorded runs are in (``<batch folder>/runs/<run>``)."""
+    where = Path(batch)
+    text = str(batch)
+    if where.is_dir() or not text or any(c not in "0123456789abcdef" for c in text.lower()):
+        return where.absolute()
+    from ..store.history import runs
+    from ..store.runstore import StoreError
+
+    try:
+        records = runs(batch=text)
+    except StoreError as exc:
+        raise BatchError(f"no batch folder {text} here, and the run store cannot say where batch {text} is "
+                         f"({exc})") from None
+    ids = {r["batch_id"] for r in records}
+    if len(ids) > 1:
+        raise BatchError(f"batch id {text!r} is ambiguous ({', '.join(sorted(ids)[:5])}); give more digits")
+    folders = {Path(r["run_dir"]).parent.parent for r in records if r.get("run_dir")}
+    if not folders:
+        raise BatchError(f"no batch folder {text} here, and no run of a batch {text!r} in the run store; "
+                         "give the batch folder")
+    return sorted(folders)[0]
+
+
 def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, executor: Any = None,
                  parallel: int | None = None, cpus: float | None = None, mem: float | None = None,
                  gpus: float | None = None, retries: int | None = None, backoff: float | None = None,
                  options: RunOptions | None = None, on_start: Announce | None = None,
                  on_finished: Callable[[bf.RunEntry], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
-    """Run again the rows of the batch in folder ``batch`` whose last attempt did not succeed (or whose run
+    """Run again the rows of the batch ``batch`` (its folder, or its id: ``find_batch``) whose last attempt did
+    not succeed (or whose run
     folder is gone); the others are kept. Secret settings were never written: give them in ``settings`` (any
     case). A batch still running in another process is refused (its folder's lock, ``batch.lock``)."""
-    where = Path(batch).absolute()
+    where = find_batch(batch)
     _loaded(where)  # a batch folder at all, before its lock file is made
     try:
         with bf.hold(where):

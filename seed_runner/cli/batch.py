@@ -250,7 +250,8 @@ def run_command(
 
 @batch_app.command("resume")
 def resume_command(
-    batch: Annotated[Path, typer.Argument(help="The batch folder (with its batch.json).", show_default=False)],
+    batch: Annotated[str, typer.Argument(help="The batch folder (with its batch.json), or the batch id.",
+                                         show_default=False)],
     settings: Annotated[Optional[list[str]], typer.Option(
         "--setting", "-e", metavar="NAME=VALUE", help="A secret setting again (bare NAME: from the environment).")
     ] = None,
