@@ -43,6 +43,7 @@ bench: images
 	$(BIN)/python bench/run_overhead.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch_dask.py
 
 clean:
