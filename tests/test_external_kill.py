@@ -76,3 +76,23 @@ def test_a_job_that_ends_with_137_itself_keeps_its_exit_code(busybox_image: str,
     result = run_and(busybox_image, tmp_path, docker_client, command)
     assert (result.outcome.status, result.exit_status) == ("failed", 1), result.document
     assert result.document["error"]["name"] == "algorithm-unknown" and result.document["exit_code"] == 137
+
+
+def test_a_job_that_ends_as_its_timeout_runs_out_is_not_timed_out(busybox_image: str, docker_client: Any) -> None:
+    """The race at the timeout: when the stop finds the job already ended, the job keeps its own outcome."""
+    import threading
+
+    from seed_runner.engine.containers import _stop
+    from seed_runner.engine.images import connect
+
+    engine = connect()
+    ended = docker_client.containers.run(busybox_image, ["true"], detach=True)
+    running = docker_client.containers.run(busybox_image, ["sleep", "60"], detach=True, init=True)
+    try:
+        ended.wait(timeout=30)
+        assert _stop(engine, ended.id, threading.Event(), 5) is True  # nothing to stop: it ended on its own
+        assert _stop(engine, running.id, threading.Event(), 5) is False  # stopped by us: a real timeout
+        assert running.wait(timeout=30)["StatusCode"] in (143, 137)
+    finally:
+        for container in (ended, running):
+            container.remove(force=True)

@@ -194,8 +194,9 @@ def _supervise(engine: Engine, plan: RunPlan, container: str, created: str, stdo
             if cancel is not None:
                 cancel.check()  # cancelled while the container was being created: it never starts its job
             if not (done.wait(plan.timeout) if cancel is None else cancel.wait_for(done, plan.timeout)):
-                timed_out = True
-                _stop(engine, container, done, plan.grace_period)
+                # A job that ended by itself as the clock ran out (the kill finds it not running) keeps its own
+                # outcome: it did not overrun.
+                timed_out = not _stop(engine, container, done, plan.grace_period)
                 if not done.wait(EXIT_REPORT_SECONDS):
                     outcome.setdefault("error", "the engine did not report its exit within "
                                                 f"{EXIT_REPORT_SECONDS:g} seconds of stopping it")
@@ -309,8 +310,9 @@ def _gone(exc: EngineError) -> bool:
     return isinstance(exc, NotFoundError) or (exc.status == 409 and "not running" in str(exc).lower())
 
 
-def _stop(engine: Engine, container: str, done: threading.Event, grace: float) -> None:
-    """SIGTERM, then SIGKILL after the grace period (init=True forwards the signal to the job).
+def _stop(engine: Engine, container: str, done: threading.Event, grace: float) -> bool:
+    """SIGTERM, then SIGKILL after the grace period (init=True forwards the signal to the job). True when the
+    container had already ended (no signal reached it).
 
     Only a container known to be gone is spared the SIGKILL: a SIGTERM the engine failed to deliver (an
     error, no answer) must not leave the job running.
@@ -319,7 +321,7 @@ def _stop(engine: Engine, container: str, done: threading.Event, grace: float) -
         engine.kill(container, "SIGTERM")
     except EngineError as exc:
         if _gone(exc):
-            return
+            return True
     except SeedRunnerError:  # the engine did not answer: it may still have delivered the signal
         pass
     if not done.wait(grace):
@@ -327,3 +329,4 @@ def _stop(engine: Engine, container: str, done: threading.Event, grace: float) -
             engine.kill(container, "SIGKILL")
         except SeedRunnerError:
             pass
+    return False
