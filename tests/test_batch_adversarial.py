@@ -130,6 +130,19 @@ def test_a_shared_problem_of_every_row_is_said_once(tmp_path: Path, rows_job: An
                         "setting of rows-job")
 
 
+def test_a_cap_too_small_for_every_row_is_said_once(tmp_path: Path) -> None:
+    manifest = load_manifest(SECRETIVE)  # each run declares 0.25 cpus and 16 MiB
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "runs.csv").write_text("DATA\n" + "a.txt\n" * 300)
+    executor = LocalExecutor(cpus=0.1, mem=1024, gpus=0)  # every cap given: no engine is asked
+    result = run_batch("secretive-1.0.0-seed:1.0.0", table=tmp_path / "runs.csv", executor=executor,
+                       template=RunRequest("secretive-1.0.0-seed:1.0.0", settings={"TOKEN": "t"}),
+                       options=RunOptions(manifest=manifest), folder=tmp_path / "out")
+    assert result.status == "refused" and not (tmp_path / "out").exists()
+    assert [(p.code, p.path) for p in result.problems] == [("does-not-fit", "$.rows[*]")]  # not 300 lines
+    assert result.problems[0].message.startswith("every row: the run needs 0.25 cpus")
+
+
 def test_saying_a_shared_problem_once_costs_the_same_per_row_at_any_size() -> None:
     from seed_runner.batches.requests import once_for_all
     from seed_runner.problems import error

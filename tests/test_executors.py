@@ -75,7 +75,8 @@ def test_parallel_bounds_the_count(busybox_image: str, tmp_path: Path) -> None:
 
 def test_a_run_that_could_never_fit_is_refused_at_submit(busybox_image: str, tmp_path: Path) -> None:
     with LocalExecutor(cpus=2, mem=1000) as executor:
-        with pytest.raises(DoesNotFit, match=r"needs 4 cpus, 16 MiB mem, more than this executor ever has"):
+        with pytest.raises(DoesNotFit, match=r"needs 4 cpus, 16 MiB mem, more than this executor ever has "
+                                             r"\(2 cpus, 1000 MiB mem, 0 gpus\)"):
             executor.submit(RunRequest(busybox_image, run_dir=tmp_path / "r", resources={"cpus": 4.0}),
                             RunOptions(manifest=sleeper()))
     assert not (tmp_path / "r").exists()

@@ -63,6 +63,7 @@ def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) ->
                                                                                         list[Problem]]:
     """Each run's footprint, and a problem for each that could never fit where the executor runs things."""
     from ..executors.sizing import footprint
+    from .requests import once_for_all
 
     sizes: dict[int, Footprint] = {}
     problems: list[Problem] = []
@@ -73,7 +74,7 @@ def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) ->
             executor.check_fits(need)
         except SeedRunnerError as exc:
             problems.append(error("does-not-fit", row_path(run.row), f"row {run.row}: {exc}"))
-    return sizes, problems
+    return sizes, once_for_all(problems, {run.row for run in runs})  # a cap too small for all: one line
 
 
 def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tuple[str, str]] = (),

@@ -93,10 +93,11 @@ class Footprint:
     def __sub__(self, other: "Footprint") -> "Footprint":
         return Footprint(self.cpus - other.cpus, self.mem - other.mem, self.gpus - other.gpus)
 
-    def describe(self) -> str:
-        parts = [f"{self.cpus:g} cpus" if self.cpus else "", f"{self.mem:g} MiB mem" if self.mem else "",
-                 f"{self.gpus:g} gpus" if self.gpus else ""]
-        return ", ".join(p for p in parts if p) or "nothing declared"
+    def describe(self, *, zeros: bool = False) -> str:
+        """What it holds, e.g. "1 cpus, 64 MiB mem"; ``zeros`` names the amounts that are 0 too (a capacity)."""
+        amounts = ((self.cpus, "{:g} cpus"), (self.mem, "{:g} MiB mem"), (self.gpus, "{:g} gpus"))
+        parts = [text.format(value) for value, text in amounts if value or zeros]
+        return ", ".join(parts) or "nothing declared"
 
 
 class RunFuture(concurrent.futures.Future):  # type: ignore[type-arg]

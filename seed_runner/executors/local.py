@@ -83,7 +83,7 @@ class LocalExecutor(ExecutorBase):
         capacity = self.capacity
         if not need.fits(capacity):
             raise DoesNotFit(f"the run needs {need.describe()}, more than this executor ever has "
-                             f"({capacity.describe()}); lower the job's resources (--resource) or raise the "
+                             f"({capacity.describe(zeros=True)}); lower the job's resources (--resource) or raise the "
                              "caps (--cpus, --mem, --gpus)")
 
     def submit(self, request: "RunRequest", options: RunOptions = RunOptions(), *,
