@@ -25,6 +25,8 @@ from .rows import Row, row_path
 class BatchRun:
     row: int
     request: RunRequest
+    allocations: Mapping[str, float] | None = None
+    """The resources its plan allocates (from the check), for the executor's packing."""
 
 
 def _by_name(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,13 +129,13 @@ def batch_requests(manifest: Manifest, rows: Sequence[Row], template: RunRequest
             problems += cells
         try:
             planned = resolve(request) if resolve is not None else request
-            make_plan(manifest, replace(planned, run_dir="/seed-runner-check"), image_env=image_env)
+            plan = make_plan(manifest, replace(planned, run_dir="/seed-runner-check"), image_env=image_env)
         except PlanError as exc:
             problems += [replace(p, path=row_path(row.number) + p.path.removeprefix("$"),
                                  message=f"row {row.number}: {p.message}") for p in exc.problems]
             continue
         if not cells:
-            runs.append(BatchRun(row.number, request))
+            runs.append(BatchRun(row.number, request, dict(plan.allocations)))
     if not rows and not problems:
         problems.append(error("no-rows", "$.rows", "the batch has no rows: nothing to run"))
     return runs, once_for_all(problems, {row.number for row in rows})

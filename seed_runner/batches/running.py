@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..executors.base import Footprint, RunFuture, RunOptions
-from ..problems import Problem, error
+from ..problems import Problem
 from ..runtime.plan import RunRequest
 from . import folder as bf
-from .requests import BatchRun
-from .rows import row_path
 
 RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost"})
 """System failures a retry may cure. Not ``killed-externally`` (someone meant it), not ``container-not-removed``
@@ -80,14 +78,6 @@ def retryable(document: dict[str, Any]) -> bool:
 
 def _secret_names(manifest: Any) -> set[str]:
     return {s.name for s in manifest.job.interface.settings if s.secret}
-
-
-def request_record(request: RunRequest, manifest: Any) -> dict[str, Any]:
-    from types import SimpleNamespace
-
-    from ..store.recording import request_record as record
-
-    return record(request, SimpleNamespace(manifest=manifest))
 
 
 class _Drive:

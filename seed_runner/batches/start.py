@@ -13,7 +13,8 @@ from ..problems import Problem, error
 from ..runtime.plan import RunRequest
 from . import folder as bf
 from .rows import Row, RowsError, each_rows, read_table, row_path
-from .running import BatchResult, Progress, _Drive, request_record
+from ..store.recording import request_record
+from .running import BatchResult, Progress, _Drive
 
 Announce = Callable[[Path, str], None]
 
@@ -68,7 +69,9 @@ def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) ->
     sizes: dict[int, Footprint] = {}
     problems: list[Problem] = []
     for run in runs:
-        need = footprint(manifest, run.request, image_env)
+        # The check planned each row already: its allocations are the run's (a URL input's size included).
+        need = Footprint.of(run.allocations) if run.allocations is not None else \
+            footprint(manifest, run.request, image_env)
         sizes[run.row] = need
         try:
             executor.check_fits(need)

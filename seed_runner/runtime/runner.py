@@ -386,10 +386,7 @@ def _write_atomically(path: Path, document: dict[str, Any]) -> None:
 
     ASCII-only JSON: a file name that is not UTF-8 (a job can write one) still gives a valid document.
     """
+    from .atomic import write_text_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="ascii")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomically(path, json.dumps(document, indent=2) + "\n", encoding="ascii")

@@ -41,10 +41,10 @@ def input_files(paths: list[str]) -> list[dict[str, Any]]:
     return files
 
 
-def request_record(request: Any, plan: Any, choices: dict[str, Any] | None = None) -> dict[str, Any]:
+def request_record(request: Any, manifest: Any, choices: dict[str, Any] | None = None) -> dict[str, Any]:
     """The request as a rerun needs it (secret settings masked, paths absolute), with the run's ``choices``:
     ``manifest`` (the document given with --manifest, None for the image's label), ``strict`` and ``pull``."""
-    secret = {s.variable for s in plan.manifest.job.interface.settings if s.secret} if plan else set()
+    secret = {s.variable for s in manifest.job.interface.settings if s.secret} if manifest else set()
     from ..manifest.names import normalize_name
     from ..runtime.json_inputs import JsonText
 
@@ -90,7 +90,7 @@ def _start(context: dict[str, Any], request: Any, plan: Any, image: Any) -> dict
         from .runstore import RunStore
 
         job = plan.manifest.job
-        req = request_record(request, plan, context.get("choices"))
+        req = request_record(request, plan.manifest if plan else None, context.get("choices"))
         inputs = {name: input_files(paths) for name, paths in req["file_inputs"].items()}
         sources = context.get("input_sources") or {}  # URL inputs: where each cached file came from
         for files in inputs.values():
