@@ -8,7 +8,6 @@ succeeded, 1 some run failed (the job or its data), 2 refused (nothing ran: ever
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -32,12 +31,6 @@ batch_app = typer.Typer(name="batch", cls=_BatchGroup, no_args_is_help=True, add
                              "(`seed batch IMAGE ...` is `seed batch run IMAGE ...`).")
 
 _EXECUTORS = ("local", "dask")
-
-
-def _cache_default(cache: bool | None) -> bool:
-    if cache is not None:
-        return cache
-    return os.environ.get("SEED_CACHE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _executor(kind: str, scheduler: str | None, shared_dir: Path | None, outputs_to: str | None,
@@ -233,13 +226,14 @@ def run_command(
     from ..executors.base import RunOptions
     from ..runtime.plan import RunRequest
     from .request_options import pairs, request_parts
+    from .store import cache_choice
 
     if (table is None) == (not each):
         raise typer.BadParameter("give --table FILE or --each INPUT=PATTERN (one of them)", param_hint="--table")
     parts = request_parts(inputs, json_inputs, settings, secret_files, mounts, resources)
     template = RunRequest(image=image, file_inputs=parts.file_inputs, json_inputs=parts.json_inputs,
                           settings=parts.settings, mounts=parts.mounts, resources=parts.resources, timeout=timeout)
-    options = RunOptions(manifest=_manifest(manifest_file), pull=pull, strict=strict, cache=_cache_default(cache))
+    options = RunOptions(manifest=_manifest(manifest_file), pull=pull, strict=strict, cache=cache_choice(cache))
     chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus)
     report = _Report(quiet)
     _drive(lambda: run_batch(
