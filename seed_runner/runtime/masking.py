@@ -4,7 +4,7 @@ A secret is looked for in every form in which it is likely to be written down: a
 Python (``repr``), a JSON path or Go's ``%q`` escape it (``\\"``, ``\\\\``, ``\\u00e9`` or ``\\u00E9``,
 ``\\/``), so that a message or document quoting an escaped secret is masked too. Longer forms are replaced
 first. What no masking can catch (a secret split across two streams, or encoded, e.g. base64) is said in the
-README ("Secrets").
+docs/how-to/secrets.md.
 
 ``SecretMask`` is the working object (the forms are computed once); ``mask_text`` masks one string.
 """
