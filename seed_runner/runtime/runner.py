@@ -306,7 +306,7 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
     outcome = with_leftovers(outcome, [w.message for w in engine_warnings if w.code == NOT_REMOVED])
     warnings = [problem.to_dict() for problem in (plan.warnings if plan else ())]
     warnings += harvested.get("warnings", [])
-    warnings += [problem.to_dict() for problem in engine_warnings]
+    warnings += [problem.to_dict() for problem in engine_warnings] + context.get("cache_warnings", [])
     document: dict[str, Any] = {
         "result_version": RESULT_VERSION,
         "seed_runner": __version__,
