@@ -6,6 +6,7 @@ store's migration from schema 1 (a real file written by seed-runner's schema-1 c
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -487,10 +488,31 @@ def test_a_hand_edited_store_record_is_refused_never_a_crash(record: Any) -> Non
         (origin / "logs").mkdir()
         (origin / "outputs/a.txt").write_text("a")
         if isinstance(record, dict) and not record:
-            record = {"files": {}}  # the one record that matches this folder exactly: it must deliver
+            record = {"files": {}, "warnings": []}  # well formed, but the folder holds a file it does not name
             with pytest.raises(OriginRefused, match="was not in its folder"):
                 deliver(record, origin, new)
             return
         with pytest.raises(OriginRefused):
             deliver(record if not isinstance(record, dict) else {"files": record}, origin, new)
         assert not (new / "outputs").exists()
+
+
+def test_a_store_record_whose_outputs_name_other_hashes_is_refused(tmp_path: Path) -> None:
+    from seed_runner.store.origin_files import OriginRefused, deliver, origin_record
+
+    origin = tmp_path / "origin"
+    (origin / "outputs").mkdir(parents=True)
+    (origin / "logs").mkdir()
+    (origin / "outputs/a.txt").write_text("a\n")
+    (origin / "logs/stdout.log").write_text("")
+    digest = hashlib.sha256(b"a\n").hexdigest()
+    file = {"path": "a.txt", "size": 2, "sha256": digest, "media_type": "text/plain", "metadata": None}
+    record = origin_record({"outputs": {"OUT": {"files": [file]}}, "warnings": []}, origin)
+    assert record["files"] == {"outputs/a.txt": [2, digest], "logs/stdout.log": [0, hashlib.sha256(b"").hexdigest()]}
+    deliver(record, origin, tmp_path / "good")  # as recorded: delivered
+    assert (tmp_path / "good/outputs/a.txt").read_text() == "a\n"
+    forged = json.loads(json.dumps(record))
+    forged["outputs"]["OUT"]["files"][0]["sha256"] = "0" * 64  # the result would name a hash the file lacks
+    with pytest.raises(OriginRefused, match="not readable"):
+        deliver(forged, origin, tmp_path / "bad")
+    assert not (tmp_path / "bad/outputs").exists()

@@ -56,7 +56,7 @@ def deliver(record: dict[str, Any] | None, origin: Path, run_dir: Path) -> None:
         if "unusable" in record:
             raise OriginRefused(str(record["unusable"]))
         expected = record.get("files")
-        if not isinstance(expected, dict):
+        if not isinstance(expected, dict) or not _names_its_files(record, expected):
             raise OriginRefused("the run store's record of its files is not readable")
         for relative in _walk(origin):
             if relative not in expected:
@@ -81,6 +81,25 @@ def deliver(record: dict[str, Any] | None, origin: Path, run_dir: Path) -> None:
     except OSError as exc:
         undo(run_dir)
         raise OriginRefused(f"its files could not be linked ({exc.strerror})") from None
+
+
+def _names_its_files(record: dict[str, Any], files: dict[str, Any]) -> bool:
+    """Whether the record's result parts have the shape a result needs, and its outputs name the recorded
+    files with their recorded sizes and hashes (a store edited by hand: refused, never a crash)."""
+    for member in ("outputs", "json_outputs", "input_metadata", "logs"):
+        if not isinstance(record.get(member), (dict, type(None))):
+            return False
+    if not isinstance(record.get("warnings"), list) or not all(isinstance(w, dict) for w in record["warnings"]):
+        return False
+    for output in (record.get("outputs") or {}).values():
+        if not isinstance(output, dict) or not isinstance(output.get("files"), list):
+            return False
+        for file in output["files"]:
+            if not isinstance(file, dict) or not {"path", "size", "sha256", "media_type", "metadata"} <= set(file):
+                return False
+            if list(files.get(f"outputs/{file['path']}") or ()) != [file["size"], file["sha256"]]:
+                return False
+    return True
 
 
 def undo(run_dir: Path) -> None:
