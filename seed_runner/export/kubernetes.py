@@ -39,6 +39,9 @@ __all__ = ["KubernetesRequest", "ExportProblem", "kubernetes_job"]
 
 DEFAULT_STAGER_IMAGE = "curlimages/curl:8.11.1"
 CONTAINER = "job"
+# curl where the image has it (https), else BusyBox's wget
+_FETCH = ('fetch() { if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 -o "$2" "$1"; '
+          'else wget -q -O "$2" "$1"; fi; }')
 _META = "/seed/meta"  # where the init container writes input-metadata.json (the job sees it at INPUT_METADATA)
 
 
@@ -95,7 +98,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     env: dict[str, str] = {}
     volume_mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = [{"name": "seed-inputs", "emptyDir": {}}, {"name": "seed-meta", "emptyDir": {}}]
-    stage_lines = ["set -eu", f"mkdir -p {layout.INPUTS_ROOT}"]
+    stage_lines = ["set -eu", _FETCH, f"mkdir -p {layout.INPUTS_ROOT}"]
     metadata_parts: list[str] = []  # shell words printing the JOB members
     for spec in face.file_inputs:
         _, sources = files.get(spec.variable, (None, ()))
@@ -118,7 +121,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
                     problems.append(f"input {spec.name}: a URL with credentials or a query would be written into "
                                     "the Job; put the file in a claim (--input-claim) instead")
                     continue
-                stage_lines.append(f"curl -fsSL --retry 3 -o {shlex.quote(target)} {shlex.quote(source)}")
+                stage_lines.append(f"fetch {shlex.quote(source)} {shlex.quote(target)}")
             elif request.input_claim:
                 volume_mounts.append({"name": "seed-input-claim", "mountPath": target if not spec.multiple or len(
                     sources) > 1 else folder, "subPath": source.strip("/"), "readOnly": True})
