@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from seed_runner.export.cwl_command import EXPRESSION_LIB, UnsupportedCommand, command_arguments
 from seed_runner.runtime.command import expand_command
 
-NODE = shutil.which("node") or shutil.which("nodejs")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is installed by scripts/ensure-node.sh in make test")
+NODE = shutil.which("node") or shutil.which("nodejs") or "node"  # scripts/ensure-node.sh installs it (make test)
 
 NAMES = ["A", "B", "C_D"]
 LITERAL = st.text(alphabet="abc-=/._ ", min_size=1, max_size=4)
