@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry node images demo test bench clean
+.PHONY: setup engine registry node images demo test bench clean docs docs-serve cli-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 # Byte-compile the package as an installed wheel would be (an editable install under PYTHONDONTWRITEBYTECODE
@@ -51,3 +51,14 @@ bench: images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# The documentation site (mkdocs.yml, docs/): built strict, as CI does through tests/test_docs_site.py.
+docs: setup
+	$(BIN)/mkdocs build --strict
+
+docs-serve: setup
+	$(BIN)/mkdocs serve
+
+# docs/reference/cli.md is generated from the CLI itself; tests/test_docs_cli.py fails when it drifts.
+cli-docs: setup
+	$(BIN)/typer seed_runner.cli.app utils docs --name seed --title "Command-line reference" --output docs/reference/cli.md

@@ -110,18 +110,18 @@ def test_select_takes_parts_of_ids_and_globs() -> None:
     assert catalog.select(["no-such-test"]) == ()
 
 
-def test_the_readme_table_is_the_catalog() -> None:
-    readme = (REPO / "README.md").read_text()
-    assert catalog.markdown_table() in readme
+def test_the_docs_table_is_the_catalog() -> None:
+    page = (REPO / "docs/how-to/conformance.md").read_text()
+    assert catalog.markdown_table() in page
 
 
-def test_the_readme_examples_are_command_lines_it_takes() -> None:
+def test_the_docs_examples_are_command_lines_it_takes() -> None:
     # What they do is tested below (the local suite, -k, --junit, an executor class, Dask); here: that each line of
-    # the README's block is one `seed conformance` accepts (--list stops before anything runs).
+    # the docs page's block is one `seed conformance` accepts (--list stops before anything runs).
     import shlex
 
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"```sh\n(.*?)```", readme[readme.index("## Conformance of runners"):], re.S)
+    page = (REPO / "docs/how-to/conformance.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", page[page.index("# Test a runner's conformance"):], re.S)
     assert block
     lines = [shlex.split(line.split("#")[0]) for line in block.group(1).splitlines()]
     assert len(lines) == 5 and all(line[:2] == ["seed", "conformance"] for line in lines)

@@ -6,6 +6,7 @@ store's migration from schema 1 (a real file written by seed-runner's schema-1 c
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -300,9 +301,9 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         store.record_started({"id": "feedface0001", "status": "succeeded", "cache_key": "k" * 64,
                               "cached_from": records[1]["id"]})
     after = sqlite3.connect(path)
-    assert after.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert after.execute("PRAGMA user_version").fetchone()[0] == 3
     assert after.execute("SELECT * FROM runs WHERE id != 'feedface0001' ORDER BY id").fetchall() == \
-        [row + (None, None) for row in old_rows]
+        [row + (None, None, None) for row in old_rows]
     assert {"runs_cache"} <= {r[0] for r in after.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     after.close()
     with RunStore.open(path) as store:  # opened again: nothing to migrate, the same salt
@@ -325,6 +326,7 @@ def test_the_json_listing_is_the_records(tmp_path: Path) -> None:
         expected = store.list()
         for record in expected:
             record.pop("request")
+            record.pop("cache_record")
         from seed_runner.store.history import state
 
         for status in (None, "succeeded", "cached", "failed", "runner gone", "running"):
@@ -338,3 +340,179 @@ def test_the_json_listing_is_the_records(tmp_path: Path) -> None:
         out = io.BytesIO()
         write_json(store, out, limit=2)
         assert [r["id"] for r in json.loads(out.getvalue())["runs"]] == ["000000000000", "000000000001"]
+
+
+# -- a hit trusts the run store, never the origin's folder ------------------------------------------------------
+
+# A job with a JSON output: the output's bytes are fixed (a hit and a run give the same file), the JSON output too.
+TRUST_COMMAND = "sh -c 'cat ${INPUT_FILE} > ${OUTPUT_DIR}/result.txt; echo \"{\\\"WORDS\\\": 2}\" > " \
+                "${OUTPUT_DIR}/seed.outputs.json'"
+
+
+@pytest.fixture(scope="module")
+def trust_job(build_image: Callable[..., str]) -> str:
+    document = manifest_document(f"cache-trust-{uuid.uuid4().hex[:8]}")
+    face = document["job"]["interface"]
+    face["command"] = TRUST_COMMAND
+    face["outputs"]["json"] = [{"name": "WORDS", "type": "integer"}]
+    return build_image(f"{document['job']['name']}-1.0.0-seed:1.0.0", labels={LABEL: json.dumps(document)})
+
+
+def _miss_reasons(document: dict[str, Any]) -> list[str]:
+    return [w["message"] for w in document["warnings"] if w["code"] == "cache-miss"]
+
+
+def _origin(trust_job: str, tmp_path: Path, name: str) -> tuple[Path, dict[str, Any]]:
+    data = tmp_path / "in.txt"
+    data.write_text("trust me\n")
+    origin = run_job(trust_job, data, tmp_path / name, "--cache")
+    assert origin["cached_from"] is None and origin["json_outputs"] == {"WORDS": 2}
+    return data, origin
+
+
+@pytest.mark.engine
+def test_an_origin_output_edited_in_place_at_the_same_size_is_a_miss(trust_job: str, tmp_path: Path,
+                                                                     home: Path) -> None:
+    data, origin = _origin(trust_job, tmp_path, "o")
+    output = tmp_path / "o/outputs/result.txt"
+    output.write_text("TRUST ME\n")  # same size, other bytes: the old code linked it, naming the old sha256
+    miss = run_job(trust_job, data, tmp_path / "m", "--cache")
+    assert miss["cached_from"] is None and miss["container_id"]  # it ran
+    assert (tmp_path / "m/outputs/result.txt").read_text() == "trust me\n"
+    reasons = _miss_reasons(miss)
+    assert len(reasons) == 1 and origin["run_id"] in reasons[0] and "outputs/result.txt" in reasons[0]
+    assert "sha256" in reasons[0] and "the job ran instead" in reasons[0]
+    assert output.read_text() == "TRUST ME\n"  # the origin's folder is left as it is
+    # the run that just ran is an origin now, with its own hashes: the next one is a hit
+    assert run_job(trust_job, data, tmp_path / "h", "--cache")["cached_from"] == miss["run_id"]
+
+
+@pytest.mark.engine
+def test_an_output_replaced_by_a_link_to_a_foreign_file_of_the_same_size_is_a_miss(
+        trust_job: str, tmp_path: Path, home: Path) -> None:
+    data, origin = _origin(trust_job, tmp_path, "o")
+    foreign = tmp_path / "foreign.txt"
+    foreign.write_text("FOREIGN!\n")  # the same size as "trust me\n"
+    output = tmp_path / "o/outputs/result.txt"
+    output.unlink()
+    output.symlink_to(foreign)
+    miss = run_job(trust_job, data, tmp_path / "m", "--cache")
+    assert miss["cached_from"] is None and miss["container_id"]
+    assert (tmp_path / "m/outputs/result.txt").read_text() == "trust me\n"
+    assert not (tmp_path / "m/outputs/result.txt").is_symlink()
+    assert any("outputs/result.txt is a symbolic link" in r for r in _miss_reasons(miss))
+
+
+@pytest.mark.engine
+def test_a_hand_edited_result_json_is_never_believed(trust_job: str, tmp_path: Path, home: Path) -> None:
+    data, origin = _origin(trust_job, tmp_path, "o")
+    result_file = tmp_path / "o/result.json"
+    forged = json.loads(result_file.read_text())
+    forged["json_outputs"] = {"WORDS": 666}  # a forged JSON output, and a forged hash
+    forged["outputs"]["RESULT"]["files"][0]["sha256"] = "0" * 64
+    result_file.write_text(json.dumps(forged))
+    hit = run_job(trust_job, data, tmp_path / "h", "--cache")
+    assert hit["cached_from"] == origin["run_id"] and hit["container_id"] is None  # the files are as recorded
+    assert hit["json_outputs"] == {"WORDS": 2}  # from the run store, not the folder
+    assert hit["outputs"] == origin["outputs"]
+
+    # an output that links to /etc/passwd, listed in a hand-edited result.json at its size
+    passwd = Path("/etc/passwd")
+    (tmp_path / "o/outputs/passwd").symlink_to(passwd)
+    forged["outputs"]["RESULT"]["files"].append({**forged["outputs"]["RESULT"]["files"][0], "path": "passwd",
+                                                 "size": passwd.stat().st_size})
+    result_file.write_text(json.dumps(forged))
+    miss = run_job(trust_job, data, tmp_path / "m", "--cache")
+    assert miss["cached_from"] is None and miss["container_id"]
+    assert not (tmp_path / "m/outputs/passwd").exists() and not (tmp_path / "m/outputs/passwd").is_symlink()
+    assert any("outputs/passwd is a symbolic link" in r for r in _miss_reasons(miss))
+    assert miss["json_outputs"] == {"WORDS": 2}
+
+
+@pytest.mark.engine
+def test_a_file_added_to_the_origin_or_a_log_edited_is_a_miss(trust_job: str, tmp_path: Path, home: Path) -> None:
+    data, origin = _origin(trust_job, tmp_path, "o")
+    (tmp_path / "o/outputs/extra.txt").write_text("planted\n")
+    assert any("outputs/extra.txt was not in its folder" in r
+               for r in _miss_reasons(run_job(trust_job, data, tmp_path / "m1", "--cache")))
+    data.write_text("other\n")  # a new key, a new origin
+    second = run_job(trust_job, data, tmp_path / "o2", "--cache")
+    log = tmp_path / "o2/logs/stdout.log"
+    log.chmod(0o644)
+    log.write_text("forged log\n")
+    miss = run_job(trust_job, data, tmp_path / "m2", "--cache")
+    assert miss["cached_from"] is None and any(second["run_id"] in r and "logs/stdout.log" in r
+                                               for r in _miss_reasons(miss))
+
+
+def test_a_schema_2_store_is_migrated_in_place_and_its_origins_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    shutil.copy(Path(__file__).parent / "data" / "runs-v2.sqlite3", path)  # written by the schema-2 code
+    before = sqlite3.connect(path)
+    assert before.execute("PRAGMA user_version").fetchone()[0] == 2
+    old_rows = before.execute("SELECT * FROM runs ORDER BY id").fetchall()
+    before.close()
+    with RunStore.open(path) as store:
+        origins = store.cache_origins("c" * 64)
+        assert [(o["id"], o["cache_record"]) for o in origins] == [("0a0a0a0a0a01", None)]
+        store.record_finished({"run_id": "0a0a0a0a0a03", "status": "succeeded"}, None, {"files": {}})
+    after = sqlite3.connect(path)
+    assert after.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert after.execute("SELECT * FROM runs WHERE id != '0a0a0a0a0a03' ORDER BY id").fetchall() == \
+        [row + (None,) for row in old_rows]
+    assert json.loads(after.execute("SELECT cache_record FROM runs WHERE id = '0a0a0a0a0a03'").fetchone()[0]) == \
+        {"files": {}}
+    after.close()
+    from seed_runner.store.origin_files import OriginRefused, deliver
+
+    (tmp_path / "origin/outputs").mkdir(parents=True)
+    (tmp_path / "origin/logs").mkdir()
+    with pytest.raises(OriginRefused, match="older seed-runner"):  # a schema-2 origin: no hashes, no hit
+        deliver(None, tmp_path / "origin", tmp_path / "new")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                       max_size=3), max_leaves=12)
+
+
+@given(json_values)
+def test_a_hand_edited_store_record_is_refused_never_a_crash(record: Any) -> None:
+    import tempfile
+
+    from seed_runner.store.origin_files import OriginRefused, deliver
+
+    with tempfile.TemporaryDirectory() as folder:
+        origin, new = Path(folder, "origin"), Path(folder, "new")
+        (origin / "outputs").mkdir(parents=True)
+        (origin / "logs").mkdir()
+        (origin / "outputs/a.txt").write_text("a")
+        if isinstance(record, dict) and not record:
+            record = {"files": {}, "warnings": []}  # well formed, but the folder holds a file it does not name
+            with pytest.raises(OriginRefused, match="was not in its folder"):
+                deliver(record, origin, new)
+            return
+        with pytest.raises(OriginRefused):
+            deliver(record if not isinstance(record, dict) else {"files": record}, origin, new)
+        assert not (new / "outputs").exists()
+
+
+def test_a_store_record_whose_outputs_name_other_hashes_is_refused(tmp_path: Path) -> None:
+    from seed_runner.store.origin_files import OriginRefused, deliver, origin_record
+
+    origin = tmp_path / "origin"
+    (origin / "outputs").mkdir(parents=True)
+    (origin / "logs").mkdir()
+    (origin / "outputs/a.txt").write_text("a\n")
+    (origin / "logs/stdout.log").write_text("")
+    digest = hashlib.sha256(b"a\n").hexdigest()
+    file = {"path": "a.txt", "size": 2, "sha256": digest, "media_type": "text/plain", "metadata": None}
+    record = origin_record({"outputs": {"OUT": {"files": [file]}}, "warnings": []}, origin)
+    assert record["files"] == {"outputs/a.txt": [2, digest], "logs/stdout.log": [0, hashlib.sha256(b"").hexdigest()]}
+    deliver(record, origin, tmp_path / "good")  # as recorded: delivered
+    assert (tmp_path / "good/outputs/a.txt").read_text() == "a\n"
+    forged = json.loads(json.dumps(record))
+    forged["outputs"]["OUT"]["files"][0]["sha256"] = "0" * 64  # the result would name a hash the file lacks
+    with pytest.raises(OriginRefused, match="not readable"):
+        deliver(forged, origin, tmp_path / "bad")
+    assert not (tmp_path / "bad/outputs").exists()

@@ -33,7 +33,7 @@ about 0.2 s, every 4 s)."""
 PROGRESS_SECONDS = 0.25
 """The progress callback is called at most this often (and always at the end): counting what runs is O(runs)."""
 
-# Exit statuses of a batch (README "seed batch").
+# Exit statuses of a batch (docs/reference/batch.md).
 EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
 
 

@@ -1,6 +1,6 @@
 """The `seed` command: a thin skin over the library (every command has a Python twin).
 
-Exit status (documented in the README):
+Exit status (documented in docs/reference/exit-status.md):
   0  success / every source valid
   1  a source is invalid (validate)
   2  usage error (bad options or arguments)

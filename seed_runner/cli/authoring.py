@@ -3,7 +3,7 @@
 Only typer and the standard library are imported here: `seed` imports this module on every start, and
 `seed validate` must start fast. Everything else is imported inside the commands.
 
-Exit status (documented in the README):
+Exit status (documented in docs/reference/authoring.md):
   0  success
   1  invalid: the manifest has errors, the build failed, the source holds no valid Seed manifest
   2  usage: bad options, a folder that is not empty, no such folder, manifest, Dockerfile, file or image

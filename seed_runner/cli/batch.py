@@ -25,6 +25,12 @@ class _BatchGroup(TyperGroup):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """`seed batch --help` shows the options too: those of `seed batch run`, the default command."""
+        super().format_help(ctx, formatter)
+        run = self.commands["run"]
+        run.format_help(run.make_context("run", [], parent=ctx, resilient_parsing=True), formatter)
+
 
 batch_app = typer.Typer(name="batch", cls=_BatchGroup, no_args_is_help=True, add_completion=False,
                         help="Run one job many times: a run per row of a table, or per file matched "
@@ -249,18 +255,21 @@ def resume_command(
     settings: Annotated[Optional[list[str]], typer.Option(
         "--setting", "-e", metavar="NAME=VALUE", help="A secret setting again (bare NAME: from the environment).")
     ] = None,
-    secret_files: Annotated[Optional[list[str]], typer.Option("--secret", metavar="NAME=FILE")] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1)] = None,
-    cpus: Annotated[Optional[float], typer.Option()] = None,
-    mem: Annotated[Optional[float], typer.Option()] = None,
-    gpus: Annotated[Optional[float], typer.Option()] = None,
-    retries: Annotated[Optional[int], typer.Option(min=0, help="Default: the batch's.")] = None,
-    executor: Annotated[str, typer.Option()] = "local",
-    scheduler: Annotated[Optional[str], typer.Option()] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option()] = None,
-    outputs_to: Annotated[Optional[str], typer.Option()] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    secret_files: Annotated[Optional[list[str]], typer.Option(
+        "--secret", metavar="NAME=FILE", help="A secret setting again, read from FILE.")] = None,
+    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
+                        ] = None,
+    cpus: Annotated[Optional[float], typer.Option(help="CPUs the runs in flight may declare together.")] = None,
+    mem: Annotated[Optional[float], typer.Option(help="MiB the runs in flight may declare together.")] = None,
+    gpus: Annotated[Optional[float], typer.Option(help="GPUs the runs in flight may declare together.")] = None,
+    retries: Annotated[Optional[int], typer.Option(
+        min=0, help="Retries of a run that failed for a system reason (default: the batch's).")] = None,
+    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
+    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
+    outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
 ) -> None:
     """Run again the runs of a batch that did not succeed (the others are kept).
 

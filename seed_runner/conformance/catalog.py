@@ -1,5 +1,5 @@
 """The conformance tests: each an id, a one-line description, the rule it comes from, and where its verdict is
-made (pure data; the README's table is generated from it and held to it by a test).
+made (pure data; the table of docs/how-to/conformance.md is generated from it and held to it by a test).
 
 A test is judged either from inside the container (``judge=None``: the probe's TAP lines that name the test's id,
 ``probes/<probe>/probe.sh``) or on the host, from the run's result document (``judge``: a function of
@@ -154,7 +154,7 @@ def runs_of(tests: Iterable[ConformanceTest]) -> list[tuple[str, str]]:
 
 
 def markdown_table(tests: Iterable[ConformanceTest] = TESTS) -> str:
-    """The README's table of the tests (one row each: id, what it checks, where, rule)."""
+    """The docs' table of the tests (docs/how-to/conformance.md) (one row each: id, what it checks, where, rule)."""
     rows = ["| id | checks | judged | rule |", "|---|---|---|---|"]
     rows += [f"| `{t.id}` | {t.description.replace('|', '/')} | {t.where} | {t.rule} |" for t in tests]
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """The host's judges: the tests decided from a probe run's result document (pure: a document in, a verdict out).
 
-What they read of the document (the part of the result document an executor must give, README "The result
-document"): ``status``, ``exit_code``, ``error`` (``name``, ``title``, ``category``), ``timed_out``,
+What they read of the document (the part of the result document an executor must give,
+docs/reference/result.md): ``status``, ``exit_code``, ``error`` (``name``, ``title``, ``category``), ``timed_out``,
 ``oom_killed``, ``timings.duration_seconds``, ``outputs`` (``{NAME: {files: [{path, size, sha256, media_type,
 metadata_path, metadata}]}}``), ``json_outputs``, ``warnings`` and ``capture_failures``. The contents they expect
 are the probes' (``probes/outputs/probe.sh`` and the others); keep the two in step.

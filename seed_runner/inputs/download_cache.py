@@ -12,7 +12,9 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +75,14 @@ class DownloadCache:
         return fd, Path(name)
 
     def lookup(self, key: str) -> Entry | None:
-        """The entry of a URL whose blob is still there (its use is recorded), or None."""
+        """The entry of a URL whose blob is still there (its use is recorded), or None (an index file that is
+        not ours: a hash that is not 64 hex digits, a name with a folder in it, is no entry either)."""
         try:
             data = json.loads((self._dir("index") / f"{key}.json").read_text(encoding="utf-8"))
             entry = Entry(**data)
         except (OSError, ValueError, TypeError):
+            return None
+        if not _is_sha256(entry.sha256) or not _is_file_name(entry.name):
             return None
         if not (self.root / "blobs" / entry.sha256).is_file():
             return None
@@ -99,6 +104,38 @@ class DownloadCache:
                       fetched=now, last_used=now)
         self._write_entry(entry)
         return entry
+
+    def intact(self, entry: Entry) -> bool:
+        """Whether the entry's blob still holds the bytes its sha256 names (read again, on every use: a cached
+        file can be overwritten in place); a named copy that is not the blob itself (a link to it) is removed,
+        so that ``named_path`` makes it anew from the checked blob."""
+        blob = self.root / "blobs" / entry.sha256
+        try:
+            fd = os.open(blob, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size != entry.size:
+                return False
+            digest = hashlib.sha256()
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != entry.sha256:
+            return False
+        named = self.root / "named" / entry.sha256 / entry.name
+        with contextlib.suppress(FileNotFoundError):
+            seen = os.lstat(named)
+            if (seen.st_dev, seen.st_ino) != (info.st_dev, info.st_ino):  # a copy, a link elsewhere, a new file
+                named.unlink()
+        return True
+
+    def discard(self, entry: Entry) -> None:
+        """Forget an entry whose bytes changed: its index file, its blob and the blob's named links."""
+        (self.root / "index" / f"{entry.key}.json").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.root / "blobs" / entry.sha256).unlink()
+        shutil.rmtree(self.root / "named" / entry.sha256, ignore_errors=True)
 
     def named_path(self, entry: Entry) -> Path:
         """The blob under the URL's file name (a hard link, else a copy)."""
@@ -153,3 +190,11 @@ class DownloadCache:
                 if everything or now - part.stat().st_mtime > 86400:
                     part.unlink()
         return removed, freed
+
+
+def _is_sha256(text: object) -> bool:
+    return isinstance(text, str) and re.fullmatch(r"[0-9a-f]{64}", text) is not None
+
+
+def _is_file_name(text: object) -> bool:
+    return isinstance(text, str) and text not in ("", ".", "..") and "/" not in text and "\0" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
 import socket
 import sys
@@ -44,12 +45,15 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float,
           progress: bool | None = None) -> Entry:
-    """The cache entry for ``url``: reused when present (and matching its pin), else downloaded."""
+    """The cache entry for ``url``: reused when present, matching its pin and still holding the bytes it was
+    fetched with (read again on every use), else downloaded (a changed entry is discarded first)."""
     key = cache.key(url.fetch)
     with cache.lock(key):
         entry = cache.lookup(key)
         if entry is not None and (url.pin is None or entry.sha256 == url.pin):
-            return entry
+            if cache.intact(entry):
+                return entry
+            cache.discard(entry)  # overwritten, truncated or replaced since it was fetched: fetched again
         fd, temp = cache.temp_file()
         try:
             with os.fdopen(fd, "wb") as out:
@@ -66,9 +70,32 @@ def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float
 
 def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, progress: bool
               ) -> tuple[str, int, str | None]:
-    deadline = time.monotonic() + timeout
+    """Stream ``url`` into ``out``: (sha256, size, Content-Type). One deadline over all of it (``http_deadline``):
+    whatever broke off once it passed is said as the timeout it is."""
+    from .http_deadline import Deadline
+
+    watch = Deadline(timeout)
+    try:
+        return _transfer(url, out, max_bytes=max_bytes, watch=watch, progress=progress)
+    except DownloadFailed:
+        if watch.expired:
+            raise _timed_out(url, timeout) from None
+        raise
+    finally:
+        watch.cancel()
+
+
+def _timed_out(url: InputUrl, timeout: float) -> DownloadFailed:
+    return DownloadFailed("input-download-failed", f"{url.shown}: timed out after {timeout:g} s "
+                                                   "(SEED_DOWNLOAD_TIMEOUT)")
+
+
+def _transfer(url: InputUrl, out: BinaryIO, *, max_bytes: int, watch, progress: bool  # noqa: ANN001
+              ) -> tuple[str, int, str | None]:
+    timeout = watch.seconds
+    deadline = watch.end
     if url.scheme in ("http", "https"):
-        source, expected, content_type = _open_http(url, timeout)
+        source, expected, content_type = _open_http(url, watch)
     else:
         source, expected, content_type = _open_fsspec(url)
     limit = _limit_text(max_bytes)
@@ -97,6 +124,8 @@ def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, p
                     raise DownloadFailed("input-download-failed", f"{url.shown}: the transfer broke off "
                                                                   f"({type(exc).__name__})") from None
                 if not chunk:
+                    if watch.expired:  # the deadline shut the socket: an end that is no end
+                        raise _timed_out(url, timeout)
                     break
                 size += len(chunk)
                 if size > max_bytes:
@@ -110,20 +139,25 @@ def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, p
     finally:
         if bar:
             bar[0].stop()
+    if watch.expired or time.monotonic() > deadline:
+        raise _timed_out(url, timeout)
     if expected is not None and size != expected:
         raise DownloadFailed("input-download-failed", f"{url.shown}: truncated: {size} of {expected} bytes "
                                                       "arrived (the server closed the connection)")
     return digest.hexdigest(), size, content_type
 
 
-def _open_http(url: InputUrl, timeout: float):
+def _open_http(url: InputUrl, watch):  # noqa: ANN001 - an http_deadline.Deadline
+    from .http_deadline import handlers
+
+    timeout = watch.seconds
     request = urllib.request.Request(url.fetch, headers={"User-Agent": "seed-runner"})
     if url.username is not None:  # sent to this host only: an unredirected header is dropped on redirects
         token = base64.b64encode(f"{url.username}:{url.password or ''}".encode()).decode()
         request.add_unredirected_header("Authorization", f"Basic {token}")
-    opener = urllib.request.build_opener(_Redirects())
+    opener = urllib.request.build_opener(_Redirects(), *handlers(watch))
     try:
-        response = opener.open(request, timeout=min(timeout, 60.0))
+        response = opener.open(request, timeout=min(watch.remaining(), 60.0))
     except DownloadFailed as exc:
         raise DownloadFailed(exc.code, f"{url.shown}: {exc.message}") from None
     except urllib.error.HTTPError as exc:
@@ -142,6 +176,11 @@ def _open_http(url: InputUrl, timeout: float):
         raise DownloadFailed("input-download-failed",
                              f"{url.shown}: timed out after {min(timeout, 60.0):g} s (SEED_DOWNLOAD_TIMEOUT)") from None
     except (OSError, ValueError) as exc:
+        raise DownloadFailed("input-download-failed", f"{url.shown}: {type(exc).__name__}") from None
+    except http.client.HTTPException as exc:  # a status line or headers that are not HTTP (too many, too long)
+        raise DownloadFailed("input-download-failed", f"{url.shown}: the server's answer is not HTTP "
+                                                      f"({type(exc).__name__}: {_one_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - anything else a hostile server can provoke is still one line
         raise DownloadFailed("input-download-failed", f"{url.shown}: {type(exc).__name__}") from None
     length = response.headers.get("Content-Length")
     expected = int(length) if length and length.isdigit() else None
@@ -195,3 +234,9 @@ def _progress_bar(name: str, total: int | None) -> tuple[object, object] | None:
     task = bar.add_task(f"downloading {name}", total=total)
     bar.start()
     return bar, task
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception's text that a server wrote into (a bad status line): one line, printable, short."""
+    text = " ".join(str(exc).split())
+    return "".join(c if c.isprintable() else "?" for c in text)[:80]

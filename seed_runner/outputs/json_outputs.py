@@ -45,7 +45,8 @@ def read_json_outputs(folder: OutputFolder, outputs: Sequence[JsonOutput], secre
             problems = shown
         else:
             problems = [replace(p, message=WITHHELD) for p in problems]
-    return secrets.value(values), problems
+    # the output names are the manifest's (our structure); their values are the job's, its member names too
+    return {name: secrets.value(value) for name, value in values.items()}, problems
 
 
 class _Judgement:

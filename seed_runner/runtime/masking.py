@@ -4,7 +4,7 @@ A secret is looked for in every form in which it is likely to be written down: a
 Python (``repr``), a JSON path or Go's ``%q`` escape it (``\\"``, ``\\\\``, ``\\u00e9`` or ``\\u00E9``,
 ``\\/``), so that a message or document quoting an escaped secret is masked too. Longer forms are replaced
 first. What no masking can catch (a secret split across two streams, or encoded, e.g. base64) is said in the
-README ("Secrets").
+docs/how-to/secrets.md.
 
 ``SecretMask`` is the working object (the forms are computed once); ``mask_text`` masks one string.
 """
@@ -18,6 +18,9 @@ from typing import Any, Iterable, Mapping
 
 MASK = "****"
 MASK_BYTES = MASK.encode()
+# A secret shorter than this is found inside almost any word, path or hash: it is masked in values that come
+# from the user or the job, never inside what seed-runner writes as structure (``structural``).
+SAFE_LENGTH = 8
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -42,7 +45,8 @@ class SecretMask:
     """Masks a set of secrets (no secrets: every method gives its argument back, and the mask is false)."""
 
     def __init__(self, secrets: Iterable[str] = ()):
-        forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+        self.secrets: frozenset[str] = frozenset(secret for secret in secrets if secret)
+        forms = {form for secret in self.secrets for form in secret_forms(secret)}
         self.forms: tuple[str, ...] = tuple(sorted(forms, key=lambda f: (-len(f), f)))
         self.byte_forms: tuple[bytes, ...] = tuple(sorted({_utf8(f) for f in forms}, key=lambda f: (-len(f), f)))
 
@@ -65,8 +69,14 @@ class SecretMask:
         """Whether ``data`` holds a secret in one of its forms."""
         return any(form in data for form in self.byte_forms)
 
-    def value(self, value: Any) -> Any:
-        """A copy of a JSON value with every string and member name masked (mappings become dicts, tuples
+    def structural(self) -> "SecretMask":
+        """The mask for what seed-runner writes as structure (ids, paths, hashes, names from the manifest):
+        only the secrets of SAFE_LENGTH characters or more, which cannot stand inside such a value by chance."""
+        return as_mask(secret for secret in self.secrets if len(secret) >= SAFE_LENGTH)
+
+    def value(self, value: Any, *, names: bool = True) -> Any:
+        """A copy of a JSON value with every string masked, and (``names``) every member name too: a document
+        the job wrote has its own names; one seed-runner writes keeps its own (mappings become dicts, tuples
         lists); numbers and the rest are kept. Iterative: a document nested 1,000 deep is fine."""
         if not self:
             return value
@@ -80,7 +90,7 @@ class SecretMask:
                 copy: dict[str, Any] = {}
                 target[key] = copy
                 for name, item in source.items():
-                    name = self.text(name) if isinstance(name, str) else name
+                    name = self.text(name) if names and isinstance(name, str) else name
                     copy[name] = None
                     pending.append((item, copy, name))
             elif isinstance(source, (list, tuple)):
@@ -110,3 +120,31 @@ def as_mask(secrets: SecretMask | Iterable[str]) -> SecretMask:
 def mask_text(text: str, secrets: SecretMask | Iterable[str]) -> str:
     """``text`` with every secret, in every form, replaced by ``****``."""
     return as_mask(secrets).text(text)
+
+
+# What the job wrote (JSON outputs, input-metadata updates, side-car properties) is masked whole, its member
+# names too; of our own structure only the free text (messages) is, whatever a secret's length. The rest
+# (member names, codes, paths, hashes, ids, media types) is ours: a short secret never rewrites it, a long one
+# only in values (``masking.SAFE_LENGTH``). The command and environment are masked when they are built.
+_JOBS = ("json_outputs", "input_metadata")
+_OURS = ("problems", "warnings", "capture_failures")
+
+
+def mask_result(document: dict[str, Any], secrets: Iterable[str]) -> None:
+    """Mask a result document in place: what the job wrote whole, our own structure only where it is free
+    text (``_JOBS``, ``_OURS``)."""
+    if not secrets:
+        return
+    mask = as_mask(secrets)  # iterative: a side-car nested 1,000 deep is fine
+    structural = mask.structural()
+    document["message"] = mask.value(document["message"])
+    for member in _JOBS:  # {a name from the manifest: what the job wrote}
+        if isinstance(document[member], dict):
+            document[member] = {name: mask.value(item) for name, item in document[member].items()}
+    for member in _OURS:
+        document[member] = [{key: mask.value(item, names=False) if key == "message" else
+                             structural.value(item, names=False) for key, item in problem.items()}
+                            for problem in document[member] or ()]
+    for output in (document.get("outputs") or {}).values():
+        for file in output["files"]:
+            file["metadata"] = mask.value(file["metadata"])

@@ -14,7 +14,7 @@ from ..manifest.model import Manifest
 
 Status = Literal["succeeded", "failed", "timed-out", "rejected", "error", "interrupted", "cancelled"]
 
-# `seed run` exit status per outcome (README "Exit status").
+# `seed run` exit status per outcome (docs/reference/run.md, "How a run ends").
 EXIT_SUCCESS = 0
 EXIT_JOB_FAILED = 1
 EXIT_REJECTED = 2

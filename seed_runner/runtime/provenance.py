@@ -7,8 +7,10 @@ one ``CreateAction`` (start and end time, ``actionStatus``, the error when the r
 (they are the user's): they are ``File`` entities named by their absolute ``file://`` URI, with ``sha256``,
 ``contentSize`` and ``encodingFormat``. Output files are data entities of the crate (``outputs/<path>``), with
 the hash, size and media type the result document gives them. JSON inputs, settings and JSON outputs are
-``PropertyValue``s; the value of a secret setting is never written (``****``), every value is masked, and the
-crate's whole text is checked against every form of every secret before it is written. ``result.json`` is a
+``PropertyValue``s; the value of a secret setting is never written (``****``), every value that comes from the
+user or the job is masked, every other value only by secrets long enough not to stand in it by chance
+(``masking.SAFE_LENGTH``), no member name ever; the crate's whole text is checked against every such secret
+before it is written. ``result.json`` is a
 data entity too.
 
 Written here, not with the ``rocrate`` library: importing rocrate takes about 90 ms (requests, urllib3, ssl,
@@ -47,10 +49,8 @@ def write_crate(run_dir: Path, document: dict[str, Any], plan: RunPlan, *, image
     try:
         facts = crate_facts(document, plan, image_id=image_id, input_sha256=input_sha256)
         text = json.dumps(crate_document(facts), indent=2, ensure_ascii=True) + "\n"
-        if mask.found_in(text.encode("utf-8")):
-            # A secret inside a path or hash (a short secret can be): masked too, as everywhere else.
-            text = mask.text(text)
-            json.loads(text)  # still a JSON document, or no crate at all (the warning says so)
+        if mask.structural().found_in(text.encode("utf-8")):  # a last check, for what no rule above foresaw:
+            raise ValueError("a secret would be written in it")  # no crate rather than a secret in one
         write_text_atomically(Path(run_dir) / CRATE_FILE, text, encoding="ascii")
     except Exception as exc:  # noqa: BLE001 - provenance must never take a run down
         message = mask.text(f"{type(exc).__name__}: {exc}")
@@ -148,7 +148,26 @@ def crate_facts(document: dict[str, Any], plan: RunPlan, *, image_id: str | None
         "root": {"name": f"seed run {run_id}", "datePublished": timings.get("finished"),
                  "description": f"run {run_id} of the Seed job {job.name} {job.job_version} ({reference}): {status}"},
     }
-    return mask.value(_without_nulls(facts))
+    return _masked(_without_nulls(facts), mask)
+
+
+# Members of the facts whose values come from the user or the job: masked whatever a secret's length. Every
+# other value (ids, paths, hashes, types, names from the manifest, times) is ours: only a secret of
+# ``SAFE_LENGTH`` or more is masked there, and no member name is ever rewritten (the crate's own structure).
+_FREE = frozenset({"value", "error"})
+
+
+def _masked(facts: dict[str, Any], mask: Any) -> dict[str, Any]:
+    structural = mask.structural()
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: mask.value(item, names=False) if key in _FREE else walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return structural.value(value)
+
+    return walk(facts)
 
 
 def _without_nulls(value: Any) -> Any:

@@ -306,7 +306,7 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
     outcome = with_leftovers(outcome, [w.message for w in engine_warnings if w.code == NOT_REMOVED])
     warnings = [problem.to_dict() for problem in (plan.warnings if plan else ())]
     warnings += harvested.get("warnings", [])
-    warnings += [problem.to_dict() for problem in engine_warnings]
+    warnings += [problem.to_dict() for problem in engine_warnings] + context.get("cache_warnings", [])
     document: dict[str, Any] = {
         "result_version": RESULT_VERSION,
         "seed_runner": __version__,
@@ -344,7 +344,9 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         "warnings": warnings,
     }
     if plan is not None:
-        _mask_free_text(document, plan.secret_values)
+        from .masking import mask_result
+
+        mask_result(document, plan.secret_values)
     if run_dir is not None and plan is not None:  # a run that started: its provenance, before result.json
         from .provenance import write_crate
         if (problem := write_crate(run_dir, document, plan, image_id=context.get("image_id"),
@@ -360,25 +362,6 @@ def _finish(run_dir: Path | None, context: dict[str, Any], outcome: Outcome, *, 
         except OSError as exc:
             write_error = f"could not write {run_dir / RESULT_FILE} ({exc.strerror})"
     return RunResult(outcome, document, run_dir, plan, write_error)
-
-
-# Members of the result document that carry text a secret could reach: what the job wrote (JSON outputs,
-# side-car properties) and messages. Structural members (paths, hashes, ids, media types) stay exact: masking a
-# short secret inside a sha256 would corrupt it. The command and environment are masked when they are built.
-_FREE_TEXT = ("message", "problems", "warnings", "capture_failures", "json_outputs", "input_metadata")
-
-
-def _mask_free_text(document: dict[str, Any], secrets: frozenset[str]) -> None:
-    if not secrets:
-        return
-    from .masking import as_mask
-
-    mask = as_mask(secrets)  # iterative: a side-car nested 1,000 deep is fine
-    for member in _FREE_TEXT:
-        document[member] = mask.value(document[member])
-    for output in (document.get("outputs") or {}).values():
-        for file in output["files"]:
-            file["metadata"] = mask.value(file["metadata"])
 
 
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 
 from .runstore import _COLUMNS, _JSON_COLUMNS, RunStore
 
-LEFT_OUT = ("request",)  # the request is in `seed runs show`; a listing never needed it
+LEFT_OUT = ("request", "cache_record")  # the request is in `seed runs show`; a listing never needed it
+# (nor the result cache's record of a run's files)
 # recorded_at is written by Python: SQLite 3.40 prints a REAL with 15 digits, and a Unix time needs 17.
 _MEMBERS = [c for c in _COLUMNS if c not in LEFT_OUT and c != "recorded_at"]
 _SELECT = "json_object({}), id, status, cached_from, recorded_at".format(

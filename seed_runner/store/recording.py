@@ -153,7 +153,7 @@ def finished(context: dict[str, Any], document: dict[str, Any]) -> None:
                 from .runstore import RunStore
 
                 store = RunStore.open()
-            store.record_finished(document, context.get("store_record"))
+            store.record_finished(document, context.get("store_record"), _origin_record(context, document))
         except Exception as exc:  # noqa: BLE001
             context["store_error"] = _why(exc)
         finally:
@@ -163,6 +163,15 @@ def finished(context: dict[str, Any], document: dict[str, Any]) -> None:
         document["warnings"].append({"severity": "warning", "code": NOT_RECORDED, "path": "$",
                                      "message": f"the run could not be recorded in the run store: "
                                                 f"{context['store_error']}"})
+
+
+def _origin_record(context: dict[str, Any], document: dict[str, Any]) -> dict[str, Any] | None:
+    """The hashes of a run's files that a later cache hit checks, for a success with a key (else None)."""
+    if not context.get("cache_key") or not document.get("run_dir"):
+        return None
+    from .result_cache import origin_record
+
+    return origin_record(document, Path(document["run_dir"]))
 
 
 def _why(exc: Exception) -> str:

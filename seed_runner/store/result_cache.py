@@ -8,10 +8,12 @@ as written, each file input's name in the container and sha256 (by input), the J
 modes, the resource allocations, and ``--strict``. Every recorded run gets its key; only ``cache=True`` looks
 one up.
 
-A hit is the newest run with the key that succeeded by running (a cached run is never an origin) whose run
-folder, ``result.json`` and every captured output (by size) are still there: its ``outputs/`` and ``logs/`` are
-hard-linked (else copied) into the new run folder. The new run succeeds with ``cached_from`` naming the origin
-and no container. Anything that fails on the way undoes what was linked and is a miss: the run then runs.
+A hit is the newest run with the key that succeeded by running (a cached run is never an origin) whose
+``outputs/`` and ``logs/`` still hold exactly the files the run store recorded when it ended, each a regular file
+with the recorded sha256 (``origin_files``): they are hard-linked (else copied) into the new run folder, and its
+result's outputs, JSON outputs and warnings come from the store, never from the origin's ``result.json``. The new
+run succeeds with ``cached_from`` naming the origin and no container. Anything that fails on the way undoes what
+was linked and is a miss: the run then runs, with a ``cache-miss`` warning saying why.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
@@ -95,9 +96,12 @@ class CachedExecution(NamedTuple):
 
 
 def reuse(context: dict[str, Any], plan: Any) -> dict[str, Any] | None:
-    """On a hit: the origin's outputs and logs linked into ``plan.run_dir``, and what the runner's result needs
-    (``cached_from``, ``execution``, ``harvest``) to merge into its context. None on a miss (nothing left)."""
+    """On a hit: the origin's outputs and logs linked into ``plan.run_dir`` (and checked there against the run
+    store's hashes: ``origin_files``), and what the runner's result needs (``cached_from``, ``execution``,
+    ``harvest``) to merge into its context, every part of it from the store, never from the origin's folder.
+    None on a miss (nothing left); an origin refused puts its reason in ``context["cache_warnings"]``."""
     from ..engine.containers import utc_now
+    from .origin_files import OriginRefused, deliver
     from .runstore import StoreError
 
     store, key = context.get("store"), context.get("cache_key")
@@ -107,86 +111,64 @@ def reuse(context: dict[str, Any], plan: Any) -> dict[str, Any] | None:
         origins = store.cache_origins(key)
     except StoreError:
         return None
+    refused = []
     for origin in origins:
-        document = _usable(origin)
-        if document is None:
-            continue
+        record = origin.get("cache_record") if isinstance(origin.get("cache_record"), dict) else None
         started, clock = utc_now(), time.perf_counter()
         try:
-            _materialize(Path(origin["run_dir"]), plan)
-        except OSError:
-            _undo(Path(plan.run_dir))
+            if not origin.get("run_dir"):
+                raise OriginRefused("it has no run folder")
+            deliver(record, Path(origin["run_dir"]), Path(plan.run_dir))
+            _write_input_metadata(plan)
+        except OriginRefused as exc:
+            refused.append(f"run {origin['id']}: {exc}")
             continue
-        logs = document.get("logs") or {}
+        except OSError as exc:
+            _undo(Path(plan.run_dir))
+            refused.append(f"run {origin['id']}: the new run folder could not be written ({exc.strerror})")
+            continue
+        logs = record.get("logs") if isinstance(record.get("logs"), dict) else {}
         return {
             "cached_from": origin["id"],
             "execution": CachedExecution(
-                exit_code=document.get("exit_code") or 0, created=started, started=started, finished=utc_now(),
+                exit_code=origin.get("exit_code") or 0, created=started, started=started, finished=utc_now(),
                 duration_seconds=time.perf_counter() - clock, stdout_bytes=logs.get("stdout_bytes") or 0,
                 stderr_bytes=logs.get("stderr_bytes") or 0),
-            "harvest": {"outputs": document.get("outputs"), "json_outputs": document.get("json_outputs"),
-                        "input_metadata": document.get("input_metadata"), "failures": [],
+            "harvest": {"outputs": record.get("outputs"), "json_outputs": record.get("json_outputs"),
+                        "input_metadata": record.get("input_metadata"), "failures": [],
                         # the capture's warnings (paths in the output folder); the plan's are made anew
-                        "warnings": [w for w in document.get("warnings") or () if not str(w.get("path")).startswith("$")
+                        "warnings": [w for w in record.get("warnings") or () if not str(w.get("path")).startswith("$")
                                      and w.get("code") != "container-not-removed"]},
         }
+    if refused:
+        from ..problems import warning
+
+        context["cache_warnings"] = [warning(MISS, "$", f"the result cache did not use {reason}; the job ran "
+                                                        "instead").to_dict() for reason in refused]
     return None
 
 
-def _usable(origin: dict[str, Any]) -> dict[str, Any] | None:
-    """The origin's result document when its folder still holds a success and every captured output."""
-    if not origin.get("run_dir"):
-        return None
-    run_dir = Path(origin["run_dir"])
-    try:
-        document = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if document.get("status") != "succeeded" or document.get("run_id") != origin["id"]:
-        return None
-    for output in (document.get("outputs") or {}).values():
-        for file in output.get("files") or ():
-            try:
-                if (run_dir / "outputs" / file["path"]).stat().st_size != file["size"]:
-                    return None
-            except (OSError, KeyError, TypeError):
-                return None
-    return document if (run_dir / "outputs").is_dir() else None
+MISS = "cache-miss"
 
 
-def _materialize(origin: Path, plan: Any) -> None:
-    """The new run folder: the origin's outputs and logs linked in, and this run's input-metadata file."""
-    run_dir = Path(plan.run_dir)
-    for part in ("outputs", "logs"):
-        _link_tree(origin / part, run_dir / part)
+def origin_record(document: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
+    """What the run store keeps of a run that can be an origin (a success that ran, with a key), else None."""
+    if document.get("status") != "succeeded" or document.get("cached_from"):
+        return None
+    from .origin_files import origin_record as record
+
+    return record(document, run_dir)
+
+
+def _write_input_metadata(plan: Any) -> None:
+    """This run's input-metadata file in the new run folder."""
     metadata = Path(plan.input_metadata_file)
     metadata.parent.mkdir(parents=True, exist_ok=True)
     metadata.write_text(json.dumps(dict(plan.input_metadata), indent=2), encoding="utf-8")
     metadata.chmod(0o444)
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """Every file below ``source`` hard-linked (else copied) at the same place below ``target``; symbolic links
-    as links, as the job left them."""
-    target.mkdir(parents=True, exist_ok=True)
-    for directory, subdirs, files in os.walk(source):
-        here = target / Path(directory).relative_to(source)
-        for name in subdirs:
-            if (Path(directory) / name).is_symlink():
-                os.symlink(os.readlink(Path(directory) / name), here / name)
-            else:
-                (here / name).mkdir(exist_ok=True)
-        for name in files:
-            path = Path(directory) / name
-            if path.is_symlink():
-                os.symlink(os.readlink(path), here / name)
-                continue
-            try:
-                os.link(path, here / name)
-            except OSError:  # another file system, or links not allowed (another user's file): a copy
-                shutil.copy2(path, here / name)
-
-
 def _undo(run_dir: Path) -> None:
-    for part in ("outputs", "logs", "work"):
-        shutil.rmtree(run_dir / part, ignore_errors=True)
+    from .origin_files import undo
+
+    undo(run_dir)

@@ -17,7 +17,8 @@ from typing import Any, Iterable
 
 from ..errors import SeedRunnerError
 
-SCHEMA_VERSION = 2  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt)
+SCHEMA_VERSION = 3  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt);
+# 3: cache_record (what a cache hit checks an origin's files against, and repeats of its result)
 STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
 # holds a run 10 s at most, then the run says it was not recorded
@@ -26,11 +27,11 @@ _COLUMNS = (
     "id", "label", "image", "digest", "job_name", "job_version", "package_version", "status", "exit_code",
     "error_name", "error_category", "created", "started", "finished", "duration", "run_dir", "inputs",
     "json_inputs", "settings", "resources", "request", "batch_id", "runner_pid", "runner_host", "runner_boot",
-    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from",
+    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from", "cache_record",
 )
 _BRIEF = ("id", "label", "image", "job_name", "job_version", "status", "duration", "run_dir", "recorded_at",
           "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from")
-_JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request")
+_JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request", "cache_record")
 _CACHE_SCHEMA = """
 CREATE INDEX IF NOT EXISTS runs_cache ON runs (cache_key, recorded_at) WHERE cache_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created TEXT, started TEXT, finished TEXT, duration REAL, run_dir TEXT, inputs TEXT, json_inputs TEXT,
     settings TEXT, resources TEXT, request TEXT, batch_id TEXT, runner_pid INTEGER, runner_host TEXT,
     runner_boot TEXT, runner_lock TEXT, runner_start TEXT, runner_pidns TEXT, recorded_at REAL NOT NULL,
-    cache_key TEXT, cached_from TEXT
+    cache_key TEXT, cached_from TEXT, cache_record TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_recorded ON runs (recorded_at);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
@@ -51,9 +52,10 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
 # How a store of each older version becomes the current one (in one transaction, with user_version).
 _MIGRATIONS = {
     1: "ALTER TABLE runs ADD COLUMN cache_key TEXT; ALTER TABLE runs ADD COLUMN cached_from TEXT;" + _CACHE_SCHEMA,
+    2: "ALTER TABLE runs ADD COLUMN cache_record TEXT;",  # older rows have none: never a cache origin again
 }
 SALT_NAME = "secret-salt"
-assert len(_COLUMNS) == 31
+assert len(_COLUMNS) == 32
 
 
 class StoreError(SeedRunnerError):
@@ -195,8 +197,10 @@ class RunStore:
         self._write(f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                     values.values())
 
-    def record_finished(self, document: dict[str, Any], started: dict[str, Any] | None = None) -> None:
-        """The end of a run, from its result document (inserts the whole row when no start was recorded)."""
+    def record_finished(self, document: dict[str, Any], started: dict[str, Any] | None = None,
+                        cache_record: dict[str, Any] | None = None) -> None:
+        """The end of a run, from its result document (inserts the whole row when no start was recorded);
+        ``cache_record``: what the result cache checks when this run is an origin (``result_cache``)."""
         timings = document.get("timings") or {}
         error = document.get("error") or {}
         finish = {
@@ -206,6 +210,8 @@ class RunStore:
             "finished": timings.get("finished"), "duration": timings.get("duration_seconds"),
             "cached_from": document.get("cached_from"),
         }
+        if cache_record is not None:
+            finish["cache_record"] = cache_record
         if started is None:
             job = document.get("job") or {}
             started = {"id": document.get("run_id"), "image": (document.get("image") or {}).get("reference"),
@@ -215,7 +221,8 @@ class RunStore:
             self.record_started({**started, **finish})
             return
         sets = ", ".join(f"{name} = ?" for name in finish)
-        if not self._write(f"UPDATE runs SET {sets} WHERE id = ?", [*finish.values(), document.get("run_id")]):
+        values = [json.dumps(v, sort_keys=True) if k in _JSON_COLUMNS else v for k, v in finish.items()]
+        if not self._write(f"UPDATE runs SET {sets} WHERE id = ?", [*values, document.get("run_id")]):
             self.record_started({**started, **finish})
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -264,7 +271,8 @@ class RunStore:
 
     def cache_origins(self, key: str, limit: int = 5) -> list[dict[str, Any]]:
         """The newest runs with this cache key that succeeded by running (never a cached run itself)."""
-        return self._read("SELECT id, run_dir FROM runs WHERE cache_key = ? AND status = 'succeeded' AND "
+        return self._read("SELECT id, run_dir, exit_code, cache_record FROM runs WHERE cache_key = ? AND "
+                          "status = 'succeeded' AND "
                           "cached_from IS NULL ORDER BY recorded_at DESC LIMIT ?", [key, limit])
 
     def secret_salt(self) -> bytes:

@@ -1,8 +1,8 @@
 """Every code `seed validate` can report, with its severity and a one-line description.
 
 The descriptions are the rules of a SARIF report (a code-scanning UI shows them above each alert); the
-README's "Finding codes" table lists the same codes, and a test holds the three (this table, the README and
-the codes the validator's source emits) to each other.
+"Finding codes" table of docs/reference/validate.md lists the same codes, and a test holds the three (this
+table, that page and the codes the validator's source emits) to each other.
 """
 
 from __future__ import annotations
