@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .export import OutputOption, SourceArgument, _fail, _manifest_and_image, _write
+from .export_common import OutputOption, SourceArgument, _fail, _manifest_and_image, _write
 
 
 def export_kubernetes(

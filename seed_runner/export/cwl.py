@@ -17,7 +17,7 @@ import json
 import mimetypes
 from typing import Any, Mapping
 
-from ..manifest.model import FileInput, JsonInput, Manifest
+from ..manifest.model import FileInput, Manifest
 from ..manifest.names import normalize_name
 from ..runtime import layout
 from ..runtime.command import parse_command
