@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry images demo test bench clean docs docs-serve cli-docs
+.PHONY: setup engine registry node images demo test bench clean docs docs-serve cli-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ engine:
 registry:
 	scripts/ensure-registry.sh
 
+node:
+	scripts/ensure-node.sh
+
 images: setup engine
 	scripts/build-base-images.sh
 	scripts/build-python-base.sh
@@ -35,7 +38,7 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: images registry
+test: images registry node
 	$(BIN)/python -m pytest
 
 bench: images

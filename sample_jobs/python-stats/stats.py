@@ -45,8 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("data_dir", nargs="?", default=env.get("DATA_FILES"),
                         help="directory of number files (default: $DATA_FILES)")
     parser.add_argument("output_dir", nargs="?", default=env.get("OUTPUT_DIR"), help="default: $OUTPUT_DIR")
-    parser.add_argument("--threshold", default=env.get("THRESHOLD"),
-                        help="count the numbers above it (default: $THRESHOLD, unset = no count)")
+    # Empty counts as unset: an engine that cannot unset a variable (CWL's EnvVarRequirement) sets it empty.
+    parser.add_argument("--threshold", default=env.get("THRESHOLD") or None,
+                        help="count the numbers above it (default: $THRESHOLD, unset or empty = no count)")
     args = parser.parse_args(argv)
     for name, value in (("CONFIG", args.config), ("DATA_DIR", args.data_dir), ("OUTPUT_DIR", args.output_dir)):
         if not value:

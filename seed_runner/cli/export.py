@@ -1,0 +1,43 @@
+"""`seed export cwl|kubernetes`: a Seed job as a document another engine runs (seed_runner.export).
+
+Exit status: 0 written; 1 the manifest is invalid, or the job uses what the target cannot express (one line
+naming it); 2 usage (a bad option, a value that does not fit the manifest, no such file or image); 4 the engine
+does not answer (an image given by reference)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .export_common import OutputOption, SourceArgument, _fail, _manifest_and_image, _write
+
+export_app = typer.Typer(name="export", help="Write a Seed job as a CWL CommandLineTool or a Kubernetes Job.",
+                         no_args_is_help=True, add_completion=False)
+
+
+@export_app.command("cwl")
+def export_cwl(
+    source: SourceArgument,
+    output: OutputOption = None,
+    image: Annotated[Optional[str], typer.Option(
+        help="The image the tool runs (default: the image given, or the manifest's name-version-seed:version).")
+                     ] = None,
+) -> None:
+    """A CWL v1.2 CommandLineTool that runs the job under any CWL engine with the Seed runtime contract."""
+    from ..export import UnsupportedCommand, cwl_tool
+    from ..export.yaml_text import to_yaml
+
+    manifest, reference, image_env = _manifest_and_image(source)
+    try:
+        tool = cwl_tool(manifest, image=image or reference, image_env=image_env)
+    except UnsupportedCommand as exc:
+        _fail(f"{source}: {exc}", 1)
+    _write("#!/usr/bin/env cwl-runner\n" + to_yaml(tool), output)
+
+
+def register(app: typer.Typer) -> None:
+    from .export_kubernetes import export_kubernetes
+
+    export_app.command("kubernetes")(export_kubernetes)
+    app.add_typer(export_app)
