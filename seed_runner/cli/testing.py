@@ -41,12 +41,17 @@ def test(
     junit: Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Write a JUnit XML report.")
                      ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document.")] = False,
+    trust_mounts: Annotated[bool, typer.Option(
+        "--trust-mounts", help="For cases you trust: a case's host mounts may lie outside the job folder and get "
+                               "the mode the manifest declares (rw too). Without it they must be inside the job "
+                               "folder and are mounted read-only.")] = False,
 ) -> None:
     """Run a job's test cases (tests/<case>/case.json) and compare each run with what the case expects.
 
     Each case runs exactly as `seed run` would, into its own run folder; a table shows what each case expected
     and got. A case whose file is invalid, whose input is missing or whose request the manifest refuses is an
-    error, never a pass. `seed schema test-case` prints the case format.
+    error, never a pass. `seed schema test-case` prints the case format. Every path a case names must lie inside
+    the job folder (links followed), and its host mounts are read-only unless --trust-mounts.
 
     Exit status: 0 every case passed, 1 a case failed or could not run (or the manifest is invalid), 2 usage
     (no cases, -k selects none, an image without --cases), 4 the engine does not answer or the image is not
@@ -65,7 +70,7 @@ def test(
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         report = test_job(target, image=image, cases=cases, output_dir=output, select=select, parallel=parallel,
-                          on_start=progress.start, on_case=progress.case_done)
+                          on_start=progress.start, on_case=progress.case_done, trust_mounts=trust_mounts)
     except SuiteError as exc:
         progress.close()
         _say_suite_error(exc)
