@@ -154,8 +154,11 @@ _COLOUR = {"passed": "green", "failed": "red", "error": "red", "skipped": "yello
 
 def plain_lines(report: Any) -> list[str]:
     """The table as plain aligned lines (for logs and pipes), then one line per reason, then the summary."""
+    from ..problems import one_line
+
     rows = [("RESULT", "CASE", "EXPECTED", "GOT", "TIME")]
-    rows += [(_WORD[o.status], o.name, o.expected, o.got or "-", f"{o.seconds:.2f} s") for o in report.outcomes]
+    rows += [(_WORD[o.status], one_line(o.name), one_line(o.expected), one_line(o.got or "-"), f"{o.seconds:.2f} s")
+             for o in report.outcomes]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
     lines += [f"{head}{reason}" for _, head, reason in _reasons(report)]
@@ -165,13 +168,17 @@ def plain_lines(report: Any) -> list[str]:
 
 def _reasons(report: Any) -> list[tuple[str | None, str, str]]:
     """(status, "FAIL case: ", reason) for every reason a case did not pass, and (None, "", "  run folder: ...")."""
+    from ..problems import one_line
+
     lines: list[tuple[str | None, str, str]] = []
     for outcome in report.outcomes:
         if outcome.status in ("passed", "skipped"):
             continue
-        lines += [(outcome.status, f"{_WORD[outcome.status]} {outcome.name}: ", r) for r in outcome.reasons()]
+        # A reason may quote a file name or text the job wrote: never raw on the terminal.
+        lines += [(outcome.status, f"{_WORD[outcome.status]} {one_line(outcome.name)}: ", one_line(r))
+                  for r in outcome.reasons()]
         if outcome.run_dir:
-            lines.append((None, "", f"  run folder: {outcome.run_dir}"))
+            lines.append((None, "", f"  run folder: {one_line(outcome.run_dir)}"))
     return lines
 
 
@@ -180,6 +187,8 @@ def _print_rich(report: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..problems import one_line
+
     console = Console(highlight=False, soft_wrap=True)
     table = Table(show_edge=False, pad_edge=False, box=None)
     for column in ("", "case", "expected", "got"):
@@ -187,7 +196,8 @@ def _print_rich(report: Any) -> None:
     table.add_column("time", justify="right")
     for o in report.outcomes:
         colour = _COLOUR[o.status]
-        table.add_row(f"[{colour}]{_WORD[o.status]}[/]", escape(o.name), escape(o.expected), escape(o.got or "-"),
+        table.add_row(f"[{colour}]{_WORD[o.status]}[/]", escape(one_line(o.name)), escape(one_line(o.expected)),
+                      escape(one_line(o.got or "-")),
                       f"{o.seconds:.2f} s")
     console.print(table)
     for status, head, reason in _reasons(report):
