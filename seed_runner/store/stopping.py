@@ -45,6 +45,7 @@ def stop_run(record: dict[str, Any], refresh: Callable[[], dict[str, Any]], *, g
         current = {**record, **refresh()}
         shown = state(current)
         if shown != "running":
+            _await_result(current, poll)
             return shown
         elapsed = time.monotonic() - started
         if elapsed > grace + wait:
@@ -60,4 +61,17 @@ def stop_run(record: dict[str, Any], refresh: Callable[[], dict[str, Any]], *, g
                     engine.kill(key[0], signal)
         except SeedRunnerError:
             pass  # gone meanwhile, or the engine is slow: look again
+        time.sleep(poll)
+
+
+def _await_result(record: dict[str, Any], poll: float, seconds: float = 10.0) -> None:
+    """The runner records the end just before it writes result.json (last, atomically): wait for that file, so
+    the folder is never removed under the runner's last write."""
+    from pathlib import Path
+
+    if not record.get("run_dir"):
+        return
+    result = Path(record["run_dir"]) / "result.json"
+    deadline = time.monotonic() + seconds
+    while not result.exists() and time.monotonic() < deadline and Path(record["run_dir"]).is_dir():
         time.sleep(poll)
