@@ -200,16 +200,22 @@ def _image_manifest(image: str) -> Any:
 
 
 def _claim_output_dir(given: str | Path | None, job: str) -> Path:
-    from ..runtime.run_folder import default_run_dir
+    from ..runtime.run_folder import default_run_dir, shown_path
 
     out = (Path(given) if given else default_run_dir(job, DEFAULT_OUTPUT_BASE)).absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    try:
+        taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    except (OSError, ValueError) as exc:  # a name too long (ENAMETOOLONG), a NUL: no folder can have it
+        raise SuiteError(f"cannot use the test folder {shown_path(out)} "
+                         f"({getattr(exc, 'strerror', None) or exc}); give another with -o") from None
+    if taken:
         raise SuiteError(f"the test folder {out} is {'not empty' if out.is_dir() else 'a file'}; give a new or "
                          "empty one with -o, or leave -o out for a fresh folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SuiteError(f"cannot create the test folder {out} ({exc.strerror}); give another with -o") from None
+        raise SuiteError(f"cannot create the test folder {shown_path(out)} ({exc.strerror}); give another with -o"
+                         ) from None
     return out
 
 
