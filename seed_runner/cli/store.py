@@ -173,26 +173,15 @@ def remove(
     """Remove runs: their records and their run folders. A run still going is refused (exit 2), unless --force
     stops it first."""
     from ..store import StoreError
-    from ..store.history import state
-    from ..store.stopping import RunStillGoing, stop_run
+    from ..store.stopping import remove_runs
 
     with _open() as store:
-        records = [_get(store, run_id) for run_id in run_ids]
-        going = {record["id"] for record in records if state(record) == "running"}
-        if going and not force:  # nothing removed: the request is refused as a whole
-            shown = ", ".join(run_id[:12] for run_id in sorted(going))
-            _fail(RunStillGoing(f"run{'s' * (len(going) > 1)} {shown} {'are' if len(going) > 1 else 'is'} still "
-                                "going; stop it first (Ctrl-C its seed command), or pass --force to stop it and "
-                                "remove it"))
-        for record in records:
-            try:
-                if record["id"] in going:
-                    ended = stop_run(record, lambda: store.get(record["id"]))
-                    typer.echo(f"stopped {record['id'][:12]} (it ended {ended})")
-                store.remove(record["id"])
-            except (StoreError, OSError) as exc:
-                _fail(exc)
-            typer.echo(f"removed {record['id'][:12]}  {record['run_dir'] or ''}")
+        try:
+            remove_runs(store, run_ids, force=force,
+                        on_stopped=lambda record, ended: typer.echo(f"stopped {record['id'][:12]} (it ended {ended})"),
+                        on_removed=lambda record: typer.echo(f"removed {record['id'][:12]}  {record['run_dir'] or ''}"))
+        except (StoreError, OSError) as exc:
+            _fail(exc)
 
 
 @runs_app.command("prune")

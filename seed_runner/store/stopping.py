@@ -1,4 +1,5 @@
-"""`seed runs rm --force` of a run still going: stop it first, then it may be removed.
+"""`seed runs rm` as a library (``remove_runs``): a run still going is refused (``RunStillGoing``), or with
+``force`` stopped first, then removed.
 
 Why through the engine and not the runner's process: the runner may be a `seed batch` (or `seed test`) running
 many runs, and a signal to it would stop them all. Its container is stopped (SIGTERM, then SIGKILL after the
@@ -23,6 +24,32 @@ class RunStillGoing(StoreError):
     """A run that is still going cannot be removed (without --force); exit status 2: a refused request."""
 
     exit_status = 2
+
+
+def remove_runs(store: Any, run_ids: list[str], *, force: bool = False,
+                on_stopped: Callable[[dict[str, Any], str], None] | None = None,
+                on_removed: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Remove runs (ids or unique prefixes): their records and run folders; returns their records.
+
+    A run still going (``history.state``: its runner alive, no result yet) is refused as a whole request
+    (``RunStillGoing``, nothing removed), unless ``force``: then its container is stopped (``stop_run``) and
+    it is removed once its runner recorded the end; ``on_stopped(record, state)`` says how it ended. A run
+    whose runner is gone is removed as any other."""
+    records = [store.get(run_id) for run_id in run_ids]
+    going = {record["id"] for record in records if state(record) == "running"}
+    if going and not force:
+        shown = ", ".join(run_id[:12] for run_id in sorted(going))
+        raise RunStillGoing(f"run{'s' * (len(going) > 1)} {shown} {'are' if len(going) > 1 else 'is'} still going; "
+                            "stop it first (Ctrl-C its seed command), or pass --force to stop it and remove it")
+    for record in records:
+        if record["id"] in going:
+            ended = stop_run(record, lambda: store.get(record["id"]))
+            if on_stopped:
+                on_stopped(record, ended)
+        store.remove(record["id"])
+        if on_removed:
+            on_removed(record)
+    return records
 
 
 def stop_run(record: dict[str, Any], refresh: Callable[[], dict[str, Any]], *, grace: float = STOP_GRACE_SECONDS,
