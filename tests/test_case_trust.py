@@ -177,7 +177,9 @@ def test_a_backtracking_pattern_is_bounded_in_the_library(tmp_path: Path) -> Non
             "print(json.dumps([m.line() for m in found]))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     lines = json.loads(proc.stdout)
-    assert len(lines) == 2 and all("took over" in line and "was stopped" in line for line in lines), lines
+    assert len(lines) == 2 and "took over 5 s" in lines[0] and "was stopped" in lines[0], lines
+    # the second gets what is left of the case's 10 s (on a loaded machine, perhaps nothing): never a pass
+    assert "took over" in lines[1] or "the case's 10 s for regular expressions ran out" in lines[1], lines
 
 
 @settings(max_examples=300, deadline=None)
