@@ -161,7 +161,7 @@ def test_a_pattern_that_backtracks_fails_in_bounded_time_and_sigterm_stops_seed_
     running.send_signal(signal.SIGTERM)
     out, err = running.communicate(timeout=60)
     assert running.returncode == 130, out + err
-    assert time.monotonic() - sent < 15  # the case's regular expressions get 10 s in all
+    assert time.monotonic() - sent < 30  # the case's regular expressions get 10 s in all (a loaded machine: more)
     assert "Traceback" not in err
 
 
