@@ -98,8 +98,9 @@ def _quote(key: str) -> str:
 
 
 # What breaks a line or a terminal: C0 and C1 controls (a newline, ESC, NEL), the Unicode line and paragraph
-# separators, and lone surrogates (a file name's bytes that are not UTF-8, as os.listdir gives them back).
-_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# separators, the bidirectional overrides and isolates (they reorder what follows them on the line, so a name
+# could show as another), and lone surrogates (a file name's bytes that are not UTF-8, as os.listdir gives them).
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -75,7 +75,7 @@ def test_each_file_is_a_run_and_the_batch_folder_says_how_each_went(tmp_path: Pa
     listed = seed("runs", "--batch", batch["batch_id"][:6], "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert {r["id"] for r in json.loads(listed.stdout)["runs"]} == set(recorded)
-    assert len(seed("runs", "--batch", batch["batch_id"][:6], cwd=tmp_path).stdout.splitlines()) == 3
+    assert len(seed("runs", "--batch", batch["batch_id"][:6], cwd=tmp_path).stdout.splitlines()) == 1 + 3  # header
     assert seed_runner.runs(batch=batch["batch_id"]) and not seed_runner.runs(batch="ffffffffffff")
     assert f"row 1 succeeded" in proc.stderr and "batch.json" in proc.stderr
 

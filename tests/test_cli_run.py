@@ -24,10 +24,11 @@ def seed(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_missing_image_is_a_system_error_with_a_result(tmp_path: Path) -> None:
-    proc = seed("run", "no-such-job-1.0.0-seed:1.0.0", "-o", str(tmp_path / "run"))
+    proc = seed("run", "no-such-job-1.0.0-seed:1.0.0", "-o", str(tmp_path / "run"), "--json")
     assert proc.returncode == 4
     assert "is not on the local engine" in proc.stderr and "Traceback" not in proc.stderr
-    result = check_result(json.loads((tmp_path / "run" / "result.json").read_text()))
+    assert not (tmp_path / "run").exists()  # a typo leaves no run folder behind (issue 16)
+    result = check_result(json.loads(proc.stdout))
     assert result["status"] == "error" and result["error"]["name"] == "image-not-found"
     assert result["error"]["category"] == "system"
 

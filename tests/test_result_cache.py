@@ -128,8 +128,8 @@ def test_a_hit_links_the_outputs_and_starts_no_container(cache_job: str, tmp_pat
     assert [(r["id"], r["state"], r["status"], r["cached_from"]) for r in listing] == [
         (hit["run_id"], "cached", "succeeded", origin["run_id"]), (origin["run_id"], "succeeded", "succeeded", None)]
     assert listing[0]["cache_key"] == listing[1]["cache_key"] and len(listing[0]["cache_key"]) == 64
-    assert "cached" in seed("runs").stdout.splitlines()[0]
-    assert seed("runs", "--status", "cached").stdout.startswith(hit["run_id"][:12])
+    assert "cached" in seed("runs").stdout.splitlines()[1]  # [0] is the header row
+    assert seed("runs", "--status", "cached").stdout.splitlines()[1].startswith(hit["run_id"][:12])
     assert hit["run_id"][:12] not in seed("runs", "--status", "succeeded").stdout
     assert seed("logs", hit["run_id"]).stdout == "ran 3\n"
 

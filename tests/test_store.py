@@ -175,7 +175,7 @@ def test_list_filters_json_show_and_rm(jobs: dict[str, str], tmp_path: Path, hom
     assert runs[0]["error_name"] and runs[0]["error_category"]
 
     proc = seed("runs", "--status", "failed")
-    assert proc.returncode == 0 and proc.stdout.count("\n") == 1 and "failed" in proc.stdout, proc.stdout
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 2 and "failed" in proc.stdout, proc.stdout  # + header
     assert seed("runs", "--job", "store-bad", "--json").stdout.count('"id"') == 1
     assert "no runs recorded that match" in seed("runs", "--since", "2999-01-01").stdout
     assert seed("runs", "--since", "1h", "--json").stdout.count('"id"') == 2

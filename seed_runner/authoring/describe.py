@@ -142,18 +142,21 @@ def list_seed_images(docker_client: Any = None) -> list[SeedImage]:
     it is not one). Untagged images (left behind by rebuilds) are not listed. The label is read, not validated
     (``seed validate IMAGE`` does that). Raises EngineUnavailableError when the engine does not answer.
     """
-    from .build import connect_docker
     from ..manifest.image import ImageInfo
     from ..manifest.label import decode_label
     from ..manifest.names import LABEL, split_reference
     from ..validation.image_rules import image_name_findings
 
-    client = connect_docker(docker_client)
-    try:
-        summaries = client.api.images()
-    except Exception as exc:  # noqa: BLE001 - requests' or docker's errors: the engine went away
-        raise EngineUnavailableError(f"the Docker engine could not list its images ({exc}); check that it "
-                                     "runs") from None
+    if docker_client is None:  # our client: each call bounded as a whole, as `seed run`'s (the SDK's timeout is
+        from ..engine.images import connect  # per read, so an engine that trickles held it for good)
+
+        summaries = connect().list_images()
+    else:
+        try:
+            summaries = docker_client.api.images()
+        except Exception as exc:  # noqa: BLE001 - requests' or docker's errors: the engine went away
+            raise EngineUnavailableError(f"the Docker engine could not list its images ({exc}); check that it "
+                                         "runs") from None
     images = []
     for summary in summaries:
         tags = tuple(sorted(t for t in summary.get("RepoTags") or () if t != "<none>:<none>"))

@@ -7,12 +7,21 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..problems import one_line
 from .describe_records import JobDescription, SeedImage
 
 if TYPE_CHECKING:  # annotations only
     from ..manifest.model import Manifest
 
 __all__ = ["run_line", "json_example", "print_description", "print_image_list"]
+
+
+def _e(text: object) -> str:
+    """Manifest text as rich markup that shows it as it is: markup escaped, and control characters (ESC, a
+    newline, ...) shown as Python escapes, so that a title can neither drive the terminal nor forge a row."""
+    from rich.markup import escape
+
+    return escape(one_line(str(text)))
 
 
 # -- the `seed run` line ----------------------------------------------------------------------------------
@@ -63,7 +72,6 @@ def _number(value: float) -> str:
 def print_description(description: JobDescription, *, console: Any = None) -> None:
     """The job for its user: what it is, what it takes and gives, what it needs, how it fails, how to run it."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(highlight=False, soft_wrap=True)
@@ -83,9 +91,10 @@ def print_description(description: JobDescription, *, console: Any = None) -> No
         if grid is not None:
             console.print(grid)
 
-    console.print(f"[bold]{escape(job.title)}[/]  [dim]{escape(job.name)} {escape(job.job_version)} "
-                  f"(package {escape(job.package_version)})[/]")
-    console.print(escape(job.description))
+    console.print(f"[bold]{_e(job.title)}[/]  [dim]{_e(job.name)} {_e(job.job_version)} "
+                  f"(package {_e(job.package_version)})[/]")
+    for line in job.description.split("\n"):  # a paragraph may span lines (and only that: \r, ESC... escaped)
+        console.print(_e(line))
     maintainer = job.maintainer
     who = f"{maintainer.name} <{maintainer.email}>"
     who += "".join(f", {extra}" for extra in (maintainer.organization, maintainer.url, maintainer.phone) if extra)
@@ -98,7 +107,7 @@ def print_description(description: JobDescription, *, console: Any = None) -> No
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
     for key, value in facts:
-        grid.add_row(key, escape(value))
+        grid.add_row(key, _e(value))
     console.print(grid)
 
     inputs = None
@@ -106,20 +115,20 @@ def print_description(description: JobDescription, *, console: Any = None) -> No
         inputs = table("name", "kind", "required", "multiple", "media types / type")
         for f in face.file_inputs:
             kinds = ", ".join(f.media_types) if f.media_types else "any"
-            inputs.add_row(escape(f.name), "file", _yes(f.required), _yes(f.multiple),
-                           escape(kinds) + (" [dim](partial)[/]" if f.partial else ""))
+            inputs.add_row(_e(f.name), "file", _yes(f.required), _yes(f.multiple),
+                           _e(kinds) + (" [dim](partial)[/]" if f.partial else ""))
         for j in face.json_inputs:
-            inputs.add_row(escape(j.name), "json", _yes(j.required), "", j.type)
+            inputs.add_row(_e(j.name), "json", _yes(j.required), "", _e(j.type))
     section("Inputs", inputs, "none")
 
     outputs = None
     if face.file_outputs or face.json_outputs:
         outputs = table("name", "kind", "pattern / key", "media type / type", "required", "multiple")
         for o in face.file_outputs:
-            outputs.add_row(escape(o.name), "file", escape(o.pattern), escape(o.media_type or "-"),
+            outputs.add_row(_e(o.name), "file", _e(o.pattern), _e(o.media_type or "-"),
                             _yes(o.required), _yes(o.multiple))
         for json_output in face.json_outputs:
-            outputs.add_row(escape(json_output.name), "json", escape(json_output.key), json_output.type,
+            outputs.add_row(_e(json_output.name), "json", _e(json_output.key), _e(json_output.type),
                             _yes(json_output.required), "")
     section("Outputs", outputs, "none")
 
@@ -127,14 +136,14 @@ def print_description(description: JobDescription, *, console: Any = None) -> No
     if face.settings:
         settings = table("name", "secret")
         for s in face.settings:
-            settings.add_row(escape(s.name), "[yellow]secret[/]" if s.secret else "no")
+            settings.add_row(_e(s.name), "[yellow]secret[/]" if s.secret else "no")
     section("Settings", settings, "none")
 
     mounts = None
     if face.mounts:
         mounts = table("name", "path", "mode")
         for mount in face.mounts:
-            mounts.add_row(escape(mount.name), escape(mount.path),
+            mounts.add_row(_e(mount.name), _e(mount.path),
                            "read-write (rw)" if mount.mode == "rw" else "read-only (ro)")
     section("Mounts", mounts, "none")
 
@@ -143,33 +152,33 @@ def print_description(description: JobDescription, *, console: Any = None) -> No
         resources = table("name", "value", "inputMultiplier", "variable")
         for r in job.resources:
             unit = " MiB" if r.name in ("mem", "disk", "sharedMem") else ""
-            resources.add_row(escape(r.name), _number(r.value) + unit,
-                              _number(r.input_multiplier) if r.input_multiplier else "-", escape(r.variable))
+            resources.add_row(_e(r.name), _number(r.value) + unit,
+                              _number(r.input_multiplier) if r.input_multiplier else "-", _e(r.variable))
     section("Resources", resources, "none declared: the runner's defaults apply")
 
     errors = None
     if job.errors:
         errors = table("code", "name", "title", "category", "description")
         for e in job.errors:
-            errors.add_row(str(e.code), escape(e.name), escape(e.title or "-"), e.category,
-                           escape(e.description or ""))
+            errors.add_row(str(e.code), _e(e.name), _e(e.title or "-"), _e(e.category),
+                           _e(e.description or ""))
     section("Errors", errors, "none declared: any non-zero exit is algorithm-unknown")
 
     console.print()
     console.print("[bold]Run it[/]")
-    console.print("  " + run_line(m, description.image), markup=False)
+    console.print("  " + one_line(run_line(m, description.image)), markup=False)
     optional = [f.name for f in face.file_inputs if not f.required] + \
         [j.name for j in face.json_inputs if not j.required]
     if optional:
-        console.print(f"  [dim]optional inputs: {escape(', '.join(optional))}[/]")
+        console.print(f"  [dim]optional inputs: {_e(', '.join(optional))}[/]")
     secrets = [s.name for s in face.settings if s.secret]
     if secrets:
-        console.print(f"  [dim]secret settings ({escape(', '.join(secrets))}): export them and pass -e NAME bare, "
+        console.print(f"  [dim]secret settings ({_e(', '.join(secrets))}): export them and pass -e NAME bare, "
                       "or --secret NAME=FILE, to keep them out of the shell's history[/]")
     if description.warnings:
         n = len(description.warnings)
         console.print(f"  [yellow]{n} warning{'s' * (n != 1)}[/] [dim](seed validate "
-                      f"{escape(shlex.quote(description.source))} shows them)[/]")
+                      f"{_e(shlex.quote(description.source))} shows them)[/]")
 
 
 # -- seed list --------------------------------------------------------------------------------------------
@@ -198,7 +207,6 @@ def print_image_list(images: Sequence[SeedImage], *, console: Any = None, plain:
         _print_plain_list(labeled, unlabeled)
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console(highlight=False, soft_wrap=True)
@@ -212,19 +220,19 @@ def print_image_list(images: Sequence[SeedImage], *, console: Any = None, plain:
                              ratio=1 if wraps else None)
         for image in labeled:
             created = image.created.astimezone().strftime("%Y-%m-%d %H:%M")
-            refs = "\n".join(escape(r) for r in image.references)
-            table.add_row(escape(image.name or "?"), escape(image.job_version or "?"),
-                          escape(image.package_version or "?"), escape(image.title or ""),
+            refs = "\n".join(_e(r) for r in image.references)
+            table.add_row(_e(image.name or "?"), _e(image.job_version or "?"),
+                          _e(image.package_version or "?"), _e(image.title or ""),
                           _human_size(image.size), created, refs + (" [yellow]⚠[/]" if image.problem else ""))
         console.print(table)
         for image in labeled:
             if image.problem:
-                console.print(f"[yellow]⚠[/] {escape(image.references[0])}: {escape(image.problem)}")
+                console.print(f"[yellow]⚠[/] {_e(image.references[0])}: {_e(image.problem)}")
     if unlabeled:
         console.print(f"[yellow]{len(unlabeled)} image{'s' * (len(unlabeled) != 1)} with a -seed repository but "
                       "no com.ngageoint.seed.manifest label[/] [dim](not Seed images; rebuild with seed build)[/]:")
         for image in unlabeled:
-            console.print(f"  {escape(', '.join(image.references))}  [dim]{image.id[7:19]}[/]")
+            console.print(f"  {_e(', '.join(image.references))}  [dim]{image.id[7:19]}[/]")
     n = len(labeled)
     console.print(f"[dim]{n} Seed image{'s' * (n != 1)} on the local engine[/]" if n or unlabeled else
                   "[dim]no Seed image on the local engine; build one with `seed build`[/]")
@@ -236,11 +244,11 @@ def _print_plain_list(labeled: Sequence[SeedImage], unlabeled: Sequence[SeedImag
     lines = ["name\tjob version\tpackage\ttitle\tsize\tcreated\timages"] if labeled else []
     for image in labeled:
         created = image.created.astimezone().strftime("%Y-%m-%d %H:%M")
-        lines.append("\t".join((image.name or "?", image.job_version or "?", image.package_version or "?",
-                                " ".join((image.title or "").split()), _human_size(image.size), created,
-                                ",".join(image.references))))
-    lines += [f"{image.references[0]}: warning {image.problem}" for image in labeled if image.problem]
-    lines += [f"{', '.join(image.references)}: not a Seed image (a -seed repository without the "
+        lines.append("\t".join(one_line(cell) for cell in (
+            image.name or "?", image.job_version or "?", image.package_version or "?",
+            image.title or "", _human_size(image.size), created, ",".join(image.references))))
+    lines += [one_line(f"{image.references[0]}: warning {image.problem}") for image in labeled if image.problem]
+    lines += [f"{one_line(', '.join(image.references))}: not a Seed image (a -seed repository without the "
               f"com.ngageoint.seed.manifest label; rebuild with seed build)" for image in unlabeled]
     n = len(labeled)
     lines.append(f"{n} Seed image{'s' * (n != 1)} on the local engine" if n or unlabeled else

@@ -133,7 +133,9 @@ def _print_outcome(outcome: Any, to_stderr: bool) -> None:
     word = "ok" if outcome.passed else "FAIL"
     typer.echo(f"{word:<4}  {test.id:<36}  {test.description}  ({outcome.seconds:.2f} s)", err=to_stderr)
     if not outcome.passed:
-        typer.echo(f"      {outcome.message}", err=to_stderr)
+        from ..problems import one_line  # it may quote what a job wrote
+
+        typer.echo(f"      {one_line(str(outcome.message))}", err=to_stderr)
 
 
 def _list(tests: Any, as_json: bool) -> None:

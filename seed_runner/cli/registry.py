@@ -132,7 +132,10 @@ def search(
         console.print(f"no Seed images in {escape(address.host)}{escape(' under ' + org if org else '')}"
                       f"{escape(about)}")
         return
-    rows = [(hit.reference, hit.name, hit.job_version, hit.package_version, hit.title) for hit in hits]
+    from ..problems import one_line  # a registry's labels are a stranger's text: never raw on the terminal
+
+    rows = [tuple(one_line(str(text or "")) for text in (hit.reference, hit.name, hit.job_version,
+                                                          hit.package_version, hit.title)) for hit in hits]
     headers = ("image", "job", "job version", "package", "title")
     widths = [max(len(text) for text in column) for column in zip(headers, *rows)]
     if not console.is_terminal:  # piped: never cut a reference short, whatever the width

@@ -83,8 +83,8 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
                 # The document's own members: typing the whole manifest just to print three of them costs more
                 # than validating it did.
                 job = result.document.get("job") if isinstance(result.document, dict) else None
-                lines.append(f"{one_line(result.source)}: valid" + (
-                    f" {job['name']} {job['jobVersion']} (package {job['packageVersion']})" if job else ""))
+                lines.append(f"{one_line(result.source)}: valid" + (one_line(
+                    f" {job['name']} {job['jobVersion']} (package {job['packageVersion']})") if job else ""))
             lines.extend(problem_line(f, source=result.source, markup=False) for f in result.findings)
         lines.append(summary_text(results, strict))
         sys.stdout.write("\n".join(lines) + "\n")
@@ -96,7 +96,7 @@ def print_validation(results: Sequence["ValidationResult"], *, strict: bool = Fa
     for result in results:
         mark = "[green]✔[/]" if result.is_valid(strict=strict) else "[red]✘[/]"
         job = result.manifest.job if result.manifest else None
-        about = f"  [dim]{escape(job.name)} {escape(job.job_version)} (package {escape(job.package_version)})[/]" \
+        about = f"  [dim]{shown(job.name)} {shown(job.job_version)} (package {shown(job.package_version)})[/]" \
             if job else ""
         console.print(f"{mark} [bold]{escape(one_line(result.source))}[/]{about}")
         for finding in result.findings:
@@ -120,12 +120,11 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
     if quiet and error is None:
         return
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     job = doc.get("job") or {}
-    who = escape(f"{job.get('name') or (doc.get('image') or {}).get('reference', '?')} "
-                 f"{job.get('jobVersion', '')}".strip())
+    who = shown(f"{job.get('name') or (doc.get('image') or {}).get('reference', '?')} "
+                f"{job.get('jobVersion', '')}".strip())
     timings = doc.get("timings") or {}
     duration = timings.get("duration_seconds")
     took = f" in {duration:.1f} s" if duration is not None else ""
@@ -133,12 +132,12 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
         console.print(f"[green]✔[/] {who} succeeded{took} (exit 0)")
     else:
         colour = "yellow" if doc["status"] == "timed-out" else "red"
-        console.print(f"[{colour}]✘[/] {who} {doc['status']}{took}: [bold]{escape(error['title'])}[/] "
-                      f"({escape(error['name'])}, category {error['category']})")
+        console.print(f"[{colour}]✘[/] {who} {doc['status']}{took}: [bold]{shown(error['title'])}[/] "
+                      f"({shown(error['name'])}, category {shown(error['category'])})")
         if error.get("description"):
-            console.print(f"  {escape(error['description'])}")
+            console.print(f"  {shown(error['description'])}")
         if doc.get("message") and not doc.get("problems"):  # else the problems below say it, one per line
-            console.print(f"  {escape(doc['message'])}")
+            console.print(f"  {shown(doc['message'])}")
     for problem in doc.get("problems") or ():
         console.print(f"  {problem_line(problem)}")
     if doc.get("outputs") and not quiet:
@@ -150,15 +149,14 @@ def print_run_summary(result: Any, *, quiet: bool = False) -> None:
     for warning in doc.get("warnings") or ():
         console.print(f"  {problem_line(warning)}")
     if doc.get("run_dir") and not quiet:
-        console.print(f"  [dim]outputs: {escape(doc.get('outputs_dir') or '-')}  result: "
-                      f"{escape(doc['run_dir'])}/result.json[/]")
+        console.print(f"  [dim]outputs: {shown(doc.get('outputs_dir') or '-')}  result: "
+                      f"{shown(doc['run_dir'])}/result.json[/]")
     elif doc.get("outputs_dir") and not quiet:
-        console.print(f"  [dim]outputs: {escape(doc['outputs_dir'])}[/]")
+        console.print(f"  [dim]outputs: {shown(doc['outputs_dir'])}[/]")
 
 
 def _outputs_table(doc: dict[str, Any]) -> Any:
     """Output, files, size, geometry (from side-cars), and the JSON outputs, as one rich table."""
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, padding=(0, 2), show_edge=False, pad_edge=True)
@@ -168,12 +166,21 @@ def _outputs_table(doc: dict[str, Any]) -> Any:
         files = output["files"]
         size = sum(f["size"] for f in files)
         geometry = sum(1 for f in files if f.get("metadata") and f["metadata"].get("geometry"))
-        table.add_row(escape(name), str(len(files)), _human_size(size) if files else "-",
+        table.add_row(shown(name), str(len(files)), _human_size(size) if files else "-",
                       f"{geometry} of {len(files)}" if geometry else "no")
     for name, value in (doc.get("json_outputs") or {}).items():
         text = json.dumps(value)
-        table.add_row(escape(name), "json", escape(text if len(text) <= 40 else text[:37] + "..."), "")
+        table.add_row(shown(name), "json", shown(text if len(text) <= 40 else text[:37] + "..."), "")
     return table
+
+
+def shown(text: Any) -> str:
+    """Text from a manifest, a run record or a job as rich markup that shows it as it is: markup escaped, control
+    characters (ESC, a newline, ...) as Python escapes (``problems.one_line``): it can neither drive the
+    terminal nor forge a line."""
+    from rich.markup import escape
+
+    return escape(one_line(str(text)))
 
 
 def _human_size(size: int) -> str:

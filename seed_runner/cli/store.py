@@ -3,7 +3,8 @@
 Only typer and the standard library are imported at the top: `seed` imports this module on every start.
 
 Exit status: 0 done; 1 a rerun's job failed (as `seed run`); 2 usage (no such run, an ambiguous id, a bad
-duration); 4 the run store is missing, locked or corrupt (one line saying which).
+duration, `runs rm` of a run still going without --force); 4 the run store is missing, locked or corrupt (one
+line saying which), or a run --force could not stop.
 """
 
 from __future__ import annotations
@@ -121,13 +122,29 @@ def runs(
     if not records:
         typer.echo(f"no runs recorded{' that match' if status or job or since or batch else ''} ({store.path})")
         return
-    out = []
+    sys.stdout.write(run_table(records))
+
+
+RUN_COLUMNS = ("RUN", "RECORDED", "STATE", "TIME", "JOB", "NAME", "BATCH", "FOLDER")
+
+
+def run_table(records: list[dict[str, Any]]) -> str:
+    """`seed runs` as aligned columns under a header row. Every cell is one line with its control characters
+    escaped (``problems.one_line``): a run name or a job's name holding ESC or a newline can neither drive the
+    terminal nor forge a row. The folder comes last, whole."""
+    from ..problems import one_line
+
+    rows = [RUN_COLUMNS]
     for r in records:
-        job_text = f"{r['job_name'] or r['image']} {r['job_version'] or ''}".strip()
-        took = "" if r["duration"] is None else f"{r['duration']:.1f}s"
-        label = f"  [{r['label']}]" if r["label"] else ""
-        out.append(f"{r['id'][:12]}  {_when(r)}  {r['state']:<12} {took:>8}  {job_text}{label}\n")
-    sys.stdout.write("".join(out))
+        job_text = f"{r['job_name'] or r['image'] or '?'} {r['job_version'] or ''}".strip()
+        took = "-" if r["duration"] is None else f"{r['duration']:.1f}s"
+        rows.append(tuple(one_line(str(cell)) for cell in (
+            r["id"][:12], _when(r), r["state"], took, job_text, r.get("label") or "-",
+            (r.get("batch_id") or "-")[:12], r.get("run_dir") or "-")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS) - 1)]
+    right = RUN_COLUMNS.index("TIME")
+    return "".join("  ".join(cell.rjust(width) if i == right else cell.ljust(width)
+                             for i, (cell, width) in enumerate(zip(row, widths))) + f"  {row[-1]}\n" for row in rows)
 
 
 @runs_app.command("show")
@@ -148,18 +165,23 @@ def show(run_id: Annotated[str, typer.Argument(help="A run id, or a unique prefi
 
 
 @runs_app.command("rm")
-def remove(run_ids: Annotated[list[str], typer.Argument(help="Run ids, or unique prefixes.")]) -> None:
-    """Remove runs: their records and their run folders."""
+def remove(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids, or unique prefixes.")],
+    force: Annotated[bool, typer.Option("--force", help="Stop a run that is still going (its container), wait "
+                                                        "for its end to be recorded, then remove it.")] = False,
+) -> None:
+    """Remove runs: their records and their run folders. A run still going is refused (exit 2), unless --force
+    stops it first."""
     from ..store import StoreError
+    from ..store.stopping import remove_runs
 
     with _open() as store:
-        records = [_get(store, run_id) for run_id in run_ids]
-        for record in records:
-            try:
-                store.remove(record["id"])
-            except (StoreError, OSError) as exc:
-                _fail(exc)
-            typer.echo(f"removed {record['id'][:12]}  {record['run_dir'] or ''}")
+        try:
+            remove_runs(store, run_ids, force=force,
+                        on_stopped=lambda record, ended: typer.echo(f"stopped {record['id'][:12]} (it ended {ended})"),
+                        on_removed=lambda record: typer.echo(f"removed {record['id'][:12]}  {record['run_dir'] or ''}"))
+        except (StoreError, OSError) as exc:
+            _fail(exc)
 
 
 @runs_app.command("prune")

@@ -41,12 +41,17 @@ def test(
     junit: Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Write a JUnit XML report.")
                      ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document.")] = False,
+    trust_mounts: Annotated[bool, typer.Option(
+        "--trust-mounts", help="For cases you trust: a case's host mounts may lie outside the job folder and get "
+                               "the mode the manifest declares (rw too). Without it they must be inside the job "
+                               "folder and are mounted read-only.")] = False,
 ) -> None:
     """Run a job's test cases (tests/<case>/case.json) and compare each run with what the case expects.
 
     Each case runs exactly as `seed run` would, into its own run folder; a table shows what each case expected
     and got. A case whose file is invalid, whose input is missing or whose request the manifest refuses is an
-    error, never a pass. `seed schema test-case` prints the case format.
+    error, never a pass. `seed schema test-case` prints the case format. Every path a case names must lie inside
+    the job folder (links followed), and its host mounts are read-only unless --trust-mounts.
 
     Exit status: 0 every case passed, 1 a case failed or could not run (or the manifest is invalid), 2 usage
     (no cases, -k selects none, an image without --cases), 4 the engine does not answer or the image is not
@@ -65,7 +70,7 @@ def test(
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         report = test_job(target, image=image, cases=cases, output_dir=output, select=select, parallel=parallel,
-                          on_start=progress.start, on_case=progress.case_done)
+                          on_start=progress.start, on_case=progress.case_done, trust_mounts=trust_mounts)
     except SuiteError as exc:
         progress.close()
         _say_suite_error(exc)
@@ -149,8 +154,11 @@ _COLOUR = {"passed": "green", "failed": "red", "error": "red", "skipped": "yello
 
 def plain_lines(report: Any) -> list[str]:
     """The table as plain aligned lines (for logs and pipes), then one line per reason, then the summary."""
+    from ..problems import one_line
+
     rows = [("RESULT", "CASE", "EXPECTED", "GOT", "TIME")]
-    rows += [(_WORD[o.status], o.name, o.expected, o.got or "-", f"{o.seconds:.2f} s") for o in report.outcomes]
+    rows += [(_WORD[o.status], one_line(o.name), one_line(o.expected), one_line(o.got or "-"), f"{o.seconds:.2f} s")
+             for o in report.outcomes]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
     lines += [f"{head}{reason}" for _, head, reason in _reasons(report)]
@@ -160,13 +168,17 @@ def plain_lines(report: Any) -> list[str]:
 
 def _reasons(report: Any) -> list[tuple[str | None, str, str]]:
     """(status, "FAIL case: ", reason) for every reason a case did not pass, and (None, "", "  run folder: ...")."""
+    from ..problems import one_line
+
     lines: list[tuple[str | None, str, str]] = []
     for outcome in report.outcomes:
         if outcome.status in ("passed", "skipped"):
             continue
-        lines += [(outcome.status, f"{_WORD[outcome.status]} {outcome.name}: ", r) for r in outcome.reasons()]
+        # A reason may quote a file name or text the job wrote: never raw on the terminal.
+        lines += [(outcome.status, f"{_WORD[outcome.status]} {one_line(outcome.name)}: ", one_line(r))
+                  for r in outcome.reasons()]
         if outcome.run_dir:
-            lines.append((None, "", f"  run folder: {outcome.run_dir}"))
+            lines.append((None, "", f"  run folder: {one_line(outcome.run_dir)}"))
     return lines
 
 
@@ -175,6 +187,8 @@ def _print_rich(report: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..problems import one_line
+
     console = Console(highlight=False, soft_wrap=True)
     table = Table(show_edge=False, pad_edge=False, box=None)
     for column in ("", "case", "expected", "got"):
@@ -182,7 +196,8 @@ def _print_rich(report: Any) -> None:
     table.add_column("time", justify="right")
     for o in report.outcomes:
         colour = _COLOUR[o.status]
-        table.add_row(f"[{colour}]{_WORD[o.status]}[/]", escape(o.name), escape(o.expected), escape(o.got or "-"),
+        table.add_row(f"[{colour}]{_WORD[o.status]}[/]", escape(one_line(o.name)), escape(one_line(o.expected)),
+                      escape(one_line(o.got or "-")),
                       f"{o.seconds:.2f} s")
     console.print(table)
     for status, head, reason in _reasons(report):

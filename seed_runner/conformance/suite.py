@@ -148,8 +148,10 @@ def _run(executor: Any, tests: list[ConformanceTest], runs: list[tuple[str, str]
     for run, request in requests.items():
         try:
             future = executor.submit(request, RunOptions())
-        except Exception as exc:  # noqa: BLE001 - the executor failing to start a run is its verdict on it
-            decide(run, None, 0.0, f"the executor failed to start the run: {type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM made one by the CLI: the user's, not the executor's
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the executor failing to start a run is its verdict on it
+            decide(run, None, 0.0, f"the executor failed to start the run: {_raised(exc)}")
             continue
         if not isinstance(future, concurrent.futures.Future):
             decide(run, None, 0.0, f"the executor's submit gave a {type(future).__name__}, not a "
@@ -166,7 +168,9 @@ def _run(executor: Any, tests: list[ConformanceTest], runs: list[tuple[str, str]
     for future, (run, submitted) in pending.items():
         try:
             future.cancel()
-        except Exception:  # noqa: BLE001 - closing the executor with cancel=True is the last word on it
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - closing the executor with cancel=True is the last word on it
             pass
         decide(run, None, time.monotonic() - submitted, f"no result within the suite's {timeout:g} s")
     return outcomes
@@ -174,14 +178,26 @@ def _run(executor: Any, tests: list[ConformanceTest], runs: list[tuple[str, str]
 
 def _settled(future: concurrent.futures.Future[Any], wall: float) -> tuple[Mapping[str, Any] | None, float, str]:
     """(the result document or None, seconds, why there is none) of a future that is done."""
-    try:
+    try:  # a future is done: what it raises is the executor's (a BaseException too: SystemExit, its own)
         result = future.result(timeout=0)
-    except Exception as exc:  # noqa: BLE001 - a broken executor fails its tests, not the suite
-        return None, wall, f"the run's future raised {type(exc).__name__}: {exc}"
-    document = getattr(result, "document", result)
+        document = getattr(result, "document", result)
+    except BaseException as exc:  # noqa: BLE001 - a broken executor fails its tests, not the suite
+        return None, wall, f"the run's future raised {_raised(exc)}"
     if not isinstance(document, Mapping):
         return None, wall, f"the run's result has no result document (got {type(result).__name__})"
     return document, _seconds(document, wall), ""
+
+
+def _raised(exc: BaseException) -> str:
+    """``Type: message`` on one line, whatever the exception holds (a verdict is one line)."""
+    from ..problems import one_line
+
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - an exception whose __str__ raises still has a type
+        text = "(its message cannot be shown)"
+    text = one_line(text)
+    return f"{type(exc).__name__}: {text if len(text) <= 300 else text[:297] + '...'}"
 
 
 def _seconds(document: Mapping[str, Any], wall: float) -> float:

@@ -229,6 +229,14 @@ class Engine:
             raise EngineError(response.status, f"pull of {reference} failed: {response.reason}")
         self._check_status(response, "POST", "/images/create")
 
+    def list_images(self) -> list[dict[str, Any]]:
+        """The engine's image summaries (tags, labels, size), as `docker image ls` shows them."""
+        answer = self.request("GET", "/images/json")
+        if not isinstance(answer, list) or not all(isinstance(i, dict) for i in answer):
+            raise EngineUnavailableError(f"the Docker engine at {self.host} answered the list of images with "
+                                         f"something that is not one: {_excerpt(answer)}")
+        return answer
+
     def list_containers(self, label: str) -> list[dict[str, Any]]:
         answer = self.request("GET", "/containers/json", {"all": "1", "filters": json.dumps({"label": [label]})})
         if not isinstance(answer, list) or not all(isinstance(c, dict) and "Id" in c for c in answer):

@@ -71,6 +71,11 @@ def connect_sdk(endpoint: Endpoint | None = None) -> Any:
     """A ``docker.DockerClient`` for ``endpoint`` (default: the one the environment names) that answered a
     ping; else EngineUnavailableError naming the endpoint, where it came from and what to check."""
     endpoint = endpoint or resolve_endpoint()
+    from .images import connect
+
+    # Our client first: its ping is bounded as a whole (CALL_TIMEOUT), where the SDK's timeout is per read, so
+    # an engine that trickles or hangs is given up in the time `seed run` gives it, with `seed run`'s words.
+    connect(endpoint=endpoint)
     try:
         client = sdk_client(endpoint)
         client.ping()
@@ -80,8 +85,6 @@ def connect_sdk(endpoint: Endpoint | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - DockerException, requests' errors, TLSParameterError, ...
         failure = exc
     # Our client says why in the words `seed run` uses (TLS verification, ssh's own message, ...).
-    from .images import connect
-
     try:
         connect(endpoint=endpoint, call_timeout=30)
     except EngineUnavailableError:

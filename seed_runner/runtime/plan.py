@@ -71,6 +71,9 @@ class RunRequest:
     """A name given by the user (`seed run --name`), kept in the run store."""
     batch_id: str | None = None
     """The batch this run belongs to (`seed batch`), kept in the run store."""
+    read_only_mounts: Sequence[str] = ()
+    """Mounts (by name) given read-only whatever mode the manifest declares: `seed test` mounts a case's host
+    folders so, since a case file may come from a stranger."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,8 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
             problems.append(error("mount-not-found", request_path("mounts", spec.name),
                                   f"mount {spec.name}: {host} does not exist"))
             continue
-        mounts.append(BindMount(str(host), spec.path, spec.mode != "rw"))
+        forced = key in {normalize_name(name) for name in request.read_only_mounts}
+        mounts.append(BindMount(str(host), spec.path, spec.mode != "rw" or forced))
 
     # -- resources -----------------------------------------------------------------------------
     resources = plan_resources(manifest, request.resources, total_bytes / 1048576)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import SeedRunnerError
 
-__all__ = ["RunFolderError", "claim_run_dir", "default_run_dir", "name_hint", "release_run_dir"]
+__all__ = ["RunFolderError", "claim_run_dir", "default_run_dir", "name_hint", "release_run_dir", "shown_path"]
 
 
 class RunFolderError(SeedRunnerError):
@@ -38,7 +38,12 @@ def claim_run_dir(given_dir: str | Path | None, name: str) -> tuple[Path, bool]:
     if "\0" in str(run_dir):
         raise RunFolderError(f"the run folder {str(run_dir)!r} holds a NUL byte, which no path can; give another "
                              "with -o")
-    if run_dir.exists() and not run_dir.is_dir():
+    try:
+        is_file = run_dir.exists() and not run_dir.is_dir()
+    except OSError as exc:  # a name too long for the file system (ENAMETOOLONG), a loop of links: not a folder
+        raise RunFolderError(f"cannot use the run folder {shown_path(run_dir)} ({exc.strerror}); give another "
+                             "with -o") from None
+    if is_file:
         raise RunFolderError(f"the run folder {run_dir} is a file; give a new folder with -o")
     try:
         run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +61,16 @@ def claim_run_dir(given_dir: str | Path | None, name: str) -> tuple[Path, bool]:
         raise RunFolderError(f"the run folder {run_dir} was just taken by another run; give a new one with -o"
                               ) from None
     except OSError as exc:
-        raise RunFolderError(f"cannot create the run folder {run_dir} ({exc.strerror}); give another with -o"
-                              ) from None
+        raise RunFolderError(f"cannot create the run folder {shown_path(run_dir)} ({exc.strerror}); give another "
+                             "with -o") from None
     return run_dir, created
+
+
+def shown_path(path: Path, width: int = 120) -> str:
+    """A path for a one-line message: whole when short, else its start and end around "..." (a 300-character
+    name would bury the message)."""
+    text = str(path)
+    return text if len(text) <= width else f"{text[:width // 2 - 2]}...{text[-(width // 2 - 1):]}"
 
 
 def release_run_dir(run_dir: Path, created: bool) -> None:

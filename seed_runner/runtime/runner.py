@@ -82,9 +82,10 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         result = _run_in(run_dir, request, context, manifest=manifest, pull=pull, strict=strict,
                          echo_stdout=echo_stdout, echo_stderr=echo_stderr, engine=engine, on_plan=on_plan,
                          cancel=cancel)
-        if context.get("staged") or result.outcome.status != "rejected":
+        if not context.pop("no_image", False) and (context.get("staged") or result.outcome.status != "rejected"):
             return result  # a system failure keeps its folder and result.json: something to look into
-        # Refused before anything started: nothing is left behind (the document still says why).
+        # Refused before anything started, or the image is not there (a typo): nothing is left behind (the
+        # document still says why).
         release_run_dir(run_dir, created)
         result.document.update(run_dir=None, outputs_dir=None)
         return replace(result, run_dir=None)
@@ -124,8 +125,9 @@ def _run_in(run_dir: Path, request: RunRequest, context: dict[str, Any], *, mani
     except PlanError as exc:
         return _finish(run_dir, context, system_failure("invalid-request", "; ".join(p.message for p in exc.problems)),
                        problems=list(exc.problems))
-    except ImageNotFoundError as exc:
-        return _finish(run_dir, context, system_failure("image-not-found", f"{exc}{folder_hint(request.image)}"))
+    except ImageNotFoundError as exc:  # still exit 4, but nothing was run: no folder, no record (run() releases it)
+        context["no_image"] = True
+        return _finish(None, context, system_failure("image-not-found", f"{exc}{folder_hint(request.image)}"))
     except (EngineUnavailableError, EngineError) as exc:
         return _finish(run_dir, context, engine_failure(exc))
     except InvalidManifestError as exc:  # the label is missing or invalid, or --manifest is

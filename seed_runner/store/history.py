@@ -137,8 +137,8 @@ def rerun_request(record: dict[str, Any], *, settings: dict[str, str] | None = N
     return RunRequest(image=request["image"], file_inputs=request["file_inputs"], json_inputs=json_inputs,
                       settings=values, mounts=request["mounts"], resources=request["resources"], run_dir="",
                       timeout=request["timeout"], grace_period=request["grace_period"], user=request["user"],
-                      network=request["network"], label=label if label is not None else record.get("label")
-                      ), changed
+                      network=request["network"], label=label if label is not None else record.get("label"),
+                      read_only_mounts=tuple(request.get("read_only_mounts") or ())), changed
 
 
 def rerun_options(record: dict[str, Any]) -> dict[str, Any]:

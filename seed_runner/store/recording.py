@@ -58,6 +58,7 @@ def request_record(request: Any, manifest: Any, choices: dict[str, Any] | None =
         "mounts": {name: str(Path(p).absolute()) for name, p in request.mounts.items()},
         "resources": dict(request.resources), "timeout": request.timeout, "grace_period": request.grace_period,
         "user": request.user, "network": request.network, **(choices or {}),
+        **({"read_only_mounts": list(request.read_only_mounts)} if request.read_only_mounts else {}),
     }
 
 

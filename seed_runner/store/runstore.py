@@ -30,7 +30,7 @@ _COLUMNS = (
     "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from", "cache_record",
 )
 _BRIEF = ("id", "label", "image", "job_name", "job_version", "status", "duration", "run_dir", "recorded_at",
-          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from")
+          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from", "batch_id")
 _JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request", "cache_record")
 _CACHE_SCHEMA = """
 CREATE INDEX IF NOT EXISTS runs_cache ON runs (cache_key, recorded_at) WHERE cache_key IS NOT NULL;
@@ -85,6 +85,8 @@ def _describe(exc: Exception, path: Path) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return f"the run store {path} is locked by another process ({text})"
+    if "readonly" in text or "read-only" in text:
+        return f"the run store {path} is read-only here ({text}); only listing it works (seed runs, runs show)"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return f"the run store {path} is corrupt ({text}); move it away to start a new one"
     return f"the run store {path} cannot be used ({text})"
@@ -107,6 +109,8 @@ class RunStore:
         path = Path(path) if path is not None else default_path()
         if not create and not path.exists():
             raise StoreError(f"no run store at {path} yet: no run has been recorded")
+        if not create and not _writable(path):  # a store on a read-only disk, or another user's: read it as it is
+            return cls(path, _open_read_only(path))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():  # the owner's alone (its -wal and -shm files take the same mode)
@@ -324,6 +328,42 @@ class RunStore:
         for record in removed:
             self.remove(record["id"])
         return removed
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the store (its file, and its folder for the -wal and -shm files)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _open_read_only(path: Path) -> Any:
+    """A connection that only reads a store this process cannot write (`seed runs` of a read-only SEED_HOME).
+
+    Why two tries: a WAL store is read through its -shm file, which a read-only folder cannot hold; then the
+    file is opened as immutable (no other process can be writing where this one may not either)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path.absolute()))
+    last: Exception | None = None
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(f"{uri}?{options}", uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute("SELECT count(*) FROM runs").fetchone()
+        except sqlite3.Error as exc:
+            db.close()
+            last = exc
+            continue
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise StoreError(f"the run store {path} is read-only and of schema {version}, not {SCHEMA_VERSION}: "
+                             "open it once with write access (any `seed run`) to bring it up to date")
+        return db
+    raise StoreError(_describe(last or OSError("cannot be opened"), path))
 
 
 def _ensure_wal(db: Any, timeout_ms: int) -> None:

@@ -284,11 +284,16 @@ def _case_problem(case: Case) -> tuple[tuple[str | int, ...], str] | None:
     for where, checks in checked:
         for key in ("matches", "not_matches"):
             for index, pattern in enumerate(checks.get(key, ())):
+                from .regexes import PatternError, PatternTimeout, compile_pattern, search
+
                 try:
-                    compiled = re.compile(pattern, re.MULTILINE)
-                except (re.error, OverflowError, RecursionError) as exc:
+                    compiled = compile_pattern(pattern)
+                    empty = search(compiled, "", seconds=1.0)
+                except (PatternError, OverflowError, RecursionError, ValueError) as exc:
                     return (*where, key, index), f"{json_excerpt(pattern)} is not a valid regular expression ({exc})"
-                if compiled.search("") is not None:  # found in any text at all: it would check nothing
+                except PatternTimeout:
+                    return (*where, key, index), f"{json_excerpt(pattern)} takes over 1 s against the empty text"
+                if empty is not None:  # found in any text at all: it would check nothing
                     verdict = "passes" if key == "matches" else "fails"
                     return (*where, key, index), (f"{json_excerpt(pattern)} matches the empty text, so it {verdict} "
                                                   "on any text; make it need a character (x+, not x*)")

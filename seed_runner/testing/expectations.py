@@ -9,7 +9,7 @@ run that failed instead of succeeding say nothing more); everything else is chec
 from __future__ import annotations
 
 import math
-import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -17,12 +17,15 @@ from typing import Any, Iterator, Mapping
 from ..manifest.jsontext import json_excerpt
 from ..outputs.patterns import pattern_matches
 from .cases import Expectations
+from .regexes import MATCH_SECONDS, PatternTimeout, compile_pattern, search
 
 __all__ = ["Mismatch", "compare", "got_summary", "json_difference"]
 
 MAX_CHECKED_BYTES = 64 * 1024 * 1024
 """Content checks read at most this much of a file or log (a larger one is a mismatch, never a silent pass)."""
 DEFAULT_BBOX_TOLERANCE = 1e-6
+CASE_MATCH_SECONDS = 2 * MATCH_SECONDS
+"""What the regular expressions of one case may take in all (so that Ctrl-C waits for no more than this)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def compare(expect: Expectations, document: Mapping[str, Any], *, seconds: float
         why = f": {_clip(document['message'], 160)}" if document.get("message") else ""
         return [Mismatch("status", f"expected {expect.describe()}, got {got_summary(document)}{why}")]
     found: list[Mismatch] = []
+    deadline = time.monotonic() + CASE_MATCH_SECONDS
     error = (document.get("error") or {}).get("name")
     if expect.error is not None and error != expect.error:
         found.append(Mismatch("error", f"expected the error {expect.error}, got {error or 'none'}"))
@@ -76,7 +80,8 @@ def compare(expect: Expectations, document: Mapping[str, Any], *, seconds: float
         if captured is None:
             found.append(Mismatch(where, "the result has no such output (is it declared in the manifest?)"))
             continue
-        found += (Mismatch(where, message) for message in _output_mismatches(checks, captured, outputs_dir))
+        found += (Mismatch(where, message) for message in _output_mismatches(checks, captured, outputs_dir,
+                                                                                    deadline))
     values = document.get("json_outputs") or {}
     for name, checks in expect.json_outputs.items():
         if (message := _json_output_mismatch(checks, name in values, values.get(name))) is not None:
@@ -85,7 +90,7 @@ def compare(expect: Expectations, document: Mapping[str, Any], *, seconds: float
     for log, checks in (("stdout", expect.stdout), ("stderr", expect.stderr)):
         if checks:
             data, problem = _read(run_dir / "logs" / f"{log}.log" if run_dir else None, None)
-            messages = [problem] if problem else _text_mismatches(checks, data)
+            messages = [problem] if problem else _text_mismatches(checks, data, deadline)
             found += (Mismatch(log, message) for message in messages)
     return found
 
@@ -94,7 +99,7 @@ def compare(expect: Expectations, document: Mapping[str, Any], *, seconds: float
 
 
 def _output_mismatches(checks: Mapping[str, Any], files: list[Mapping[str, Any]],
-                       outputs_dir: Path | None) -> Iterator[str]:
+                       outputs_dir: Path | None, deadline: float) -> Iterator[str]:
     paths = sorted(str(f["path"]) for f in files)
     shown = ", ".join(paths) or "none"
     if "count" in checks and len(files) != checks["count"]:
@@ -130,7 +135,7 @@ def _output_mismatches(checks: Mapping[str, Any], files: list[Mapping[str, Any]]
     if any(key in checks for key in _TEXT_CHECKS):
         for file in files:
             data, problem = _read(outputs_dir / str(file["path"]) if outputs_dir else None, outputs_dir)
-            messages = [problem] if problem else _text_mismatches(checks, data)
+            messages = [problem] if problem else _text_mismatches(checks, data, deadline)
             yield from (f"{file['path']}: {message}" for message in messages)
     if "geometry" in checks:
         for file in files:
@@ -187,7 +192,9 @@ def _read(path: Path | None, inside: Path | None) -> tuple[bytes, str | None]:
         return b"", f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
 
 
-def _text_mismatches(checks: Mapping[str, Any], data: bytes) -> list[str]:
+def _text_mismatches(checks: Mapping[str, Any], data: bytes, deadline: float) -> list[str]:
+    """The text checks that fail; the regular expressions share the case's time (``deadline``), each at most
+    ``MATCH_SECONDS``."""
     found = []
     for needle in checks.get("contains", ()):
         if needle.encode("utf-8", "surrogatepass") not in data:
@@ -197,12 +204,23 @@ def _text_mismatches(checks: Mapping[str, Any], data: bytes) -> list[str]:
             found.append(f"contains {json_excerpt(needle)}")
     if checks.get("matches") or checks.get("not_matches"):
         text = data.decode("utf-8", "replace")
-        for pattern in checks.get("matches", ()):
-            if not re.search(pattern, text, re.MULTILINE):
-                found.append(f"nothing matches /{_clip(pattern, 60)}/")
-        for pattern in checks.get("not_matches", ()):
-            if match := re.search(pattern, text, re.MULTILINE):
-                found.append(f"/{_clip(pattern, 60)}/ matches {json_excerpt(match.group(0))}")
+        for key in ("matches", "not_matches"):
+            for pattern in checks.get(key, ()):
+                left = min(MATCH_SECONDS, deadline - time.monotonic())
+                if left <= 0:
+                    found.append(f"/{_clip(pattern, 60)}/ was not checked: the case's {CASE_MATCH_SECONDS:g} s for "
+                                 "regular expressions ran out; simplify its patterns")
+                    continue
+                try:
+                    match = search(compile_pattern(pattern), text, left)
+                except PatternTimeout as exc:  # never a pass: the check could not be made
+                    found.append(f"/{_clip(pattern, 60)}/ {exc} against {len(text)} characters and was stopped; "
+                                 "simplify it (nested repeats such as (a+)+ backtrack without end)")
+                    continue
+                if key == "matches" and match is None:
+                    found.append(f"nothing matches /{_clip(pattern, 60)}/")
+                elif key == "not_matches" and match is not None:
+                    found.append(f"/{_clip(pattern, 60)}/ matches {json_excerpt(match.group(0))}")
     return found
 
 

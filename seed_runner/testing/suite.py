@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -55,12 +55,16 @@ class SuitePlan:
     case_files: tuple[Path, ...]
     deselected: int
     warnings: tuple[str, ...]
+    roots: tuple[Path, ...] = ()
+    """The folders a case may reach (``containment.job_roots``)."""
+    trust_mounts: bool = False
+    """`--trust-mounts`: a case's host mounts may lie anywhere and get the mode the manifest declares."""
 
 
 def test_job(target: str | Path | None = None, *, image: str | None = None, cases: str | Path | None = None,
              output_dir: str | Path | None = None, select: str | Iterable[str] | None = None, parallel: int = 1,
              on_start: Callable[[SuitePlan], None] | None = None,
-             on_case: Callable[[CaseOutcome], None] | None = None) -> TestReport:
+             on_case: Callable[[CaseOutcome], None] | None = None, trust_mounts: bool = False) -> TestReport:
     """Run a job's test cases and return the report (also written to ``<output_dir>/report.json``).
 
     ``target``: a job folder, or an image reference; ``image`` overrides the folder's image; ``cases``: the
@@ -68,11 +72,16 @@ def test_job(target: str | Path | None = None, *, image: str | None = None, case
     new ``seed-tests/<job>-<time>-<id>``). ``select``: ``-k``, one pattern or several: only the cases whose name
     one of them matches (a glob of the whole name, else a part of it, ignoring case: ``selection.matches``).
     ``on_case`` is called as each case ends (from the thread that ran it).
+
+    Every path a case names must resolve (links followed) inside the job folder (``containment``), and its host
+    mounts are read-only; ``trust_mounts`` (`--trust-mounts`, for cases you trust) lets its mounts lie anywhere
+    and get the mode the manifest declares.
     """
     if parallel < 1:
         raise SuiteError(f"--parallel must be at least 1, not {parallel}")
     started = time.time()
     plan, manifest = _prepare(target, image=image, cases=cases, output_dir=output_dir, select=select)
+    plan = replace(plan, trust_mounts=trust_mounts)
     if on_start:
         on_start(plan)
     clock = time.monotonic()
@@ -163,10 +172,13 @@ def _prepare(target: str | Path | None, *, image: str | None, cases: str | Path 
     if folder_manifest is not None and folder_manifest.data != manifest.data:
         warnings.append(f"the manifest in the image {image} differs from {Path(str(target)) / 'seed.manifest.json'}"
                         f"; the cases run the image as built: rebuild it with `seed build {target}`")
+    from .containment import job_roots
+
     out = _claim_output_dir(output_dir, manifest.job.name)
     plan = SuitePlan(target=str(target if target is not None else image), image=image, job=manifest.job.name,
                      cases_dir=cases_dir, output_dir=out, case_files=tuple(chosen),
-                     deselected=len(found) - len(chosen), warnings=tuple(warnings))
+                     deselected=len(found) - len(chosen), warnings=tuple(warnings),
+                     roots=job_roots(cases_dir, Path(target) if folder_manifest is not None else None))
     return plan, manifest
 
 
@@ -188,16 +200,22 @@ def _image_manifest(image: str) -> Any:
 
 
 def _claim_output_dir(given: str | Path | None, job: str) -> Path:
-    from ..runtime.run_folder import default_run_dir
+    from ..runtime.run_folder import default_run_dir, shown_path
 
     out = (Path(given) if given else default_run_dir(job, DEFAULT_OUTPUT_BASE)).absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    try:
+        taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    except (OSError, ValueError) as exc:  # a name too long (ENAMETOOLONG), a NUL: no folder can have it
+        raise SuiteError(f"cannot use the test folder {shown_path(out)} "
+                         f"({getattr(exc, 'strerror', None) or exc}); give another with -o") from None
+    if taken:
         raise SuiteError(f"the test folder {out} is {'not empty' if out.is_dir() else 'a file'}; give a new or "
                          "empty one with -o, or leave -o out for a fresh folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SuiteError(f"cannot create the test folder {out} ({exc.strerror}); give another with -o") from None
+        raise SuiteError(f"cannot create the test folder {shown_path(out)} ({exc.strerror}); give another with -o"
+                         ) from None
     return out
 
 
@@ -251,6 +269,12 @@ def _run_case(file: Path, plan: SuitePlan, manifest: Any, token: Any) -> CaseOut
     if case.skip:
         return CaseOutcome(name, "skipped", expected, None, 0.0, case.skip, case_file=str(file),
                            description=case.description)
+    from .containment import containment_problem
+
+    if (reach := containment_problem(case, plan.roots, mounts_anywhere=plan.trust_mounts)) is not None:
+        from ..problems import json_path
+
+        return error(f"{file}: {json_path(reach[0])}: {reach[1]}", expected=expected)
     problems = manifest_problems(case, manifest)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -318,4 +342,6 @@ def _request(case: Case, plan: SuitePlan) -> Any:
     inputs = {name: [str(case.path(p).absolute()) for p in paths] for name, paths in case.request.inputs.items()}
     return RunRequest(image=plan.image, file_inputs=inputs, json_inputs=dict(case.request.json), settings=settings,
                       mounts=mounts, resources=dict(case.request.resources), run_dir=plan.output_dir / case.name,
-                      timeout=case.request.timeout, label=f"seed test {plan.job}: {case.name}")
+                      timeout=case.request.timeout, label=f"seed test {plan.job}: {case.name}",
+                      read_only_mounts=() if plan.trust_mounts else tuple(
+                          name for name, relative in case.request.mounts.items() if relative is not None))
