@@ -90,6 +90,33 @@ def test_json_document_and_default_run_folder(tmp_path: Path) -> None:
     assert "wrote /seed/outputs/input_watermark.png" in proc.stderr  # the job's stdout, on stderr under --json
 
 
+def test_the_run_folders_suffix_is_the_run_id_that_seed_logs_takes(tmp_path: Path) -> None:
+    """Issue 17.2: the folder ended in one id and the run had another, so `seed logs <what you see>` failed."""
+    proc = subprocess.run([SEED, "run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "--json"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    suffix = Path(document["run_dir"]).name.rsplit("-", 1)[1]
+    assert suffix == document["run_id"]
+    logs = seed("logs", suffix)
+    assert logs.returncode == 0, logs.stderr
+    assert "wrote /seed/outputs/input_watermark.png" in logs.stdout
+
+
+def test_the_library_default_run_folder_is_new_and_named_by_the_run_id(tmp_path: Path, monkeypatch) -> None:
+    from seed_runner import RunRequest, run
+
+    monkeypatch.chdir(tmp_path)
+    request = RunRequest(image=WATERMARK, file_inputs={"INPUT_IMAGE": [PNG]})
+    assert request.run_dir is None  # None: a new folder, said by the type, not by "."
+    result = run(request)
+    assert result.outcome.status == "succeeded"
+    assert result.run_dir.parent == tmp_path / "seed-runs"
+    assert result.run_dir.name.endswith("-" + result.document["run_id"])
+    given = run(RunRequest(image=WATERMARK, file_inputs={"INPUT_IMAGE": [PNG]}, run_id="../escape"))
+    assert given.run_dir.parent == tmp_path / "seed-runs"  # an id no folder name can hold gets a random suffix
+
+
 def test_pull_fetches_a_missing_image_from_a_registry(tmp_path: Path, registry, docker_client) -> None:
     """`seed run --pull` (the runner's own Engine API client) against a real registry; never without --pull."""
     published = seed("publish", WATERMARK, "--registry", registry.host, "--org", "pulltest", "--force")

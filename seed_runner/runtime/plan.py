@@ -59,7 +59,9 @@ class RunRequest:
     mounts: Mapping[str, str | Path] = field(default_factory=dict)
     resources: Mapping[str, float] = field(default_factory=dict)
     """Overrides of the final allocation, by resource name."""
-    run_dir: str | Path = "."
+    run_dir: str | Path | None = None
+    """The run folder: None (default) for a new one, ``./seed-runs/JOB-STAMP-RUNID`` (its suffix is the run's id);
+    else this folder, which must be new or empty. (``""`` and ``"."`` also mean a new one, as they did before.)"""
     timeout: float | None = None
     """Seconds; None: the manifest's. 0: no limit."""
     grace_period: float = DEFAULT_GRACE_SECONDS
@@ -154,7 +156,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
     warnings: list[Problem] = []
     face = manifest.job.interface
     run_id = request.run_id or os.urandom(6).hex()
-    run_dir = Path(request.run_dir).absolute()
+    run_dir = Path(request.run_dir or ".").absolute()  # the runner has claimed the folder by now
     env: dict[str, str] = {OUTPUT_DIR: layout.OUTPUT_DIR, INPUT_METADATA: layout.INPUT_METADATA_FILE}
     mounts: list[BindMount] = []
     staged: list[StagedDirectory] = []

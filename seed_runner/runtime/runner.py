@@ -57,7 +57,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         cancel: Cancellation | None = None, cache: bool = False) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
-    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
+    ``request.run_dir`` None (the default) picks a new folder ``./seed-runs/JOB-STAMP-RUNID``, whose suffix is the
+    run's id (``""`` and ``"."`` still mean that too). After the container ends, the
     outputs are harvested (``seed_runner.outputs``); ``strict`` makes an invalid metadata side-car a failure.
     Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never
     exceptions; only an interrupt (KeyboardInterrupt) propagates, after the container is removed and the result
@@ -74,7 +75,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
                                "cache": cache, "choices": {"manifest": dict(manifest.data) if manifest else None,
                                                            "strict": strict, "pull": pull}}  # for a rerun
     try:
-        run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image))
+        run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image),
+                                         run_id)
     except RunFolderError as exc:  # a folder that is not ours to write in: say so, write nothing
         return _finish(None, context, system_failure("run-folder-unavailable", str(exc)))
     request = replace(request, run_dir=run_dir)
