@@ -37,6 +37,9 @@ def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Pat
     assert proc.returncode == 2
     document = check_result(json.loads(proc.stdout))
     assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
+    # Issue 17.3: a refusal is the request's fault (category request), not the system's, which a scheduler retries.
+    assert document["error"]["category"] == "request" and document["result_version"] == 3
+    assert "(invalid-request, category request)" in proc.stderr
     assert {(p["severity"], p["code"], p["path"]) for p in document["problems"]} == {
         ("error", "unknown-input", "$.file_inputs.NOPE"), ("error", "unknown-setting", "$.settings.X"),
         ("error", "missing-input", "$.file_inputs.INPUT_IMAGE")}
@@ -73,6 +76,7 @@ def test_a_used_run_folder_is_refused(tmp_path: Path) -> None:
     (used / "keep.txt").write_text("mine")
     proc = seed("run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "-o", str(used))
     assert proc.returncode == 2 and "is not empty" in proc.stderr
+    assert "(run-folder-unavailable, category request)" in proc.stderr
     assert sorted(p.name for p in used.iterdir()) == ["keep.txt"]
 
 

@@ -31,7 +31,7 @@ from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hin
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
 # `capture_failures` carry `severity` too.
-RESULT_VERSION = 2
+RESULT_VERSION = 3  # 3: error category request (refusals); schemas/seed-runner.result.schema.json
 RESULT_FILE = "result.json"
 _STOPPED = {"cancelled": "cancelled by its executor; nothing is left running",
             "interrupted": "stopped by a signal; nothing is left running"}
