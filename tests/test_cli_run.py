@@ -116,7 +116,9 @@ def test_the_library_default_run_folder_is_new_and_named_by_the_run_id(tmp_path:
     result = run(request)
     assert result.outcome.status == "succeeded"
     assert result.run_dir.parent == tmp_path / "seed-runs"
-    assert result.run_dir.name.endswith("-" + result.document["run_id"])
+    assert result.run_dir.name.endswith("-" + result.document["run_id"]) and result.run_id == result.document["run_id"]
+    (image,) = result.output_paths("OUTPUT_IMAGE")  # absolute: no join with outputs_dir by every caller
+    assert image.is_absolute() and image.is_file() and image == result.run_dir / "outputs" / "input_watermark.png"
     given = run(RunRequest(image=WATERMARK, file_inputs={"INPUT_IMAGE": [PNG]}, run_id="../escape"))
     assert given.run_dir.parent == tmp_path / "seed-runs"  # an id no folder name can hold gets a random suffix
 

@@ -32,6 +32,8 @@ EXIT_BY_STATUS = {"succeeded": EXIT_SUCCESS, "failed": EXIT_JOB_FAILED, "rejecte
 
 @dataclass(frozen=True)
 class RunError:
+    """The error of a run that did not succeed: a built-in one (``BUILTIN``) or one the manifest declares."""
+
     name: str
     title: str
     description: str
@@ -93,6 +95,9 @@ BUILTIN = {e.name: e for e in (
 
 @dataclass(frozen=True)
 class Outcome:
+    """A run's outcome: its ``status`` (succeeded, failed, timed-out, rejected, error, interrupted, cancelled),
+    its ``error`` (None on success) and a one-line ``message``; ``exit_status`` is `seed run`'s."""
+
     status: Status
     error: RunError | None = None
     message: str | None = None

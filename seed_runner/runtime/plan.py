@@ -49,14 +49,22 @@ class PlanError(SeedRunnerError):
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What the user asks for; names may be written in any case or with '-' (they are normalized)."""
+    """What the user asks for (`seed run`'s options); names may be written in any case or with '-' (they are
+    normalized). Only ``image`` is required::
+
+        RunRequest("image-watermark-0.1.0-seed:0.1.0", file_inputs={"INPUT_IMAGE": ["input.png"]})
+    """
 
     image: str
+    """The job's image reference (its manifest is read from its label)."""
     file_inputs: Mapping[str, Sequence[str | Path]] = field(default_factory=dict)
+    """File inputs by name: a list of paths (or URLs) each; more than one for a ``multiple`` input."""
     json_inputs: Mapping[str, Any] = field(default_factory=dict)
     """Parsed JSON values (use ``parse_json_input`` for command-line text)."""
     settings: Mapping[str, str] = field(default_factory=dict)
+    """Setting values by name (secret ones are masked in everything written)."""
     mounts: Mapping[str, str | Path] = field(default_factory=dict)
+    """Host folders by mount name."""
     resources: Mapping[str, float] = field(default_factory=dict)
     """Overrides of the final allocation, by resource name."""
     run_dir: str | Path | None = None

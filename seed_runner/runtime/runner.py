@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -28,6 +28,7 @@ from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftover
 from .cancellation import Cancellation, RunCancelled
 from .plan import PlanError, RunPlan, RunRequest, make_plan
 from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hint, release_run_dir  # noqa: F401
+from .run_result import RunResult
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
 # `capture_failures` carry `severity` too.
@@ -35,20 +36,6 @@ RESULT_VERSION = 3  # 3: error category request (refusals); schemas/seed-runner.
 RESULT_FILE = "result.json"
 _STOPPED = {"cancelled": "cancelled by its executor; nothing is left running",
             "interrupted": "stopped by a signal; nothing is left running"}
-
-
-@dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    document: dict[str, Any]
-    run_dir: Path | None
-    plan: RunPlan | None = None
-    write_error: str | None = None
-    """Why result.json could not be written (the document is still here, and printed by the CLI)."""
-
-    @property
-    def exit_status(self) -> int:
-        return self.outcome.exit_status
 
 
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
