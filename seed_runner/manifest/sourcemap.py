@@ -41,6 +41,8 @@ PathParts = tuple[str | int, ...]
 _SPACE = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# A member name without escapes, its colon and the whitespace around it: the name is its text as written.
+_PLAIN_MEMBER = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _CLOSING = {"{": "}", "[": "]"}
 
@@ -190,6 +192,11 @@ def _next_child(text: str, pos: int, kind: str, followed: list[list], depth: int
 
 def _member(text: str, pos: int, followed: list[list], depth: int) -> tuple[_Node | None, int]:
     """A member's name, its colon and the whitespace after: (its tree node, where its value starts)."""
+    plain = _PLAIN_MEMBER.match(text, pos)
+    if plain is not None:  # the common case, in one step: a name without escapes reads as written
+        parent = followed[-1][0] if len(followed) == depth else None
+        node = _found(parent, plain.group(1), pos) if parent is not None and parent.children else None
+        return node, plain.end()
     if not text.startswith('"', pos):
         raise SourceMapError(f"expected a member name in double quotes at offset {pos}")
     start, node = pos, None
