@@ -12,8 +12,8 @@ from typing import Any
 
 from ..manifest.names import OUTPUT_DIR
 
-__all__ = ["PUBLIC_BASES", "LOCAL_BASES", "ENTRY_SCRIPTS", "ScaffoldOutput", "ScriptContext", "one_line", "dockerfile_text",
-           "shell_script", "python_script", "readme_text"]
+__all__ = ["PUBLIC_BASES", "LOCAL_BASES", "ENTRY_SCRIPTS", "ScaffoldOutput", "ScriptContext", "one_line",
+           "dockerfile_text", "shell_script", "python_script", "readme_text"]
 
 PUBLIC_BASES: dict[str, str] = {"shell": "busybox:stable", "python": "python:3.12-slim"}
 """The scaffold's default ``BASE_IMAGE`` per language: public images, so that the job builds (with
