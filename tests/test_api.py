@@ -80,3 +80,25 @@ def test_output_paths_are_absolute_and_joined_with_the_output_folder(tmp_path) -
     with pytest.raises(KeyError, match="captured no outputs"):
         refused.output_paths("TILES")
     assert refused.outputs_dir is None and refused.all_output_paths() == {}
+
+
+def test_a_new_run_folder_is_named_by_the_run_id_and_never_leaves_its_base() -> None:
+    from pathlib import Path
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from seed_runner.runtime.run_folder import default_run_dir
+
+    assert default_run_dir("job", "base", run_id="29edf0bce17e").name.endswith("-29edf0bce17e")
+
+    @given(st.one_of(st.none(), st.text(), st.sampled_from(["..", ".", "../x", "a/b", "a\0b", "-x", "x" * 65])))
+    def check(run_id: "str | None") -> None:
+        folder = default_run_dir("job", "base", run_id=run_id)
+        assert folder.parent == Path("base") and "\0" not in folder.name and folder.name.startswith("job-")
+        suffix = folder.name.rsplit("-", 1)[1]
+        named = run_id is not None and folder.name.endswith("-" + run_id) and "/" not in run_id
+        assert named or (len(suffix) == 12 and int(suffix, 16) >= 0)  # else a random one
+
+    check()
+    assert default_run_dir("job", "base", run_id="a-b.c_d").name.endswith("-a-b.c_d")
