@@ -75,7 +75,8 @@ def dockerfile_text(manifest: Any, language: str, base: str) -> str:
         f"# {one_line(job.title)} ({job.name}): the job's image, built by `seed build` with seed.manifest.json as",
         "# its com.ngageoint.seed.manifest label. The base is a build argument; the default is a public image,",
         "# which `seed build --pull .` fetches (seed build never pulls unless asked). Any image with",
-        f"# {tool} works; on a machine that cannot pull, give one that is already local:",
+        f"# {tool} works; on a machine that cannot pull, give one that is already local (seed-runner's checkout",
+        "# builds this one with scripts/build-base-images.sh and scripts/build-python-base.sh):",
         f"#   seed build --build-arg BASE_IMAGE={LOCAL_BASES[language]} .",
         f"ARG BASE_IMAGE={base}",
         "FROM ${BASE_IMAGE}",
@@ -374,7 +375,8 @@ seed inspect {image}              # what the job takes and gives
 
 `seed build` prints the `seed run` line to start from. The image builds on `{base}` (the `BASE_IMAGE` build
 argument): `seed build --pull .` fetches it where it is not local yet (seed build never pulls unless asked). On a
-machine that cannot pull, give a base that is local: `seed build --build-arg BASE_IMAGE={LOCAL_BASES[language]} .`
+machine that cannot pull, give a base that is local, such as seed-runner's own (its checkout's scripts build it):
+`seed build --build-arg BASE_IMAGE={LOCAL_BASES[language]} .`
 
 ## Interface
 
