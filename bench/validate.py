@@ -6,10 +6,12 @@ Prints one line per figure:
   - the same for in-memory documents (`validate_document`), which isolates parsing from file I/O;
   - manifests per second through the CLI as a pipeline uses it: `seed validate --recursive DIR > file` over
     3,000 files (human output to a file, so plain lines; and `--json` to a file), start-up included;
+  - the same on 3,000 copies of a manifest with three warnings (name, timeout, error code), against the same
+    number of clean manifests in the same run (interleaved rounds, medians): the ratio says what findings cost;
   - the median wall time of `seed validate one.json` against `python3 -c pass` measured in the same run, and
     the difference (target: at most 150 ms above the floor).
 
-Run: .venv/bin/python bench/validate.py [--count 10000] [--repeat 21]
+Run: .venv/bin/python bench/validate.py [--count 10000] [--repeat 21] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -77,19 +79,49 @@ def throughput_documents(docs: list[object]) -> float:
     return len(docs) / (time.perf_counter() - start)
 
 
+def with_three_warnings() -> dict:
+    """The clean manifest with three warnings: image-name-uppercase, timeout-not-positive, duplicate-error-code."""
+    doc = copy.deepcopy(CLEAN_MANIFEST)
+    doc["job"]["name"] = "Warn-Job"
+    doc["job"]["timeout"] = 0
+    doc["job"]["errors"][1]["code"] = 1
+    return doc
+
+
+def write_jobs(root: Path, docs: list[object], indent: int | None = None) -> Path:
+    for i, doc in enumerate(docs):
+        folder = root / f"j{i}"
+        folder.mkdir(parents=True)
+        (folder / "seed.manifest.json").write_text(json.dumps(doc, indent=indent))
+    return root
+
+
+def cli_seconds(seed: str, jobs: Path, *extra: str) -> float:
+    """Wall time of one `seed validate --recursive DIR [extra] > file` call (start-up included)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        subprocess.run([seed, "validate", "--recursive", str(jobs), *extra], stdout=out,
+                       stderr=subprocess.DEVNULL, check=False)
+        return time.perf_counter() - start
+
+
 def cli_rate(seed: str, docs: list[object], *extra: str) -> float:
     """Manifests per second of one `seed validate --recursive DIR [extra] > file` call (start-up included)."""
     with tempfile.TemporaryDirectory() as tmp:
-        for i, doc in enumerate(docs):
-            folder = Path(tmp) / "jobs" / f"j{i}"
-            folder.mkdir(parents=True)
-            (folder / "seed.manifest.json").write_text(json.dumps(doc))
-        with open(Path(tmp) / "out.txt", "wb") as out:
-            start = time.perf_counter()
-            subprocess.run([seed, "validate", "--recursive", str(Path(tmp) / "jobs"), *extra], stdout=out,
-                           stderr=subprocess.DEVNULL, check=False)
-            elapsed = time.perf_counter() - start
-    return len(docs) / elapsed
+        return len(docs) / cli_seconds(seed, write_jobs(Path(tmp) / "jobs", docs), *extra)
+
+
+def findings_against_clean(seed: str, count: int, rounds: int, *extra: str) -> tuple[float, float]:
+    """(manifests/s on ``count`` copies of a manifest with three warnings, the same on clean copies): medians of
+    ``rounds`` interleaved calls each, so that machine noise hits both alike. Indented as people write them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        warned = write_jobs(Path(tmp) / "warned", [with_three_warnings()] * count, indent=2)
+        clean = write_jobs(Path(tmp) / "clean", [CLEAN_MANIFEST] * count, indent=2)
+        warned_times, clean_times = [], []
+        for _ in range(rounds):
+            warned_times.append(cli_seconds(seed, warned, *extra))
+            clean_times.append(cli_seconds(seed, clean, *extra))
+    return count / statistics.median(warned_times), count / statistics.median(clean_times)
 
 
 def median_wall(argv: list[str], repeat: int) -> float:
@@ -105,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the findings corpus")
     args = parser.parse_args()
 
     docs = corpus(args.count)
@@ -117,6 +150,12 @@ def main() -> None:
     print(f"seed validate --recursive, human output to a file: {cli_rate(seed, cli_docs):,.0f} manifests/s "
           f"({len(cli_docs)} manifests, start-up included; target >= 5,000)")
     print(f"seed validate --recursive --json to a file: {cli_rate(seed, cli_docs, '--json'):,.0f} manifests/s")
+    for extra in ((), ("--json",)):
+        warned, clean = findings_against_clean(seed, 3000, args.rounds, *extra)
+        label = " ".join(("seed validate --recursive", *extra))
+        print(f"{label}, 3,000 manifests with three warnings: {warned:,.0f} manifests/s, clean ones "
+              f"{clean:,.0f} /s in the same rounds: ratio {warned / clean:.2f} (medians of {args.rounds}; "
+              f"target >= 5,000/s)")
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.json"
         one.write_text(json.dumps(CLEAN_MANIFEST))

@@ -10,6 +10,13 @@ The package is a library first; the ``seed`` command is a thin skin over it::
 
     manifest = seed_runner.load_manifest("path/to/job")   # typed, defaults filled, raises if invalid
 
+    result = seed_runner.run(seed_runner.RunRequest("image-watermark-0.1.0-seed:0.1.0",
+                                                    file_inputs={"INPUT_IMAGE": ["input.png"]}))
+    result.exit_status                  # 0, as `seed run` would exit
+    result.output_paths("OUTPUT_IMAGE") # the output's files, absolute paths (the document's are relative)
+
+``dir(seed_runner)`` lists every public name (``__all__``), though each is imported on first use.
+
 Names are imported lazily so that ``import seed_runner`` (and so the CLI) starts fast.
 """
 
@@ -54,6 +61,10 @@ _EXPORTS = {
     "BatchResult": "seed_runner.batches.running",
     "test_job": "seed_runner.testing.suite",
     "TestReport": "seed_runner.testing.report",
+    "RunResult": "seed_runner.runtime.run_result",
+    "Outcome": "seed_runner.runtime.outcome",
+    "RunError": "seed_runner.runtime.outcome",
+    "PlanError": "seed_runner.runtime.plan",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -78,6 +89,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .batches.running import BatchResult
     from .testing.report import TestReport
     from .testing.suite import test_job
+    from .runtime.run_result import RunResult
+    from .runtime.outcome import Outcome, RunError
+    from .runtime.plan import PlanError
+
+
+def __dir__() -> list[str]:
+    """The public names too, though they are imported on first use: ``dir(seed_runner)`` and IDEs list them."""
+    return sorted({*globals(), *__all__})
 
 
 def __getattr__(name: str) -> Any:

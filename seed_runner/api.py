@@ -35,17 +35,18 @@ def validate(source: str | Path | Mapping[str, Any], *, engine: "Engine | None" 
     return validate_all([str(source)], engine=engine)[0]
 
 
-def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engine: "Engine | None" = None
-                 ) -> list["ValidationResult"]:
+def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engine: "Engine | None" = None,
+                 positions: bool = True) -> list["ValidationResult"]:
     """Validate every source; a directory with ``recursive`` stands for every manifest below it.
 
     Images are read from ``engine`` (default: the engine at DOCKER_HOST, connected to on first need, so a
-    call with files only never connects).
+    call with files only never connects). ``positions``: give each finding of a file its ``line`` and
+    ``column`` (False skips that work and leaves them None, for a caller that does not show them).
     """
     from .engine.images import image_reader
     from .validation import validate_sources
 
-    return validate_sources(sources, recursive=recursive, read_image=image_reader(engine))
+    return validate_sources(sources, recursive=recursive, read_image=image_reader(engine), positions=positions)
 
 
 def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | None" = None) -> "Manifest":

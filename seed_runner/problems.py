@@ -22,6 +22,9 @@ from typing import Any, Iterable, Sequence
 
 
 class Severity(str, Enum):
+    """How bad a problem is: an ``error`` makes a manifest invalid (or a run fail); a ``warning`` does not
+    (``seed validate --strict`` counts warnings as errors)."""
+
     ERROR = "error"
     WARNING = "warning"
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from seed_runner.authoring.scaffold_templates import LOCAL_BASES
+
 from .conftest import check_result
 
 pytestmark = pytest.mark.engine
@@ -31,7 +33,8 @@ def test_init_build_publish_search_pull_run(tmp_path: Path, registry: Any, docke
     job = tmp_path / name
     created = seed("init", str(job), "--name", name, "--title", f"End to end {language}",
                    "--description", "Counts the words of a text for the authoring test.",
-                   "-i", "TEXT", "-o", "REPORT:report.txt", "--language", language)
+                   "-i", "TEXT", "-o", "REPORT:report.txt", "--language", language,
+                   "--base-image", LOCAL_BASES[language])  # the default is public: this machine cannot pull
     assert created.returncode == 0, created.stderr
     assert seed("validate", "--strict", str(job)).returncode == 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -52,6 +53,8 @@ def new_job(tmp_path: Path, cleanup: list[str]) -> Callable[..., Path]:
 
     def make(folder: str = "job", **options: Any) -> Path:
         name = options.pop("name", f"seed-test-{uuid.uuid4().hex[:10]}")
+        # The scaffold's default base is public; this machine cannot pull, so the local one is given explicitly.
+        options.setdefault("base_image", PYTHON_IMAGE if options.get("language") == "python" else BUSYBOX_IMAGE)
         path = tmp_path / folder
         init_job(path, name=name, **options)
         cleanup.append(f"{name}-{options.get('job_version', '0.1.0')}-seed:{options.get('package_version', '0.1.0')}")
@@ -278,13 +281,46 @@ def test_a_missing_base_image_fails_fast_without_the_network(new_job: Callable[.
 
 
 @pytest.mark.engine
-def test_with_pull_the_engine_is_asked_and_its_error_reported(new_job: Callable[..., Path]) -> None:
-    """--pull hands the base images to the engine (which asks a registry); a failure is the engine's message."""
+def test_with_pull_the_engine_is_asked_and_its_error_reported(new_job: Callable[..., Path], registry: Any) -> None:
+    """--pull hands the base images to the engine (which asks a registry); a registry that answers "no such
+    image" is the Dockerfile's fault: the engine's message, exit 1."""
     folder = new_job()
-    missing = f"seed-runner-test/absent-{uuid.uuid4().hex[:8]}:1"
+    missing = f"{registry.host}/seed-runner-test/absent-{uuid.uuid4().hex[:8]}:1"
     with pytest.raises(BuildError, match=r"the build failed at 'Step 2/.*FROM \$\{BASE_IMAGE\}'") as caught:
         build_job(folder, build_args={"BASE_IMAGE": missing}, pull=True)
     assert caught.value.exit_status == 1
+
+
+@pytest.mark.engine
+def test_a_registry_that_cannot_be_reached_is_a_system_failure(new_job: Callable[..., Path]) -> None:
+    """Issue 17.1: the network's fault is exit 4 (a pipeline retries it), not 1 (the job's)."""
+    folder = new_job()
+    with socket.socket() as probe:  # a loopback port nothing listens on: the engine's pull is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(BuildError) as caught:
+        build_job(folder, build_args={"BASE_IMAGE": f"127.0.0.1:{port}/seed-runner-test/base:1"}, pull=True)
+    message = str(caught.value)
+    assert caught.value.exit_status == 4 and "\n" not in message
+    assert "could not pull a base image" in message and "connection refused" in message
+    assert "--build-arg BASE_IMAGE=" in message
+
+
+@pytest.mark.engine
+def test_a_scaffold_built_as_the_ci_recipe_builds_it_pulls_its_public_base_or_says_the_network_failed(
+        tmp_path: Path, cleanup: list[str]) -> None:
+    """The scaffold's default base is public (busybox:stable), so the README's CI recipe (`seed build --pull`)
+    works on a CI runner. This machine cannot pull: then exit 4 and one line, never exit 1 (the job's fault)."""
+    name = f"seed-test-public-{uuid.uuid4().hex[:8]}"
+    init_job(tmp_path / "job", name=name)
+    cleanup.append(f"{name}-0.1.0-seed:0.1.0")
+    assert "ARG BASE_IMAGE=busybox:stable\n" in (tmp_path / "job" / "Dockerfile").read_text()
+    proc = seed("build", "--pull", "-q", str(tmp_path / "job"))
+    assert "Traceback" not in proc.stderr
+    if proc.returncode != 0:  # no network here
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 4 and len(lines) == 1, proc.stderr
+        assert lines[0].startswith("seed: error: the build could not pull a base image")
 
 
 @pytest.mark.engine

@@ -38,6 +38,9 @@ def test_a_request_that_does_not_fit_is_refused_with_every_problem(tmp_path: Pat
     assert proc.returncode == 2
     document = check_result(json.loads(proc.stdout))
     assert document["status"] == "rejected" and document["error"]["name"] == "invalid-request"
+    # Issue 17.3: a refusal is the request's fault (category request), not the system's, which a scheduler retries.
+    assert document["error"]["category"] == "request" and document["result_version"] == 3
+    assert "(invalid-request, category request)" in proc.stderr
     assert {(p["severity"], p["code"], p["path"]) for p in document["problems"]} == {
         ("error", "unknown-input", "$.file_inputs.NOPE"), ("error", "unknown-setting", "$.settings.X"),
         ("error", "missing-input", "$.file_inputs.INPUT_IMAGE")}
@@ -74,6 +77,7 @@ def test_a_used_run_folder_is_refused(tmp_path: Path) -> None:
     (used / "keep.txt").write_text("mine")
     proc = seed("run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "-o", str(used))
     assert proc.returncode == 2 and "is not empty" in proc.stderr
+    assert "(run-folder-unavailable, category request)" in proc.stderr
     assert sorted(p.name for p in used.iterdir()) == ["keep.txt"]
 
 
@@ -89,6 +93,35 @@ def test_json_document_and_default_run_folder(tmp_path: Path) -> None:
                                "title": "Image Watermarker"}
     assert document["command"] == ["/seed/inputs/INPUT_IMAGE/input.png", "/seed/outputs"]
     assert "wrote /seed/outputs/input_watermark.png" in proc.stderr  # the job's stdout, on stderr under --json
+
+
+def test_the_run_folders_suffix_is_the_run_id_that_seed_logs_takes(tmp_path: Path) -> None:
+    """Issue 17.2: the folder ended in one id and the run had another, so `seed logs <what you see>` failed."""
+    proc = subprocess.run([SEED, "run", WATERMARK, "-i", f"INPUT_IMAGE={PNG}", "--json"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    suffix = Path(document["run_dir"]).name.rsplit("-", 1)[1]
+    assert suffix == document["run_id"]
+    logs = seed("logs", suffix)
+    assert logs.returncode == 0, logs.stderr
+    assert "wrote /seed/outputs/input_watermark.png" in logs.stdout
+
+
+def test_the_library_default_run_folder_is_new_and_named_by_the_run_id(tmp_path: Path, monkeypatch) -> None:
+    from seed_runner import RunRequest, run
+
+    monkeypatch.chdir(tmp_path)
+    request = RunRequest(image=WATERMARK, file_inputs={"INPUT_IMAGE": [PNG]})
+    assert request.run_dir is None  # None: a new folder, said by the type, not by "."
+    result = run(request)
+    assert result.outcome.status == "succeeded"
+    assert result.run_dir.parent == tmp_path / "seed-runs"
+    assert result.run_dir.name.endswith("-" + result.document["run_id"]) and result.run_id == result.document["run_id"]
+    (image,) = result.output_paths("OUTPUT_IMAGE")  # absolute: no join with outputs_dir by every caller
+    assert image.is_absolute() and image.is_file() and image == result.run_dir / "outputs" / "input_watermark.png"
+    given = run(RunRequest(image=WATERMARK, file_inputs={"INPUT_IMAGE": [PNG]}, run_id="../escape"))
+    assert given.run_dir.parent == tmp_path / "seed-runs"  # an id no folder name can hold gets a random suffix
 
 
 def test_pull_fetches_a_missing_image_from_a_registry(tmp_path: Path, registry, docker_client) -> None:

@@ -21,6 +21,7 @@ from seed_runner import load_manifest, validate
 from seed_runner.outputs.harvesting import harvest
 from seed_runner.runtime.plan import encode_json_input, json_type_problem
 from seed_runner.authoring.scaffold import ScaffoldError, init_job, job_name_from
+from seed_runner.authoring.scaffold_templates import LOCAL_BASES, PUBLIC_BASES
 
 SEED = str(Path(sys.executable).with_name("seed"))
 
@@ -94,7 +95,10 @@ def test_every_scaffold_is_strictly_valid_and_its_script_keeps_the_manifests_pro
     assert all(o.pattern for o in manifest.job.interface.file_outputs)
 
     dockerfile = (folder / "Dockerfile").read_text()
-    assert "ARG BASE_IMAGE=seed-runner/" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+    # A public base (issue 17.1: a local-only default broke the README's CI recipe on a CI runner).
+    assert f"ARG BASE_IMAGE={PUBLIC_BASES[language]}\n" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+    assert PUBLIC_BASES[language] in ("busybox:stable", "python:3.12-slim")
+    assert f"--build-arg BASE_IMAGE={LOCAL_BASES[language]}" in dockerfile  # what a machine that cannot pull gives
     entrypoint = next(line for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT"))
     assert json.loads(entrypoint.removeprefix("ENTRYPOINT ")) == (  # exec form
         ["python3", "/app/run.py"] if language == "python" else ["/bin/sh", "/app/run.sh"])

@@ -24,7 +24,7 @@ from seed_runner.manifest.label import encode_label
 from seed_runner.manifest.names import LABEL
 from seed_runner.authoring.scaffold import init_job
 
-from .conftest import CLEAN_MANIFEST, SHARED
+from .conftest import BUSYBOX_IMAGE, CLEAN_MANIFEST, SHARED
 
 SEED = str(Path(sys.executable).with_name("seed"))
 COMPLETE = SHARED / "seed-spec" / "examples" / "complete" / "seed.manifest.json"
@@ -40,7 +40,8 @@ def built_job(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> I
     """One scaffolded job built once for the module (removed at the end)."""
     folder = tmp_path_factory.mktemp("listed") / "job"
     name = f"seed-test-list-{uuid.uuid4().hex[:8]}"
-    init_job(folder, name=name, title="Listed job", json_inputs=["config:object"], secrets=["token"])
+    init_job(folder, name=name, title="Listed job", json_inputs=["config:object"], secrets=["token"],
+             base_image=BUSYBOX_IMAGE)  # the default is public: this machine cannot pull
     result = build_job(folder)
     yield result
     docker_client.images.remove(result.image, force=True)

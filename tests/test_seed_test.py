@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytest
 
 import seed_runner
+from seed_runner.authoring.scaffold_templates import LOCAL_BASES
 from seed_runner.manifest.label import encode_label
 
 pytestmark = pytest.mark.engine
@@ -210,7 +211,7 @@ def test_init_build_test_passes_the_scaffolded_case(language: str, tmp_path: Pat
     created = seed("init", str(job), "--name", name, "-i", "text", "-i", "other", "-j", "count:integer",
                    "-o", "report", "-o", "data:*.csv", "--json-output", "total:integer", "--json-output", "mean:number",
                    "--json-output", "sizes:array", "--json-output", "label:string", "-e", "mode", "--secret", "token",
-                   "--language", language)
+                   "--language", language, "--base-image", LOCAL_BASES[language])  # the default is public
     assert created.returncode == 0, created.stderr
     assert "tests/example/case.json" in created.stdout and "seed test" in created.stdout
     built = seed("build", str(job))

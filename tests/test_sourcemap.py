@@ -145,9 +145,9 @@ def json_accepts(text: str) -> bool:
     return True
 
 
-def map_accepts(text: str) -> bool:
+def map_accepts(text: str, paths: list | None = None) -> bool:
     try:
-        locate(text, [()])
+        locate(text, paths or [()])
     except SourceMapError:
         return False
     return True
@@ -179,8 +179,22 @@ def test_it_accepts_exactly_what_json_accepts(document: Any, rnd: random.Random,
             text = text[:at] + insert + text[at + 1:]
     accepted = json_accepts(text)
     assert map_accepts(text) == accepted, text
+    # With the original document's paths asked for, the containers on them are walked here, not skipped by json.
+    assert map_accepts(text, list(all_paths(DECODER.decode(dump(document, rnd))))) == accepted, text
     if accepted:
         check_positions(text, DECODER.decode(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents, st.randoms(use_true_random=False), st.data())
+def test_a_few_paths_are_placed_as_when_every_path_is_asked_for(document: Any, rnd: random.Random, data: Any) -> None:
+    """Values no path asked for are skipped by json's scanner: the paths asked for land where the full walk puts
+    them, paths not in the document included."""
+    text = dump(document, rnd)
+    paths = list(all_paths(DECODER.decode(text)))
+    every = locate(text, paths + [("nope",), (0, "x", 7)])
+    some = data.draw(st.lists(st.sampled_from(paths + [("nope",), (0, "x", 7)]), max_size=4))
+    assert locate(text, some) == {tuple(p): every[tuple(p)] for p in some}
 
 
 @settings(max_examples=300, deadline=None)
@@ -215,6 +229,15 @@ def test_deep_nesting_has_no_recursion_limit_and_huge_numbers_are_not_converted(
     assert where == Position(depth, 1, depth + 1)
     objects = '{"a":' * depth + "1e999999" + "}" * depth
     assert locate(objects, [("a",) * depth])[("a",) * depth].offset == 5 * (depth - 1) + 1
+
+
+def test_a_value_too_deep_for_jsons_scanner_is_walked_and_what_follows_is_still_placed() -> None:
+    depth = 100_000  # json's C scanner raises RecursionError long before: the map walks this value itself
+    text = '{"a": ' + "[" * depth + "]" * depth + ', "b": {"c": 1}, "d": ' + "[" * depth + "1" + "]" * depth + "}"
+    found = locate(text, [("b", "c"), ("d",)])
+    assert found[("b", "c")].offset == text.index('"c"') and found[("d",)].offset == text.index('"d"')
+    with pytest.raises(SourceMapError):  # and a mistake deep inside it is still seen
+        locate(text.replace("1]", "1,]"), [("b",)])
 
 
 def test_member_names_read_as_json_reads_them() -> None:
@@ -344,3 +367,15 @@ def test_documents_and_images_have_no_positions() -> None:
     result = validate_image_info(image)
     assert result.findings and result.file is None and all(f.line is None for f in result.findings)
     assert "line" not in result.findings[0].to_dict()
+
+
+def test_positions_are_placed_only_when_asked_for(tmp_path: Path) -> None:
+    """`seed validate`'s text output shows no positions, so it asks for none (placing them was most of its
+    time on a manifest with findings); the library and the other formats get them."""
+    from seed_runner import validate_all
+
+    (tmp_path / "seed.manifest.json").write_text(json.dumps(_bad_manifest(), indent=2))
+    placed, unplaced = validate_all([tmp_path])[0], validate_all([tmp_path], positions=False)[0]
+    assert placed.findings == unplaced.findings  # the same findings: positions do not count in equality
+    assert all(f.line is not None for f in placed.findings)
+    assert all(f.line is None for f in unplaced.findings)

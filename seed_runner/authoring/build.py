@@ -10,7 +10,8 @@ steps print on stderr is only progress.
 Exit status of a failure (``BuildError.exit_status``), as `seed build` uses them:
   1  the manifest is invalid, Docker cannot name the image it describes, or the build failed
   2  usage: no such folder, no seed.manifest.json, no Dockerfile, an invalid --tag
-  4  the engine does not answer, or a base image is not on the local engine (never pulled unless asked)
+  4  the engine does not answer, a base image is not on the local engine (never pulled unless asked), or
+     (``pull``) the engine cannot reach the registry of a base image: the network's fault, not the job's
 """
 
 from __future__ import annotations
@@ -297,6 +298,10 @@ def _run_build(client: Any, folder: Path, *, reference: str, label: str, args: M
                          exit_status=EXIT_SYSTEM) from None
     if failure is not None:
         where = f" at {_short_step(step)}" if step else ""
+        if unreachable(failure):  # the network's fault, not the job's: exit 4, as for an engine that does not answer
+            raise BuildError(f"the build could not pull a base image{where}: the engine cannot reach the registry "
+                             f"({_short(failure)}); check the engine's network, or build on a base that is "
+                             "already local (--build-arg BASE_IMAGE=<a local image>)", exit_status=EXIT_SYSTEM)
         raise BuildError(f"the build failed{where}: {' '.join(failure.split())}")
     if image_id is None and short_id is not None:
         try:
@@ -307,6 +312,20 @@ def _run_build(client: Any, folder: Path, *, reference: str, label: str, args: M
         raise BuildError("the engine ended the build without reporting an image; run it again with its output "
                          "(without --quiet) to see why")
     return image_id
+
+
+# What the engine says when a registry cannot be reached at all (DNS, TCP, TLS, a gateway or a rate limit), as
+# opposed to a registry that answered "no such image" (the Dockerfile's fault: exit 1).
+_UNREACHABLE = ("no such host", "connection refused", "i/o timeout", "connection reset", "network is unreachable",
+                "no route to host", "tls handshake timeout", "temporary failure in name resolution",
+                "server misbehaving", "context deadline exceeded", "toomanyrequests", "502 bad gateway",
+                "503 service unavailable", "504 gateway time")
+
+
+def unreachable(message: str) -> bool:
+    """Whether an engine's error ``message`` says that a registry could not be reached (a system failure)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in _UNREACHABLE)
 
 
 def _short_step(step: str) -> str:

@@ -1,12 +1,14 @@
-"""`seed init` as a library: scaffold a Seed job folder that validates, builds offline and runs.
+"""`seed init` as a library: scaffold a Seed job folder that validates, builds and runs.
 
 ``init_job(directory, ...)`` writes:
 
 - ``seed.manifest.json``: Seed 1.0.0, names in normalized form (``seed validate --strict`` has nothing to say),
   resources ``cpus``/``mem``/``disk``, a command that passes the inputs and OUTPUT_DIR, outputs with patterns,
   two declared errors (2 ``bad-input``, 3 ``write-failed``);
-- ``Dockerfile``: ``ARG BASE_IMAGE`` (default: seed-runner's local base for the language, so it builds with
-  nothing pulled) and an exec-form ``ENTRYPOINT`` (so the command's arguments reach the script);
+- ``Dockerfile``: ``ARG BASE_IMAGE`` (default: a public image for the language, ``busybox:stable`` or
+  ``python:3.12-slim``, which ``seed build --pull`` fetches on any machine that reaches Docker Hub; a machine
+  that cannot pull gives a local one) and an exec-form ``ENTRYPOINT`` (so the command's arguments reach the
+  script);
 - ``run.sh`` (busybox ``sh``) or ``run.py`` (Python 3, standard library only): reads the injected variables,
   checks and measures the inputs, writes a small report for every file output (a file name that matches the
   output's pattern) and the JSON outputs to ``seed.outputs.json``;
@@ -33,16 +35,17 @@ from ..manifest.names import OUTPUT_DIR
 from .scaffold_names import (JSON_TYPES, ScaffoldError, check_base_image, check_pattern, environment_name,
                              file_for, job_name, job_name_from, json_type_of, split_pair, variable_name)
 from .scaffold_case import case_files
-from .scaffold_templates import (ENTRY_SCRIPTS, ScaffoldOutput, ScriptContext, dockerfile_text, one_line,
-                                 python_script, readme_text, shell_script)
+from .scaffold_templates import (ENTRY_SCRIPTS, LOCAL_BASES, PUBLIC_BASES, ScaffoldOutput, ScriptContext,
+                                 dockerfile_text, one_line, python_script, readme_text, shell_script)
 
-__all__ = ["ScaffoldError", "init_job", "scaffold_files", "job_name_from", "BASE_IMAGES", "JSON_TYPES",
+__all__ = ["ScaffoldError", "init_job", "scaffold_files", "job_name_from", "BASE_IMAGES", "LOCAL_BASES", "JSON_TYPES",
            "DEFAULT_INPUT", "DEFAULT_OUTPUT"]
 
 Language = Literal["shell", "python"]
 
-BASE_IMAGES: dict[str, str] = {"shell": "seed-runner/busybox:1", "python": "seed-runner/python:1"}
-"""The default ``BASE_IMAGE`` per language: seed-runner's local bases (scripts/build-*base*.sh)."""
+BASE_IMAGES: dict[str, str] = dict(PUBLIC_BASES)
+"""The default ``BASE_IMAGE`` per language: public images (``LOCAL_BASES`` are seed-runner's own local ones, for a
+machine that cannot pull: scripts/build-*base*.sh)."""
 DEFAULT_INPUT = "INPUT_FILE"
 DEFAULT_OUTPUT = ("REPORT", "report.txt")
 DEFAULT_VERSION = "0.1.0"

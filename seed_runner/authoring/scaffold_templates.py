@@ -12,10 +12,15 @@ from typing import Any
 
 from ..manifest.names import OUTPUT_DIR
 
-__all__ = ["PUBLIC_BASES", "ENTRY_SCRIPTS", "ScaffoldOutput", "ScriptContext", "one_line", "dockerfile_text",
-           "shell_script", "python_script", "readme_text"]
+__all__ = ["PUBLIC_BASES", "LOCAL_BASES", "ENTRY_SCRIPTS", "ScaffoldOutput", "ScriptContext", "one_line",
+           "dockerfile_text", "shell_script", "python_script", "readme_text"]
 
-PUBLIC_BASES: dict[str, str] = {"shell": "busybox:stable", "python": "python:3.11-slim"}
+PUBLIC_BASES: dict[str, str] = {"shell": "busybox:stable", "python": "python:3.12-slim"}
+"""The scaffold's default ``BASE_IMAGE`` per language: public images, so that the job builds (with
+``seed build --pull``) wherever a registry is reachable, a CI runner included."""
+LOCAL_BASES: dict[str, str] = {"shell": "seed-runner/busybox:1", "python": "seed-runner/python:1"}
+"""seed-runner's own local bases (scripts/build-*base*.sh in its checkout): what a machine that cannot pull
+gives as ``--build-arg BASE_IMAGE``."""
 ENTRY_SCRIPTS: dict[str, str] = {"shell": "run.sh", "python": "run.py"}
 
 
@@ -68,9 +73,11 @@ def dockerfile_text(manifest: Any, language: str, base: str) -> str:
     tool = "python3" if language == "python" else "a POSIX sh"
     lines = [
         f"# {one_line(job.title)} ({job.name}): the job's image, built by `seed build` with seed.manifest.json as",
-        "# its com.ngageoint.seed.manifest label. The base is a build argument; the default is local, so nothing",
-        f"# is pulled. Elsewhere any image with {tool} works:",
-        f"#   seed build --build-arg BASE_IMAGE={PUBLIC_BASES[language]} .",
+        "# its com.ngageoint.seed.manifest label. The base is a build argument; the default is a public image,",
+        "# which `seed build --pull .` fetches (seed build never pulls unless asked). Any image with",
+        f"# {tool} works; on a machine that cannot pull, give one that is already local (seed-runner's checkout",
+        "# builds this one with scripts/build-base-images.sh and scripts/build-python-base.sh):",
+        f"#   seed build --build-arg BASE_IMAGE={LOCAL_BASES[language]} .",
         f"ARG BASE_IMAGE={base}",
         "FROM ${BASE_IMAGE}",
     ]
@@ -359,7 +366,7 @@ declares its interface, `{script}` does the work, `Dockerfile` packages it.
 
 ```sh
 seed validate --strict .         # the manifest: no finding at all
-seed build .                     # the image {image}, the manifest in its label
+seed build --pull .              # the image {image}, the manifest in its label (--pull: its base too)
 seed validate {image}
 {run_line(manifest)} -o run1
 seed test .                      # the cases in tests/ (tests/example passes as scaffolded)
@@ -367,7 +374,9 @@ seed inspect {image}              # what the job takes and gives
 ```
 
 `seed build` prints the `seed run` line to start from. The image builds on `{base}` (the `BASE_IMAGE` build
-argument); where that image does not exist, give another: `seed build --build-arg BASE_IMAGE={PUBLIC_BASES[language]} .`
+argument): `seed build --pull .` fetches it where it is not local yet (seed build never pulls unless asked). On a
+machine that cannot pull, give a base that is local, such as seed-runner's own (its checkout's scripts build it):
+`seed build --build-arg BASE_IMAGE={LOCAL_BASES[language]} .`
 
 ## Interface
 

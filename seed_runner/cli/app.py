@@ -73,7 +73,8 @@ def validate(
     from ..api import validate_all
 
     fmt = report_format(fmt, as_json)
-    results = validate_all(sources, recursive=recursive)
+    # The text format shows no line and column: placing findings would be most of the work on a manifest with some.
+    results = validate_all(sources, recursive=recursive, positions=fmt is not ReportFormat.text)
     print_report(results, fmt, strict=strict, quiet=quiet)
     raise typer.Exit(exit_status(results, strict=strict))
 

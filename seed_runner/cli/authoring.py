@@ -74,7 +74,8 @@ def init(
         "--language", "-l", help="The entry script: run.sh (busybox sh) or run.py (Python 3, standard library).")
     ] = Language.shell,
     base_image: Annotated[Optional[str], typer.Option(
-        help="The Dockerfile's default BASE_IMAGE; default: seed-runner's local base for the language.")] = None,
+        help="The Dockerfile's default BASE_IMAGE; default: a public image for the language (busybox:stable, "
+             "python:3.12-slim; seed build --pull fetches it).")] = None,
     maintainer: Annotated[Optional[str], typer.Option(help="The maintainer's name; default: your login.")] = None,
     email: Annotated[Optional[str], typer.Option(help="The maintainer's e-mail address.")] = None,
     job_version: Annotated[str, typer.Option(help="jobVersion: changes when the algorithm changes.")] = "0.1.0",
@@ -85,7 +86,8 @@ def init(
 ) -> None:
     """Scaffold a Seed job: seed.manifest.json, Dockerfile, run.sh or run.py, README.md.
 
-    The job validates with `seed validate --strict`, builds offline with `seed build` and runs with `seed run`.
+    The job validates with `seed validate --strict`, builds with `seed build --pull` (its base is a public image;
+    offline, give a local one: --base-image, or seed build --build-arg BASE_IMAGE=...) and runs with `seed run`.
     Names are normalized (--input input-file declares INPUT_FILE).
 
     Exit status: 0 created, 1 a file could not be written, 2 refused (an invalid name or type, a folder that

@@ -134,6 +134,9 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """A valid Seed manifest, typed, with the spec's defaults filled in (``seed_runner.load_manifest`` makes
+    one). ``job`` holds the job's members (``job.name``, ``job.interface.inputs``, ``job.errors``...)."""
+
     seed_version: str
     job: Job
     data: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)

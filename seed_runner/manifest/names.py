@@ -41,6 +41,36 @@ def normalize_name(name: str) -> str:
     return _NOT_VARIABLE_CHAR.sub("", name.upper().replace("-", "_"))
 
 
+# The Seed schema's name patterns: a job name, and every other name (inputs, outputs, mounts, settings, ...).
+JOB_NAME = re.compile(r"[a-zA-Z0-9-]+")
+SEED_NAME = re.compile(r"[a-zA-Z0-9_-]+")
+
+
+def suggested_job_name(text: str, fallback: str = "my-job") -> str:
+    """The job name to suggest for ``text``: one that passes every rule a job name meets (the schema's letters,
+    digits and '-', rule 13's lower case) and Docker's repository grammar (no '-' first or last), so that two
+    findings about one name never suggest two fixes.
+
+    >>> suggested_job_name("Broken_Job")
+    'broken-job'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or fallback
+
+
+def suggested_variable_name(text: str, fallback: str = "MY_NAME") -> str:
+    """The input, output, mount or setting name to suggest for ``text``: in the schema's pattern and already in
+    its variable form (rule 8), so that the finding about its characters and the one about its form agree. A
+    name in the pattern gets its own variable (``normalize_name``); another has each run of other characters
+    turned into one '_'.
+
+    >>> suggested_variable_name("input file"), suggested_variable_name("input-file")
+    ('INPUT_FILE', 'INPUT_FILE')
+    """
+    if SEED_NAME.fullmatch(text):
+        return normalize_name(text)
+    return re.sub(r"[^A-Z0-9_]+", "_", text.upper().replace("-", "_")).strip("_") or fallback
+
+
 def allocated_variable(resource_name: str) -> str:
     return ALLOCATED_PREFIX + normalize_name(resource_name)
 

@@ -30,6 +30,8 @@ def schema_dir() -> Path:
 
 
 def schema_path(kind: str) -> Path:
+    """The bundled JSON Schema file of ``kind``: ``manifest``, ``metadata``, ``result`` (`seed run`'s result
+    document) or ``test-case``; raises ValueError for another kind (`seed schema KIND --path`)."""
     try:
         return schema_dir() / SCHEMA_FILES[kind]
     except KeyError:
@@ -38,6 +40,7 @@ def schema_path(kind: str) -> Path:
 
 @lru_cache(maxsize=None)
 def load_schema(kind: str) -> dict[str, Any]:
+    """The bundled JSON Schema of ``kind`` (see ``schema_path``), parsed; read once per process."""
     with open(schema_path(kind), encoding="utf-8") as fh:
         return json.load(fh)
 

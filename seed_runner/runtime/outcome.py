@@ -32,10 +32,15 @@ EXIT_BY_STATUS = {"succeeded": EXIT_SUCCESS, "failed": EXIT_JOB_FAILED, "rejecte
 
 @dataclass(frozen=True)
 class RunError:
+    """The error of a run that did not succeed: a built-in one (``BUILTIN``) or one the manifest declares."""
+
     name: str
     title: str
     description: str
-    category: Literal["job", "data", "system"]
+    category: Literal["job", "data", "system", "request"]
+    """Whose fault: ``job`` (the job or its manifest), ``data`` (its inputs), ``system`` (the machine, the
+    engine, seed-runner: a retry may help) or ``request`` (the run was refused before anything started: the
+    request must change; a retry of the same request cannot help)."""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -57,13 +62,13 @@ BUILTIN = {e.name: e for e in (
              "A metadata side-car or input metadata update is invalid (a failure only with --strict).", "job"),
     RunError("invalid-request", "Invalid Request",
              "The run was refused before anything started: the inputs, settings or mounts do not fit the "
-             "manifest.", "system"),
+             "manifest.", "request"),
     RunError("invalid-manifest", "Invalid Manifest",
              "The run was refused before anything started: the job's manifest (the image's label, or "
              "--manifest) is missing or invalid.", "job"),
     RunError("run-folder-unavailable", "Run Folder Unavailable",
              "The run was refused before anything started: the run folder is a file, not empty, taken by "
-             "another run, or cannot be created.", "system"),
+             "another run, or cannot be created.", "request"),
     RunError("engine-unavailable", "Engine Unavailable", "The container engine did not answer, or not in time, "
              "or with something that is not the Engine API's answer.", "system"),
     RunError("engine-error", "Engine Error", "The container engine refused a call, or gave an answer the call "
@@ -90,6 +95,9 @@ BUILTIN = {e.name: e for e in (
 
 @dataclass(frozen=True)
 class Outcome:
+    """A run's outcome: its ``status`` (succeeded, failed, timed-out, rejected, error, interrupted, cancelled),
+    its ``error`` (None on success) and a one-line ``message``; ``exit_status`` is `seed run`'s."""
+
     status: Status
     error: RunError | None = None
     message: str | None = None

@@ -49,17 +49,27 @@ class PlanError(SeedRunnerError):
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What the user asks for; names may be written in any case or with '-' (they are normalized)."""
+    """What the user asks for (`seed run`'s options); names may be written in any case or with '-' (they are
+    normalized). Only ``image`` is required::
+
+        RunRequest("image-watermark-0.1.0-seed:0.1.0", file_inputs={"INPUT_IMAGE": ["input.png"]})
+    """
 
     image: str
+    """The job's image reference (its manifest is read from its label)."""
     file_inputs: Mapping[str, Sequence[str | Path]] = field(default_factory=dict)
+    """File inputs by name: a list of paths (or URLs) each; more than one for a ``multiple`` input."""
     json_inputs: Mapping[str, Any] = field(default_factory=dict)
     """Parsed JSON values (use ``parse_json_input`` for command-line text)."""
     settings: Mapping[str, str] = field(default_factory=dict)
+    """Setting values by name (secret ones are masked in everything written)."""
     mounts: Mapping[str, str | Path] = field(default_factory=dict)
+    """Host folders by mount name."""
     resources: Mapping[str, float] = field(default_factory=dict)
     """Overrides of the final allocation, by resource name."""
-    run_dir: str | Path = "."
+    run_dir: str | Path | None = None
+    """The run folder: None (default) for a new one, ``./seed-runs/JOB-STAMP-RUNID`` (its suffix is the run's id);
+    else this folder, which must be new or empty. (``""`` and ``"."`` also mean a new one, as they did before.)"""
     timeout: float | None = None
     """Seconds; None: the manifest's. 0: no limit."""
     grace_period: float = DEFAULT_GRACE_SECONDS
@@ -157,7 +167,7 @@ def make_plan(manifest: Manifest, request: RunRequest, *, image_env: Mapping[str
     warnings: list[Problem] = []
     face = manifest.job.interface
     run_id = request.run_id or os.urandom(6).hex()
-    run_dir = Path(request.run_dir).absolute()
+    run_dir = Path(request.run_dir or ".").absolute()  # the runner has claimed the folder by now
     env: dict[str, str] = {OUTPUT_DIR: layout.OUTPUT_DIR, INPUT_METADATA: layout.INPUT_METADATA_FILE}
     mounts: list[BindMount] = []
     staged: list[StagedDirectory] = []

@@ -1,25 +1,43 @@
 """The run folder: chosen (``-o DIR``, else a new one under ./seed-runs), claimed atomically so that two runs
-never share one, and given back when a run was refused before anything started (nothing is left behind)."""
+never share one, and given back when a run was refused before anything started (nothing is left behind).
+
+A new folder is named ``JOB-STAMP-RUNID``: its suffix is the run's id, so that what a user sees in the folder's
+name is what ``seed logs``, ``seed show`` and the run store take."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
 from ..errors import SeedRunnerError
 
-__all__ = ["RunFolderError", "claim_run_dir", "default_run_dir", "name_hint", "release_run_dir", "shown_path"]
+__all__ = ["RunFolderError", "claim_run_dir", "default_run_dir", "is_new_folder", "name_hint", "release_run_dir",
+           "shown_path"]
 
 
 class RunFolderError(SeedRunnerError):
     """The run folder is not ours to write in: a file, not empty, taken by another run, or not creatable."""
 
 
-def default_run_dir(job_name: str, base: str | Path = "seed-runs") -> Path:
+# A run id fit to end a folder's name (ours are 12 hex digits; a caller's own is used when it is this tame).
+_FOLDER_SAFE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,63}")
+
+
+def default_run_dir(job_name: str, base: str | Path = "seed-runs", run_id: str | None = None) -> Path:
+    """``BASE/JOB-STAMP-RUNID``: ``run_id`` is the folder's suffix (a new random one when None, or when it could
+    not be part of a file name: a slash, say). 48 random bits: runs of one job in one second never meet."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(base) / f"{job_name}-{stamp}-{os.urandom(6).hex()}"  # 48 bits: runs of one job in one second never meet
+    suffix = run_id if run_id and _FOLDER_SAFE_ID.fullmatch(run_id) else os.urandom(6).hex()
+    return Path(base) / f"{job_name}-{stamp}-{suffix}"
+
+
+def is_new_folder(given_dir: str | Path | None) -> bool:
+    """Whether ``given_dir`` asks for a new folder under ./seed-runs: None (``RunRequest``'s default), or the
+    empty string and ``"."``, which meant that before None did (kept so that older callers still work)."""
+    return given_dir is None or str(given_dir) in ("", ".")
 
 
 def name_hint(image: str) -> str:
@@ -28,13 +46,13 @@ def name_hint(image: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in repository) or "run"
 
 
-def claim_run_dir(given_dir: str | Path | None, name: str) -> tuple[Path, bool]:
+def claim_run_dir(given_dir: str | Path | None, name: str, run_id: str | None = None) -> tuple[Path, bool]:
     """Create (or take, when new and empty) the run folder, atomically: two runs never share one.
 
+    ``given_dir`` None (or ``""``, ``"."``): a new folder ``./seed-runs/NAME-STAMP-RUN_ID``.
     Returns the folder and whether this call created it (else it was there, empty).
     """
-    given = str(given_dir or "")
-    run_dir = (default_run_dir(name) if given in ("", ".") else Path(given)).absolute()
+    run_dir = (default_run_dir(name, run_id=run_id) if is_new_folder(given_dir) else Path(given_dir)).absolute()
     if "\0" in str(run_dir):
         raise RunFolderError(f"the run folder {str(run_dir)!r} holds a NUL byte, which no path can; give another "
                              "with -o")

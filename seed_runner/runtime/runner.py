@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -28,27 +28,14 @@ from .outcome import NOT_REMOVED, Outcome, decide, system_failure, with_leftover
 from .cancellation import Cancellation, RunCancelled
 from .plan import PlanError, RunPlan, RunRequest, make_plan
 from .run_folder import RunFolderError, claim_run_dir, default_run_dir, name_hint, release_run_dir  # noqa: F401
+from .run_result import RunResult
 
 # 2: `problems` are problem objects {severity, code, path, message} (were strings); `warnings` and
 # `capture_failures` carry `severity` too.
-RESULT_VERSION = 2
+RESULT_VERSION = 3  # 3: error category request (refusals); schemas/seed-runner.result.schema.json
 RESULT_FILE = "result.json"
 _STOPPED = {"cancelled": "cancelled by its executor; nothing is left running",
             "interrupted": "stopped by a signal; nothing is left running"}
-
-
-@dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    document: dict[str, Any]
-    run_dir: Path | None
-    plan: RunPlan | None = None
-    write_error: str | None = None
-    """Why result.json could not be written (the document is still here, and printed by the CLI)."""
-
-    @property
-    def exit_status(self) -> int:
-        return self.outcome.exit_status
 
 
 def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = False, strict: bool = False,
@@ -57,7 +44,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
         cancel: Cancellation | None = None, cache: bool = False) -> RunResult:
     """Run one job and return its result; the result document is also written to the run folder.
 
-    ``request.run_dir`` of ``"."`` or empty picks a new folder under ./seed-runs. After the container ends, the
+    ``request.run_dir`` None (the default) picks a new folder ``./seed-runs/JOB-STAMP-RUNID``, whose suffix is the
+    run's id (``""`` and ``"."`` still mean that too). After the container ends, the
     outputs are harvested (``seed_runner.outputs``); ``strict`` makes an invalid metadata side-car a failure.
     Problems the user can fix (bad inputs, missing image) and engine failures become the outcome, never
     exceptions; only an interrupt (KeyboardInterrupt) propagates, after the container is removed and the result
@@ -74,7 +62,8 @@ def run(request: RunRequest, *, manifest: Manifest | None = None, pull: bool = F
                                "cache": cache, "choices": {"manifest": dict(manifest.data) if manifest else None,
                                                            "strict": strict, "pull": pull}}  # for a rerun
     try:
-        run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image))
+        run_dir, created = claim_run_dir(request.run_dir, manifest.job.name if manifest else name_hint(request.image),
+                                         run_id)
     except RunFolderError as exc:  # a folder that is not ours to write in: say so, write nothing
         return _finish(None, context, system_failure("run-folder-unavailable", str(exc)))
     request = replace(request, run_dir=run_dir)

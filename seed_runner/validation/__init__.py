@@ -122,18 +122,18 @@ ImageReader = Callable[[str], ImageInfo]
 (``seed_runner.engine.images.image_reader`` makes one for the local engine)."""
 
 
-def _validate_source(source: Source, read_image: ImageReader | None) -> ValidationResult:
+def _validate_source(source: Source, read_image: ImageReader | None, positions: bool = True) -> ValidationResult:
     """The result of one source, whatever its bytes: a failure of seed-runner itself is a finding of that
     source (``internal-error``), never the end of the call that checks the others."""
     try:
-        return _checked_source(source, read_image)
+        return _checked_source(source, read_image, positions)
     except Exception as exc:  # noqa: BLE001 - the last resort that keeps one source from hiding the others
         return ValidationResult(source.name, source.kind, (error(
             "internal-error", "$", f"seed-runner failed while checking this source ({type(exc).__name__}: "
                                    f"{printable(str(exc))[:200]}); please report it with the file"),))
 
 
-def _checked_source(source: Source, read_image: ImageReader | None) -> ValidationResult:
+def _checked_source(source: Source, read_image: ImageReader | None, positions: bool) -> ValidationResult:
     if source.problem is not None:
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
@@ -142,7 +142,7 @@ def _checked_source(source: Source, read_image: ImageReader | None) -> Validatio
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
         findings += _validate_parsed(document)
-    return _result(source, document, _placed(findings, source.path, stamp))
+    return _result(source, document, _placed(findings, source.path, stamp) if positions else findings)
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -199,13 +199,15 @@ def validate_image_info(image: ImageInfo, *, kind: str = "image") -> ValidationR
 
 
 def validate_sources(sources: Iterable[str | Path], *, recursive: bool = False,
-                     read_image: ImageReader | None = None) -> list[ValidationResult]:
+                     read_image: ImageReader | None = None, positions: bool = True) -> list[ValidationResult]:
     """Validate every source; a directory with ``recursive`` stands for every manifest below it.
 
     Image references are read with ``read_image``; without one they get an ``engine-unavailable`` finding.
-    ``seed_runner.validate_all`` is this with a reader of the local engine.
+    ``positions``: place each finding of a file at its line and column (False leaves ``line`` None and skips
+    the work: `seed validate`'s text output shows no positions, and placing was most of its time on a manifest
+    with findings). ``seed_runner.validate_all`` is this with a reader of the local engine.
     """
-    return [_validate_source(source, read_image)
+    return [_validate_source(source, read_image, positions)
             for text in sources for source in resolve(str(text), recursive=recursive)]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 from ..runtime import layout
 from ..problems import Finding, error, json_path, warning
 from ..manifest.names import (INPUT_METADATA, KNOWN_RESOURCES, MAX_TAG_LENGTH, OUTPUT_DIR, allocated_variable,
-                     normalize_name)
+                     normalize_name, suggested_job_name, suggested_variable_name)
 
 Path = tuple[str | int, ...]
 Rule = Callable[["Document"], Iterator[Finding]]
@@ -203,11 +203,11 @@ def names_not_normalized(doc: Document) -> Iterator[Finding]:
     """Rule 8: names of inputs, outputs, mounts and settings should already be in variable form."""
     for group in (FILE_INPUTS, JSON_INPUTS, FILE_OUTPUTS, JSON_OUTPUTS, MOUNTS, SETTINGS):
         for path, name in doc.named(group):
-            normal = normalize_name(name)
-            if normal != name:
+            if normalize_name(name) != name:  # the same suggestion as invalid-name's, when the schema refuses it
                 yield warning("name-not-normalized", json_path(path),
                               f"{KIND_LABELS[group]} name '{name}' is not in normalized form; "
-                              f"write it as '{normal}' so the name and its variable read the same")
+                              f"write it as '{suggested_variable_name(name)}' so the name and its variable read "
+                              "the same")
 
 
 def unknown_resources(doc: Document) -> Iterator[Finding]:
@@ -266,7 +266,7 @@ def image_name_rules(doc: Document) -> Iterator[Finding]:
     if isinstance(name, str) and name != name.lower():
         yield warning("image-name-uppercase", "$.job.name",
                       f"job name {name!r} has upper-case letters, which Docker image names cannot; "
-                      f"use {name.lower()!r}")
+                      f"use {suggested_job_name(name)!r}")  # invalid-name's suggestion too: one fix
     for member in ("jobVersion", "packageVersion"):
         version = doc.value(("job", member))
         if isinstance(version, str) and "+" in version:

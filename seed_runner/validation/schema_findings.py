@@ -11,6 +11,7 @@ import difflib
 from typing import Any, Iterator
 
 from ..problems import Finding, error, json_path
+from ..manifest.names import suggested_job_name, suggested_variable_name
 from ..manifest.schemas import fast_validator, load_schema
 
 SUPPORTED_SEED_VERSIONS = ("1.0.0",)
@@ -104,9 +105,22 @@ def _pattern_finding(parts: list, path: str, value: str, last: Any) -> Finding:
     if parts == ["job", "name"]:
         return error("invalid-name", path,
                      f"job name {value!r} may hold only letters, digits and '-' (no '_', spaces or dots); "
-                     f"for example {_suggest_name(value, '-')!r}")
+                     f"for example {suggested_job_name(value)!r}")
+    # The suggestion passes the other rules about the name too: an input's is in its variable form (rule 8).
+    suggestion = suggested_variable_name(value) if _is_variable_name(parts) else _suggest_name(value, "_")
     return error("invalid-name", path,
-                 f"name {value!r} may hold only letters, digits, '_' and '-'; for example {_suggest_name(value, '_')!r}")
+                 f"name {value!r} may hold only letters, digits, '_' and '-'; for example {suggestion!r}")
+
+
+# Where rule 8 wants names in their variable form (rules.names_not_normalized): inputs, outputs, mounts, settings.
+_VARIABLE_NAME_GROUPS = (["inputs", "files"], ["inputs", "json"], ["outputs", "files"], ["outputs", "json"],
+                         ["mounts"], ["settings"])
+
+
+def _is_variable_name(parts: list) -> bool:
+    """Whether ``parts`` is ``job.interface.<group>[i].name`` of a group whose names rule 8 normalizes."""
+    return (parts[:2] == ["job", "interface"] and parts[-1:] == ["name"]
+            and any(parts[2:-2] == group for group in _VARIABLE_NAME_GROUPS))
 
 
 def _suggest_name(value: str, separator: str) -> str:
