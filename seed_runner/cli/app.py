@@ -80,7 +80,8 @@ def validate(
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="manifest, metadata, result (seed run's result), test-case (seed test).")
+    kind: Annotated[str, typer.Argument(help="manifest, metadata, result (seed run's result), test-case (seed test), "
+                                              "pipeline (seed pipeline).")
                     ] = "manifest",
     path: Annotated[bool, typer.Option("--path", help="Print the schema file's path instead of its content.")] = False,
 ) -> None:
