@@ -30,6 +30,7 @@ from seed_runner.runtime.input_records import input_records
 from seed_runner.runtime.plan import RunRequest, make_plan
 from seed_runner.runtime.runner import run
 from seed_runner.store import RunStore
+from seed_runner.store.runstore import _COLUMNS, SCHEMA_VERSION
 from seed_runner.store.listing import write_json
 from seed_runner.store.result_cache import cache_key, default_enabled, key_document
 
@@ -300,9 +301,9 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         store.record_started({"id": "feedface0001", "status": "succeeded", "cache_key": "k" * 64,
                               "cached_from": records[1]["id"]})
     after = sqlite3.connect(path)
-    assert after.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # every later step too
     assert after.execute("SELECT * FROM runs WHERE id != 'feedface0001' ORDER BY id").fetchall() == \
-        [row + (None, None) for row in old_rows]
+        [row + (None,) * (len(_COLUMNS) - len(row)) for row in old_rows]
     assert {"runs_cache"} <= {r[0] for r in after.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     after.close()
     with RunStore.open(path) as store:  # opened again: nothing to migrate, the same salt
