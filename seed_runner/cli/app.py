@@ -299,6 +299,8 @@ def _register_command_groups() -> None:
     testing.register(app)  # seed test: a job's test cases
     from . import conformance
     conformance.register(app)  # seed conformance: the runners' suite
+    from . import pipeline_run
+    pipeline_run.register(app)  # seed pipeline run|resume, seed pipelines [show]
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's
