@@ -54,6 +54,8 @@ _EXPORTS = {
     "BatchResult": "seed_runner.batches.running",
     "test_job": "seed_runner.testing.suite",
     "TestReport": "seed_runner.testing.report",
+    "check_pipeline": "seed_runner.pipelines.checking",
+    "load_pipeline": "seed_runner.pipelines.loading",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -299,6 +299,8 @@ def _register_command_groups() -> None:
     testing.register(app)  # seed test: a job's test cases
     from . import conformance
     conformance.register(app)  # seed conformance: the runners' suite
+    from . import pipeline_check
+    pipeline_check.register(app)  # seed pipeline check|convert|graph (run and resume join it below)
     from . import pipeline_run
     pipeline_run.register(app)  # seed pipeline run|resume, seed pipelines [show]
     from .render import help_text

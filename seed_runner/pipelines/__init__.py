@@ -15,6 +15,9 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "Pipeline": "model", "Step": "model", "Connection": "model", "Condition": "model", "Filter": "model",
     "PipelineInput": "model", "Position": "model", "MISSING": "model",
+    "load_pipeline": "loading", "read_pipeline": "loading", "parse_pipeline": "loading", "PipelineError": "loading",
+    "check_pipeline": "checking", "PipelineCheck": "checking", "accepts": "filters",
+    "FileFacts": "filters", "to_document": "writing", "dump_yaml": "writing",
 }
 
 __all__ = list(_EXPORTS)
