@@ -273,9 +273,9 @@ def _records(prefix: str | None, limit: int | None) -> list[dict[str, Any]]:
 
 
 def register(app: typer.Typer) -> None:
-    group, new = _pipeline_app()
+    group, _ = _pipeline_app()
     group.command("run")(run_command)
     group.command("resume")(resume_command)
-    if new:
+    if not any(info.typer_instance is group for info in app.registered_groups):  # whoever comes first adds it
         app.add_typer(group, name="pipeline")
     app.add_typer(pipelines_app, name="pipelines")

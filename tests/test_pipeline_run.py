@@ -1,0 +1,157 @@
+"""`seed pipeline run` end to end on the real engine: the example pipeline's outputs byte for byte, its
+containers counted in the engine's own events (5, then 0 on an identical rerun, then 3 after a one-line
+change), a failing fan-out run, --keep-going with two branches, and conditions (when, unless)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .pipeline_fixtures import EXAMPLE, containers_created, home, run_ids, seed, state, text_jobs  # noqa: F401
+
+pytestmark = pytest.mark.engine
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_the_example_runs_then_reruns_only_what_changed(tmp_path: Path, home: Path, text_jobs: Any,
+                                                         docker_client: Any) -> None:
+    pipeline = write(tmp_path, "shout.yaml", EXAMPLE)
+    text = write(tmp_path, "in.txt", "hello world\nsecond line\nthird\n")
+
+    since = time.time()
+    first = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p1"))
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "p1/outputs/SHOUTED/joined.txt").read_bytes() == b"HELLO WORLD\nSECOND LINE\nTHIRD\n"
+    assert len(containers_created(docker_client, since, run_ids(tmp_path / "p1"))) == 5
+    document = state(tmp_path / "p1")
+    assert document["status"] == "succeeded" and document["complete"] is True
+    assert [len(s["runs"]) for s in document["steps"].values()] == [1, 3, 1]
+
+    since = time.time()
+    again = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p2"))
+    assert again.returncode == 0, again.stderr
+    assert containers_created(docker_client, since, run_ids(tmp_path / "p2")) == []
+    assert {r["status"] for s in state(tmp_path / "p2")["steps"].values() for r in s["runs"]} == {"cached"}
+    assert (tmp_path / "p2/outputs/SHOUTED/joined.txt").read_bytes() == b"HELLO WORLD\nSECOND LINE\nTHIRD\n"
+
+    text.write_text("hello world\nsecond line, changed\nthird\n")
+    since = time.time()
+    changed = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p3"))
+    assert changed.returncode == 0, changed.stderr
+    ran = containers_created(docker_client, since, run_ids(tmp_path / "p3"))
+    steps = state(tmp_path / "p3")["steps"]
+    fresh = {r["run_id"]: (name, r["index"]) for name, s in steps.items() for r in s["runs"]
+             if r["status"] == "succeeded"}
+    assert sorted(fresh[run] for run in ran) == [("join", 0), ("split", 0), ("upper", 1)]
+    assert (tmp_path / "p3/outputs/SHOUTED/joined.txt").read_bytes() == \
+        b"HELLO WORLD\nSECOND LINE, CHANGED\nTHIRD\n"
+
+    # --no-cache runs everything again
+    since = time.time()
+    forced = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p4"), "--no-cache")
+    assert forced.returncode == 0, forced.stderr
+    assert len(containers_created(docker_client, since, run_ids(tmp_path / "p4"))) == 5
+
+    # the store: the pipelines, and each one's runs
+    listed = seed("pipelines")
+    assert listed.returncode == 0 and listed.stdout.count("shout") == 4
+    pid = state(tmp_path / "p3")["pipeline_id"]
+    runs = seed("runs", "--pipeline", pid)
+    assert runs.returncode == 0 and len(runs.stdout.splitlines()) == 5, runs.stdout
+    shown = seed("pipelines", "show", pid[:8])
+    assert shown.returncode == 0 and '"pipeline_id": "' + pid in shown.stdout
+
+
+def test_a_failing_fan_out_run_stops_join_and_says_why(tmp_path: Path, home: Path, text_jobs: Any) -> None:
+    pipeline = write(tmp_path, "shout.yaml", EXAMPLE)
+    text = write(tmp_path, "in.txt", "loud\nthis one is quiet\nloud again\n")
+    proc = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p"))
+    assert proc.returncode == 1, proc.stderr
+    assert "quiet-text" in proc.stderr and "upper[1] failed" in proc.stderr
+    steps = state(tmp_path / "p")["steps"]
+    assert steps["upper"]["state"] == "failed" and steps["join"]["state"] == "stopped"
+    assert steps["join"]["runs"] == [] and not list((tmp_path / "p/runs").glob("join-*"))
+    assert [r["error"] for r in steps["upper"]["runs"] if r["status"] == "failed"] == ["quiet-text"]
+    assert not (tmp_path / "p/outputs").exists()  # no half a result presented as the pipeline's
+
+
+BRANCHES = """\
+seedPipeline: "1.0"
+name: branches
+inputs:
+  BAD: {type: file}
+  GOOD: {type: file}
+  DELAY: {type: integer}
+steps:
+  bad:
+    image: text-upper-1.0.0-seed:1.0.0
+    inputs: {PART: inputs.BAD}
+  good:
+    image: text-upper-1.0.0-seed:1.0.0
+    inputs: {PART: inputs.GOOD, DELAY: inputs.DELAY}
+  joined:
+    image: text-join-1.0.0-seed:1.0.0
+    inputs: {PARTS: good.UPPER}
+"""
+
+
+@pytest.mark.parametrize("keep_going", [True, False])
+def test_keep_going_finishes_the_other_branch(tmp_path: Path, home: Path, text_jobs: Any, keep_going: bool,
+                                              docker_client: Any) -> None:
+    pipeline = write(tmp_path, "branches.yaml", BRANCHES)
+    bad, good = write(tmp_path, "bad.txt", "quiet\n"), write(tmp_path, "good.txt", "good\n")
+    proc = seed("pipeline", "run", str(pipeline), "-i", f"BAD={bad}", "-i", f"GOOD={good}", "-j", "DELAY=3",
+                "-o", str(tmp_path / "p"), *(["--keep-going"] if keep_going else []))
+    assert proc.returncode == 1, proc.stderr
+    steps = state(tmp_path / "p")["steps"]
+    assert steps["bad"]["state"] == "failed"
+    if keep_going:
+        assert steps["good"]["state"] == "succeeded" and steps["joined"]["state"] == "succeeded"
+        assert (tmp_path / "p" / steps["joined"]["runs"][0]["run_dir"] / "outputs/joined.txt").read_text() == "GOOD\n"
+    else:  # stopped at once: the slow branch's container was stopped, the step after it never started
+        assert steps["good"]["runs"][0]["status"] == "cancelled" and steps["joined"]["state"] == "stopped"
+        assert not [c for c in docker_client.containers.list(all=True, filters={"label": "io.seed-runner.run-id"})
+                    if c.labels["io.seed-runner.run-id"] in run_ids(tmp_path / "p")]
+
+
+CONDITIONS = EXAMPLE.replace("outputs:\n  SHOUTED: join.JOINED\n", """\
+  short:
+    image: text-join-1.0.0-seed:1.0.0
+    unless: {filters: [{name: split.COUNT, type: integer, condition: "<=", values: [inputs.LIMIT]}]}
+    inputs: {PARTS: split.PARTS}
+  after_join:
+    image: text-upper-1.0.0-seed:1.0.0
+    inputs: {PART: join.JOINED}
+""")
+
+
+@pytest.mark.parametrize("limit, ran, skipped", [(10, {"join", "after_join"}, {"short"}),
+                                                 (2, {"short"}, {"join", "after_join"})])
+def test_a_condition_true_or_false_and_its_else_branch(tmp_path: Path, home: Path, text_jobs: Any, limit: int,
+                                                       ran: set[str], skipped: set[str]) -> None:
+    pipeline = write(tmp_path, "cond.yaml", CONDITIONS)
+    text = write(tmp_path, "in.txt", "a\nb\nc\n")
+    proc = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-j", f"LIMIT={limit}",
+                "-o", str(tmp_path / "p"))
+    assert proc.returncode == 0, proc.stderr
+    steps = state(tmp_path / "p")["steps"]
+    assert {n for n, s in steps.items() if s["state"] == "succeeded"} == {"split", "upper"} | ran
+    assert {n for n, s in steps.items() if s["state"] == "skipped"} == skipped
+    assert all(steps[n]["runs"] == [] for n in skipped)
+
+
+def test_a_pipeline_with_a_missing_input_is_refused_and_nothing_starts(tmp_path: Path, home: Path,
+                                                                        text_jobs: Any) -> None:
+    pipeline = write(tmp_path, "shout.yaml", EXAMPLE)
+    proc = seed("pipeline", "run", str(pipeline), "-j", "LIMIT=x", "-o", str(tmp_path / "p"))
+    assert proc.returncode == 2
+    assert "input TEXT is required" in proc.stderr and "LIMIT" in proc.stderr
+    assert not (tmp_path / "p").exists()
