@@ -103,6 +103,10 @@ class _Checker:
         if source.is_file is False and source.json_type not in (None, "array"):
             self.add("foreach-not-iterable", at + ("forEach",), f"step {step.name!r}: forEach over {connection.text}, "
                      f"a JSON {source.json_type}; forEach takes a file output or a JSON array", connection.position)
+        if source.conditional_step:
+            self.add("conditional-input", at + ("forEach",), f"step {step.name!r} forEach is over an output of "
+                     f"{source.conditional_step!r}, which has a condition: when it is skipped, {step.name!r} is "
+                     "skipped too", connection.position)
 
     def _reference(self, connection: Connection, consumer: Step | None, path: tuple[Any, ...], what: str) -> bool:
         """Whether the names of ``connection`` resolve (reporting those that do not)."""
@@ -147,7 +151,7 @@ class _Checker:
             return
         source = self.sources.of(connection, step)
         self._fits(what, source, connection, target, path)
-        if source.conditional_step and source.conditional_step != step.name:
+        if source.conditional_step and connection.kind != "item":  # an item's is said at the forEach
             self.add("conditional-input", path, f"{what} comes from {source.conditional_step!r}, which has a "
                      f"condition: when it is skipped, {step.name!r} is skipped too", connection.position)
 

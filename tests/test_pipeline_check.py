@@ -1,0 +1,358 @@
+"""`seed pipeline check`: every problem it catches, each at its line and column (pure: manifests from files)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from seed_runner.manifest.model import Manifest
+from seed_runner.pipelines.check import check
+from seed_runner.pipelines.checking import check_pipeline
+from seed_runner.pipelines.loading import parse_pipeline
+from seed_runner.pipelines.model import Connection, Pipeline, Step
+
+DATA = Path(__file__).parent / "data" / "pipeline_check"
+SHOUT = """\
+seedPipeline: "1.0"
+name: shout
+inputs:
+  TEXT: {type: file, mediaTypes: [text/plain]}
+  LIMIT: {type: integer, default: 10}
+steps:
+  split:
+    manifest: text-split.manifest.json
+    inputs:
+      TEXT: inputs.TEXT
+  upper:
+    manifest: text-upper.manifest.json
+    forEach: split.PARTS
+    inputs:
+      PART: item
+  join:
+    manifest: text-join.manifest.json
+    when: {filters: [{name: split.COUNT, type: integer, condition: "<=", values: [inputs.LIMIT]}]}
+    inputs:
+      PARTS: upper.UPPER
+outputs:
+  SHOUTED: join.JOINED
+"""
+
+
+def _manifest(name: str) -> Manifest:
+    return Manifest.from_dict(json.loads((DATA / f"{name}.manifest.json").read_text()))
+
+
+def _problems(text: str, **manifests: str) -> list[tuple[str, int | None, int | None]]:
+    loaded = parse_pipeline(textwrap.dedent(text), source=DATA / "p.yaml")
+    assert loaded.pipeline is not None, loaded.problems
+    found = check(loaded.pipeline, {step: _manifest(job) for step, job in manifests.items()})
+    return [(p.code, p.line, p.column) for p in found]
+
+
+def _at(text: str, snippet: str, nth: int = 1) -> tuple[int, int]:
+    """Line and column (from 1) of the ``nth`` occurrence of ``snippet`` in the dedented text."""
+    text = textwrap.dedent(text)
+    index = -1
+    for _ in range(nth):
+        index = text.index(snippet, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+SHOUT_JOBS = {"split": "text-split", "upper": "text-upper", "join": "text-join"}
+
+
+def test_the_issue_example_checks_clean() -> None:
+    assert _problems(SHOUT, **SHOUT_JOBS) == []
+
+
+def test_check_pipeline_reads_manifest_files_relative_to_the_pipeline(tmp_path: Path) -> None:
+    for name in SHOUT_JOBS.values():
+        (tmp_path / f"{name}.manifest.json").write_text((DATA / f"{name}.manifest.json").read_text())
+    (tmp_path / "shout.yaml").write_text(SHOUT)
+    result = check_pipeline(tmp_path / "shout.yaml")
+    assert result.problems == [] and result.is_valid()
+    (tmp_path / "text-join.manifest.json").unlink()
+    result = check_pipeline(tmp_path / "shout.yaml")
+    assert [(p.code, p.line, p.column) for p in result.problems] == [("manifest-unavailable", 17, 5)]
+    assert "text-join.manifest.json" in result.problems[0].message
+
+
+UNKNOWNS = """\
+seedPipeline: "1.0"
+name: unknowns
+inputs:
+  TEXT: {type: file}
+steps:
+  split:
+    manifest: text-split.manifest.json
+    inputs:
+      TEXT: inputs.TXT
+      EXTRA: inputs.TEXT
+  upper:
+    manifest: text-upper.manifest.json
+    inputs:
+      PART: nosuch.PARTS
+    after: [ghost]
+  join:
+    manifest: text-join.manifest.json
+    inputs:
+      PARTS: split.NOPE
+outputs:
+  OUT: join.MISSING
+"""
+
+
+def test_unknown_steps_inputs_and_outputs() -> None:
+    assert _problems(UNKNOWNS, **SHOUT_JOBS) == [
+        ("unknown-input", *_at(UNKNOWNS, "inputs.TXT")),          # no such pipeline input
+        ("unknown-input", *_at(UNKNOWNS, "EXTRA")),               # text-split has no input EXTRA
+        ("unknown-step", *_at(UNKNOWNS, "nosuch.PARTS")),
+        ("unknown-step", *_at(UNKNOWNS, "ghost")),
+        ("unknown-output", *_at(UNKNOWNS, "split.NOPE")),
+        ("unknown-output", *_at(UNKNOWNS, "join.MISSING")),
+    ]
+
+
+REQUIRED_AND_CYCLE = """\
+seedPipeline: "1.0"
+name: cycle
+steps:
+  a:
+    manifest: text-upper.manifest.json
+    inputs:
+      PART: b.UPPER
+  b:
+    manifest: text-upper.manifest.json
+    inputs:
+      PART: a.UPPER
+  c:
+    manifest: text-split.manifest.json
+    inputs: {}
+"""
+
+
+def test_required_inputs_unconnected_and_cycles() -> None:
+    problems = _problems(REQUIRED_AND_CYCLE, a="text-upper", b="text-upper", c="text-split")
+    assert problems == [
+        ("cycle", *_at(REQUIRED_AND_CYCLE, "a:")),
+        ("required-input-unconnected", *_at(REQUIRED_AND_CYCLE, "inputs: {}")),
+    ]
+    loaded = parse_pipeline(REQUIRED_AND_CYCLE)
+    message = next(p.message for p in check(loaded.pipeline, {}) if p.code == "cycle")
+    assert "a -> b -> a" in message
+
+
+KINDS = """\
+seedPipeline: "1.0"
+name: kinds
+inputs:
+  TEXT: {type: file, mediaTypes: [text/plain]}
+  NUMBER: {type: number}
+  BAD: {type: integer, default: "ten"}
+steps:
+  split:
+    manifest: text-split.manifest.json
+    inputs:
+      TEXT: inputs.TEXT
+  k:
+    manifest: kitchen.manifest.json
+    inputs:
+      IMAGE: split.PARTS
+      COUNT: split.PARTS
+      LABEL_IN: split.COUNT
+      MANY: {value: 3}
+  k2:
+    manifest: kitchen.manifest.json
+    inputs:
+      IMAGE: inputs.TEXT
+      COUNT: inputs.NUMBER
+      LABEL_IN: {value: 7}
+"""
+
+
+def test_files_into_json_json_into_files_types_media_types_and_several_files() -> None:
+    assert _problems(KINDS, split="text-split", k="kitchen", k2="kitchen") == [
+        ("type-mismatch", *_at(KINDS, "BAD")),                    # a default of the wrong type
+        ("unused-input", *_at(KINDS, "BAD")),                     # (a warning)
+        ("several-files", *_at(KINDS, "split.PARTS")),            # several parts into one-file IMAGE
+        ("media-type-mismatch", *_at(KINDS, "split.PARTS")),      # text/plain into image/tiff (a warning)
+        ("kind-mismatch", *_at(KINDS, "split.PARTS", 2)),         # files into JSON COUNT
+        ("type-mismatch", *_at(KINDS, "split.COUNT")),            # integer into string
+        ("kind-mismatch", *_at(KINDS, "{value: 3}")),             # JSON into files
+        ("media-type-mismatch", *_at(KINDS, "inputs.TEXT", 2)),
+        ("type-mismatch", *_at(KINDS, "inputs.NUMBER")),          # number into integer
+        ("type-mismatch", *_at(KINDS, "{value: 7}")),
+    ]
+    loaded = parse_pipeline(KINDS)
+    severities = {p.code: p.severity.value for p in check(loaded.pipeline, {"k": _manifest("kitchen"),
+                                                                           "split": _manifest("text-split")})}
+    assert severities["media-type-mismatch"] == "warning" and severities["several-files"] == "error"
+
+
+FOREACH = """\
+seedPipeline: "1.0"
+name: fan
+inputs:
+  TEXT: {type: file}
+steps:
+  split:
+    manifest: text-split.manifest.json
+    inputs:
+      TEXT: inputs.TEXT
+  upper:
+    manifest: text-upper.manifest.json
+    inputs:
+      PART: item
+  k:
+    manifest: kitchen.manifest.json
+    forEach: k1.LABEL
+    inputs:
+      IMAGE: {value: x}
+  k0:
+    manifest: kitchen.manifest.json
+    forEach: k1.SIZES
+    inputs:
+      IMAGE: inputs.TEXT
+      COUNT: item
+  k1:
+    manifest: kitchen.manifest.json
+    inputs:
+      IMAGE: inputs.TEXT
+"""
+
+
+def test_item_outside_foreach_and_foreach_over_what_is_not_a_list() -> None:
+    problems = _problems(FOREACH, split="text-split", upper="text-upper", k="kitchen", k0="kitchen", k1="kitchen")
+    assert problems == [
+        ("item-outside-foreach", *_at(FOREACH, "PART: item", 1)[:1], _at(FOREACH, "PART: item")[1] + 6),
+        ("foreach-not-iterable", *_at(FOREACH, "k1.LABEL")),      # a JSON string is no list
+        ("kind-mismatch", *_at(FOREACH, "{value: x}")),
+        # k0: forEach over a JSON array: item is one element, of a type not known: no type problem for COUNT.
+    ]
+
+
+def test_item_as_a_pipeline_output_built_in_python() -> None:
+    # A file cannot say it (outputs are references, the schema says so); a pipeline built in Python can.
+    pipeline = Pipeline("p", "1.0", steps={"s": Step("s", image="i")}, outputs={"O": Connection.item()})
+    assert [p.code for p in check(pipeline, {})] == ["item-outside-foreach"]
+
+
+CONDITIONS = """\
+seedPipeline: "1.0"
+name: conditions
+inputs:
+  TEXT: {type: file}
+  UNUSED: {type: string}
+steps:
+  split:
+    manifest: text-split.manifest.json
+    inputs:
+      TEXT: inputs.TEXT
+  join:
+    manifest: text-join.manifest.json
+    when:
+      filters:
+      - {name: split.NOSUCH, type: integer, condition: "<", values: [3]}
+      - {name: split.PARTS, type: integer, condition: "<", values: [3]}
+      - {name: split.COUNT, type: filename, condition: "==", values: [a]}
+      - {name: split.COUNT, type: integer, condition: contains, values: [3]}
+      - {name: split.COUNT, type: integer, condition: between, values: [3]}
+      - {name: ghost.COUNT, type: integer, condition: "==", values: [inputs.NOPE]}
+    inputs:
+      PARTS: split.PARTS
+  upper:
+    manifest: text-upper.manifest.json
+    forEach: join.JOINED
+    unless: {filters: [{name: split.COUNT, type: integer, condition: ">", values: [99]}]}
+    inputs:
+      PART: item
+"""
+
+
+def test_conditions_missing_names_types_conditions_values_and_conditional_inputs() -> None:
+    problems = _problems(CONDITIONS, split="text-split", join="text-join", upper="text-upper")
+    assert problems == [
+        ("unused-input", *_at(CONDITIONS, "UNUSED")),
+        ("unknown-output", *_at(CONDITIONS, "split.NOSUCH")),     # a condition on a missing name
+        ("filter-type-mismatch", *_at(CONDITIONS, "split.PARTS")),
+        ("filter-type-mismatch", *_at(CONDITIONS, "split.COUNT")),
+        ("invalid-condition", *_at(CONDITIONS, "{name: split.COUNT", 2)),
+        ("filter-values", *_at(CONDITIONS, "{name: split.COUNT", 3)),
+        ("unknown-step", *_at(CONDITIONS, "ghost.COUNT")),
+        ("unknown-input", *_at(CONDITIONS, "inputs.NOPE")),
+        ("conditional-input", *_at(CONDITIONS, "join.JOINED")),  # upper's forEach is fed by conditional join
+    ]
+
+
+SETTINGS = """\
+seedPipeline: "1.0"
+name: settings
+inputs:
+  TIFF: {type: file, mediaTypes: [image/tiff]}
+steps:
+  k:
+    manifest: kitchen.manifest.json
+    inputs:
+      IMAGE: inputs.TIFF
+    settings:
+      TOKEN: hunter2
+      MODE: fast
+      COLOUR: red
+    mounts:
+      DATA: /srv/data
+      CACHE: /srv/cache
+  k2:
+    manifest: kitchen.manifest.json
+    inputs:
+      IMAGE: inputs.TIFF
+    settings:
+      TOKEN: {secret: true}
+"""
+
+
+def test_secrets_never_in_the_file_and_unknown_settings_and_mounts() -> None:
+    assert _problems(SETTINGS, k="kitchen", k2="kitchen") == [
+        ("secret-in-file", *_at(SETTINGS, "TOKEN")),
+        ("unknown-setting", *_at(SETTINGS, "COLOUR")),
+        ("unknown-mount", *_at(SETTINGS, "CACHE")),
+    ]
+    loaded = parse_pipeline(SETTINGS)
+    assert loaded.pipeline.steps["k2"].settings == {"TOKEN": None}
+    assert loaded.pipeline.steps["k2"].secrets == ("TOKEN",)
+
+
+def test_a_scale_job_type_with_no_mapping(tmp_path: Path) -> None:
+    recipe = {"version": "6", "input": {"files": [{"name": "foo", "media_types": ["text/plain"]}]},
+              "nodes": {"a": {"dependencies": [], "input": {"TEXT": {"type": "recipe", "input": "foo"}},
+                              "node_type": {"node_type": "job", "job_type_name": "text-split",
+                                            "job_type_version": "1.0.0", "job_type_revision": 1}}}}
+    text = json.dumps(recipe, indent=2)
+    (tmp_path / "r.json").write_text(text)
+    result = check_pipeline(tmp_path / "r.json")
+    assert [(p.code, p.line, p.column) for p in result.problems] == [("unmapped-job-type", *_at(text, '"a"'))]
+    assert "--job-type text-split:1.0.0=IMAGE" in result.problems[0].message
+    mapped = check_pipeline(tmp_path / "r.json",
+                            job_types={"text-split:1.0.0": f"manifest:{DATA / 'text-split.manifest.json'}"})
+    assert mapped.problems == []
+
+
+def test_schema_and_yaml_problems_are_placed_too() -> None:
+    text = "seedPipeline: '1.0'\nname: x\nsteps:\n  a: {image: k}\n  b:\n    image: i\n    imag: j\n  a: {image: k}\n"
+    loaded = parse_pipeline(text)
+    assert loaded.pipeline is None
+    assert [(p.code, p.line, p.column) for p in loaded.problems] == [("duplicate-key", 8, 3), ("schema", 7, 5)]
+    assert "unknown key 'imag'" in loaded.problems[1].message
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_a_long_chain_has_no_problem_and_is_ordered(size: int) -> None:
+    steps = "".join(f"  s{i}:\n    manifest: text-upper.manifest.json\n    inputs: {{PART: {'s%d.UPPER' % (i - 1) if i else 'inputs.T'}}}\n"
+                    for i in range(size))
+    text = f"seedPipeline: '1.0'\nname: chain\ninputs: {{T: {{type: file}}}}\nsteps:\n{steps}"
+    loaded = parse_pipeline(text)
+    assert check(loaded.pipeline, {f"s{i}": _manifest("text-upper") for i in range(size)}) == []
+    assert loaded.pipeline.order() == tuple(f"s{i}" for i in range(size))
