@@ -238,4 +238,5 @@ def register(app: typer.Typer) -> None:
 
     for info in pipeline_app.registered_commands:  # the source's line breaks are not the terminal's
         info.help = info.help or help_text(info.callback)
-    app.add_typer(pipeline_app, name="pipeline")
+    if not any(group.typer_instance is pipeline_app for group in app.registered_groups):  # once, whoever is first
+        app.add_typer(pipeline_app, name="pipeline")
