@@ -131,7 +131,7 @@ class Condition:
     all: bool = True
     accept_when: bool = True
     position: Position | None = field(default=None, compare=False)
-    origin: str | None = None
+    origin: str | None = field(default=None, compare=False)
     """The Scale condition node it came from, if any (for messages and pictures)."""
 
     def connections(self) -> tuple[Connection, ...]:
@@ -159,7 +159,7 @@ class Step:
     resources: Mapping[str, float] = field(default_factory=_empty)
     after: tuple[str, ...] = ()
     """Ordering-only dependencies (Scale's ``dependencies`` that carry no data)."""
-    job_type: str | None = None
+    job_type: str | None = field(default=None, compare=False)
     """A Scale recipe's ``NAME:VERSION`` for this step (``image`` is None when no mapping was given)."""
     position: Position | None = field(default=None, compare=False)
     places: Mapping[str, Position] = field(default_factory=_empty, compare=False)
