@@ -126,11 +126,12 @@ def crate_document(pipeline: Pipeline, manifests: Mapping[str, Any], state: st.P
     graph.add({"@id": run_action, "@type": "CreateAction", "name": f"seed pipeline run {state.pipeline_id} of "
                f"{pipeline.name}", "identifier": state.pipeline_id, "instrument": ref(workflow_id),
                "object": inputs, "result": results, "actionStatus": _status(state.status),
-               "startTime": state.created, "description": f"status: {state.status}"})
+               "startTime": state.created, "endTime": st.now_text() if state.status != "running" else None,
+               "description": f"status: {state.status}"})
     engine = graph.add({"@id": "#seed-runner", "@type": "SoftwareApplication", "name": "seed-runner"})
     graph.add({"@id": "#organize", "@type": "OrganizeAction", "name": "seed-runner's orchestration",
                "instrument": engine, "object": controls, "result": ref(run_action)})
-    parts = [ref(i) for i, e in graph.entities.items() if e.get("@type") == "File" and "://" not in i]
+    parts = [ref(i) for i, e in graph.entities.items() if e.get("@type") == "File"]  # file:// ones too
     if has_definition:
         parts.insert(0, ref(workflow_id))
     root = {"@id": "./", "@type": "Dataset", "name": f"pipeline {pipeline.name} ({state.pipeline_id})",
