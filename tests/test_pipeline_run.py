@@ -155,3 +155,68 @@ def test_a_pipeline_with_a_missing_input_is_refused_and_nothing_starts(tmp_path:
     assert proc.returncode == 2
     assert "input TEXT is required" in proc.stderr and "LIMIT" in proc.stderr
     assert not (tmp_path / "p").exists()
+
+
+# -- a Scale recipe --------------------------------------------------------------------------------------------
+
+RECIPE = Path(__file__).resolve().parents[1].parent / "shared/scale-examples/recipes/recipe-definition-v6-full.json"
+
+
+def scale_job(build_image: Any, name: str, version: str, command: str, interface: dict[str, Any]) -> str:
+    import json
+    import uuid
+
+    from seed_runner.manifest.names import LABEL
+
+    document = {"seedVersion": "1.0.0", "job": {
+        "name": name, "jobVersion": f"{version}.0", "packageVersion": "1.0.0", "title": name,
+        "description": "a Scale job type of the example recipe, as a busybox job", "timeout": 60,
+        "maintainer": {"name": "n", "email": "n@example.com"}, "interface": {"command": command, **interface}}}
+    return build_image(f"pipe-run-test/{name}-{uuid.uuid4().hex[:8]}:1", labels={LABEL: json.dumps(document)})
+
+
+def test_scale_s_example_recipe_runs_with_its_job_types_mapped(tmp_path: Path, home: Path, build_image: Any) -> None:
+    """The example recipe of Scale's docs, its two sub-recipe nodes (which seed-runner refuses, as the first
+    run shows) made job nodes: node_a, node_b, the condition node_c (accepting TIFFs), then node_d (accepted)
+    and not node_e (acceptance: false). The example also reads an output ``output_a`` of the condition node,
+    which has none (its outputs are its inputs): that connection is made ``input_b``, as Scale means it."""
+    import json
+
+    tiffs = {"files": [{"name": "input_a", "mediaTypes": ["image/tiff"], "multiple": True}]}
+    out = {"files": [{"name": "output_a", "mediaType": "image/tiff", "pattern": "*.tif", "multiple": True}]}
+    one = scale_job(build_image, "job-type-1", "1.0", "sh -c 'for f in ${INPUT_A}/*; do cp $f "
+                    "${OUTPUT_DIR}/$(basename $f .tif).a.tif; done'", {"inputs": tiffs, "outputs": out})
+    two = scale_job(build_image, "job-type-2", "2.0", "sh -c 'cat ${INPUT_A}/* ${INPUT_B}/* > ${OUTPUT_DIR}/b.tif'",
+                    {"inputs": {"files": [*tiffs["files"], {**tiffs["files"][0], "name": "input_b"}]},
+                     "outputs": out})
+    three = scale_job(build_image, "job-type-3", "1.0", "sh -c 'echo ${INPUT_A} > ${OUTPUT_DIR}/d.tif'",
+                      {"inputs": {"files": [{"name": "input_b", "multiple": True}],
+                                  "json": [{"name": "input_a", "type": "integer", "required": False}]},
+                       "outputs": out})
+    foo = [tmp_path / "x.tif", tmp_path / "y.tif"]
+    for path in foo:
+        path.write_bytes(b"II*\x00" + path.name.encode())
+    maps = ["--job-type", f"job-type-1:1.0={one}", "--job-type", f"job-type-2:2.0={two}"]
+
+    refused = seed("pipeline", "run", str(RECIPE), *maps, "-i", f"foo={foo[0]}", "-o", str(tmp_path / "no"))
+    assert refused.returncode == 2 and "sub-recipe" in refused.stderr and not (tmp_path / "no").exists()
+
+    recipe = json.loads(RECIPE.read_text())
+    for node in ("node_d", "node_e"):
+        recipe["nodes"][node]["node_type"] = {"node_type": "job", "job_type_name": "job-type-3",
+                                              "job_type_version": "1.0", "job_type_revision": 1}
+        # A condition node's outputs are its inputs: the example's node_c.output_a is node_c.input_b.
+        recipe["nodes"][node]["input"]["input_b"]["output"] = "input_b"
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
+    proc = seed("pipeline", "run", str(tmp_path / "recipe.json"), *maps, "--job-type", f"job-type-3:1.0={three}",
+                "-i", f"foo={foo[0]}", "-i", f"foo={foo[1]}", "-j", "bar=7", "-o", str(tmp_path / "p"))
+    assert proc.returncode == 0, proc.stderr
+    steps = state(tmp_path / "p")["steps"]
+    assert {n: s["state"] for n, s in steps.items()} == {
+        "node_a": "succeeded", "node_b": "succeeded", "node_d": "succeeded", "node_e": "skipped"}
+    node_b = steps["node_b"]["runs"][0]
+    assert (tmp_path / "p" / node_b["run_dir"] / "outputs/b.tif").read_bytes() == \
+        b"II*\x00x.tifII*\x00y.tifII*\x00x.tifII*\x00y.tif"
+    node_d = steps["node_d"]["runs"][0]
+    assert (tmp_path / "p" / node_d["run_dir"] / "outputs/d.tif").read_text() == "7\n"
+    assert node_d["inputs_from"] == [node_b["run_id"]]

@@ -95,7 +95,7 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     for name, step in (document.get("steps") or {}).items():
-        if step["state"] in ("failed", "stopped", "skipped") and step.get("reason"):
+        if step["state"] == "failed" and step.get("reason"):  # the first cause; the rest were said as they came
             typer.echo(f"seed: {name} {step['state']}: {step['reason']}", err=True)
     counts = document.get("counts", {})
     shown = ", ".join(f"{n} {k}" for k, n in counts.items())
