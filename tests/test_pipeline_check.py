@@ -350,8 +350,8 @@ def test_schema_and_yaml_problems_are_placed_too() -> None:
 
 @pytest.mark.parametrize("size", [1, 50])
 def test_a_long_chain_has_no_problem_and_is_ordered(size: int) -> None:
-    steps = "".join(f"  s{i}:\n    manifest: text-upper.manifest.json\n    inputs: {{PART: {'s%d.UPPER' % (i - 1) if i else 'inputs.T'}}}\n"
-                    for i in range(size))
+    steps = "".join(f"  s{i}:\n    manifest: text-upper.manifest.json\n"
+                    f"    inputs: {{PART: {'s%d.UPPER' % (i - 1) if i else 'inputs.T'}}}\n" for i in range(size))
     text = f"seedPipeline: '1.0'\nname: chain\ninputs: {{T: {{type: file}}}}\nsteps:\n{steps}"
     loaded = parse_pipeline(text)
     assert check(loaded.pipeline, {f"s{i}": _manifest("text-upper") for i in range(size)}) == []

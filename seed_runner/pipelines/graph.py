@@ -157,7 +157,8 @@ def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
 
 # ------------------------------------------------------------------------------ SVG
 
-_BOX_W, _BOX_H, _GAP_X, _GAP_Y, _MARGIN, _CHAR_W = 190, 58, 36, 64, 20, 6.6
+_BOX_W, _BOX_H, _GAP_X, _GAP_Y, _MARGIN, _CHAR_W = 210, 58, 36, 64, 20, 6.0
+_DETOUR = _BOX_W * 0.7  # how far an edge that skips rows bends out, to pass beside the boxes between
 
 
 def layers(pipeline: Pipeline) -> list[list[str]]:
@@ -184,12 +185,12 @@ def layers(pipeline: Pipeline) -> list[list[str]]:
 def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
     states = states or {}
     rows = layers(pipeline)
-    width = max(len(row) for row in rows) * (_BOX_W + _GAP_X) - _GAP_X + 2 * _MARGIN
+    width = max(len(row) for row in rows) * (_BOX_W + _GAP_X) - _GAP_X + 2 * _MARGIN + _DETOUR
     height = len(rows) * (_BOX_H + _GAP_Y) - _GAP_Y + 2 * _MARGIN
     where: dict[str, tuple[float, float]] = {}
     for r, row in enumerate(rows):
         row_width = len(row) * (_BOX_W + _GAP_X) - _GAP_X
-        left = (width - row_width) / 2
+        left = (width - _DETOUR - row_width) / 2
         for c, node in enumerate(row):
             where[node] = (left + c * (_BOX_W + _GAP_X), _MARGIN + r * (_BOX_H + _GAP_Y))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -212,12 +213,17 @@ def _svg_edge(edge: Edge, where: Mapping[str, tuple[float, float]]) -> str:
         y1, y2 = sy + _BOX_H / 2, ty + _BOX_H / 2
         x1, x2 = sx + _BOX_W, tx + _BOX_W
     bend = max(abs(y2 - y1) / 2, 30)
+    # An edge that skips a row (or goes back up) bends out to the right, beside the boxes it would cross.
+    out = _DETOUR if ty <= sy or ty - sy > _BOX_H + _GAP_Y + 1 else 0.0
+    c1x, c1y, c2x, c2y = x1 + out, y1 + bend, x2 + out, y2 - bend
     dash = ' stroke-dasharray="5,4"' if edge.control else ""
-    path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
+    path = f"M{x1:.1f},{y1:.1f} C{c1x:.1f},{c1y:.1f} {c2x:.1f},{c2y:.1f} {x2:.1f},{y2:.1f}"
     parts = [f'<path d="{path}" fill="none" stroke="#52525b" stroke-width="1.2"{dash} marker-end="url(#arrow)"/>']
     if edge.label:
         label = _fit(edge.label, 28)
-        parts.append(f'<text x="{(x1 + x2) / 2 + 4:.1f}" y="{(y1 + y2) / 2:.1f}" font-size="10" '
+        # The label at the curve's middle (t = 1/2).
+        middle_x, middle_y = (x1 + 3 * c1x + 3 * c2x + x2) / 8, (y1 + 3 * c1y + 3 * c2y + y2) / 8
+        parts.append(f'<text x="{middle_x + 4:.1f}" y="{middle_y:.1f}" font-size="10" '
                      f'fill="#3f3f46">{escape(label)}</text>')
     return "<g>" + "".join(parts) + "</g>"
 

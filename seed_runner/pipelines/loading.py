@@ -239,7 +239,8 @@ def _step(located: Located, name: str, spec: dict[str, Any], steps: Mapping[str,
         else None,
         conditions=tuple(conditions),
         settings={k: _setting(v) for k, v in (spec.get("settings") or {}).items()},
-        mounts=dict(spec.get("mounts") or {}), resources={k: float(v) for k, v in (spec.get("resources") or {}).items()},
+        mounts=dict(spec.get("mounts") or {}),
+        resources={k: float(v) for k, v in (spec.get("resources") or {}).items()},
         after=tuple(spec.get("after") or ()), position=located.key_at(at), places=places)
 
 

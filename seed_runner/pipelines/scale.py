@@ -101,7 +101,8 @@ class _Converter:
                 out[spec["name"]] = PipelineInput(
                     name=spec["name"], type="file" if kind == "files" else str(spec.get("type", "string")),
                     required=bool(spec.get("required", True)), multiple=bool(spec.get("multiple", False)),
-                    media_types=tuple(spec.get("media_types") or ()), position=self.located.value_at(("input", kind, i)))
+                    media_types=tuple(spec.get("media_types") or ()),
+                    position=self.located.value_at(("input", kind, i)))
         return out
 
     # -------------------------------------------------------------------------- job nodes
