@@ -56,6 +56,9 @@ _EXPORTS = {
     "TestReport": "seed_runner.testing.report",
     "check_pipeline": "seed_runner.pipelines.checking",
     "load_pipeline": "seed_runner.pipelines.loading",
+    "run_pipeline": "seed_runner.pipelines.start",
+    "resume_pipeline": "seed_runner.pipelines.start",
+    "PipelineResult": "seed_runner.pipelines.running",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -11,7 +11,7 @@ from typing import Any
 from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, RunFuture, RunOptions, as_completed
 
 __all__ = ["DoesNotFit", "Executor", "ExecutorClosed", "Footprint", "RunFuture", "RunOptions", "as_completed",
-           "LocalExecutor", "DaskExecutor"]
+           "LocalExecutor", "DaskExecutor", "OutputRef"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from .dask import DaskExecutor
 
         return DaskExecutor
+    if name == "OutputRef":
+        from .chaining import OutputRef
+
+        return OutputRef
     raise AttributeError(f"module 'seed_runner.executors' has no attribute {name!r}")

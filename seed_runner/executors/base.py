@@ -116,6 +116,13 @@ class RunFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     def run_id(self) -> str | None:
         return self.request.run_id
 
+    def output(self, name: str) -> Any:
+        """This run's output ``name``, as an input of another run (``executors.chaining``): the run that takes
+        it waits for this one."""
+        from .chaining import OutputRef
+
+        return OutputRef(self, name)
+
     def cancel(self, reason: Reason = "cancelled") -> bool:  # type: ignore[override]
         """Stop the run (see the module's doc). True unless it had already ended."""
         if self.done():

@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "load_pipeline": "loading", "read_pipeline": "loading", "parse_pipeline": "loading", "PipelineError": "loading",
     "check_pipeline": "checking", "PipelineCheck": "checking", "accepts": "filters",
     "FileFacts": "filters", "to_document": "writing", "dump_yaml": "writing",
+    "run": "start", "run_pipeline": "start", "resume_pipeline": "start", "PipelineRunError": "start",
+    "PipelineResult": "running", "RunEvent": "running",
 }
 
 __all__ = list(_EXPORTS)
