@@ -23,6 +23,11 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.conformance.catalog", "seed_runner.conformance.tap", "seed_runner.conformance.judges",
         "seed_runner.conformance.recipes", "seed_runner.conformance.report",
         "seed_runner.outputs")
+# Pipelines: reading, checking, Scale recipes, filters, pictures (pipelines.manifests and checking read images).
+PURE += ("seed_runner.pipelines.model", "seed_runner.pipelines.yamltext", "seed_runner.pipelines.loading",
+         "seed_runner.pipelines.check", "seed_runner.pipelines.check_sources", "seed_runner.pipelines.codes",
+         "seed_runner.pipelines.filters", "seed_runner.pipelines.scale", "seed_runner.pipelines.writing",
+         "seed_runner.pipelines.graph")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors",
           "seed_runner.testing.suite")
