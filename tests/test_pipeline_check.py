@@ -356,3 +356,76 @@ def test_a_long_chain_has_no_problem_and_is_ordered(size: int) -> None:
     loaded = parse_pipeline(text)
     assert check(loaded.pipeline, {f"s{i}": _manifest("text-upper") for i in range(size)}) == []
     assert loaded.pipeline.order() == tuple(f"s{i}" for i in range(size))
+
+
+# -- the command: formats and exit statuses ----------------------------------------------------------------
+
+
+def _shout_folder(tmp_path: Path, text: str = SHOUT) -> Path:
+    for name in SHOUT_JOBS.values():
+        (tmp_path / f"{name}.manifest.json").write_text((DATA / f"{name}.manifest.json").read_text())
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None):
+    from typer.testing import CliRunner
+
+    from seed_runner.cli.app import app
+
+    return CliRunner().invoke(app, ["pipeline", "check", *args], env=env)
+
+
+def test_cli_text_lists_every_problem_as_file_line_column(tmp_path: Path) -> None:
+    path = _shout_folder(tmp_path, UNKNOWNS)
+    result = _invoke(str(path))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    assert lines[0] == (f"{path}:{_at(UNKNOWNS, 'inputs.TXT')[0]}:{_at(UNKNOWNS, 'inputs.TXT')[1]}: error "
+                        "unknown-input $.steps.split.inputs.TEXT: step 'split' input 'TEXT': the pipeline has no "
+                        "input 'TXT' (known: TEXT)")
+    assert lines[-1] == f"{path}: invalid: 3 steps, 6 errors, 0 warnings"
+    assert _invoke(str(_shout_folder(tmp_path))).exit_code == 0
+
+
+def test_cli_strict_json_sarif_and_github(tmp_path: Path) -> None:
+    path = _shout_folder(tmp_path, SHOUT.replace("LIMIT: {type: integer, default: 10}",
+                                                 "LIMIT: {type: integer, default: 10}\n  SPARE: {type: string}"))
+    assert _invoke(str(path)).exit_code == 0  # a warning only
+    assert _invoke(str(path), "--strict").exit_code == 1
+    document = json.loads(_invoke(str(path), "--format", "json").stdout)
+    assert document["valid"] and document["steps"] == ["split", "upper", "join"]
+    assert document["problems"] == [{"severity": "warning", "code": "unused-input", "path": "$.inputs.SPARE",
+                                     "message": "the pipeline input 'SPARE' is read by no step or output; connect "
+                                                "it, or remove it", "line": 6, "column": 3}]
+    sarif = json.loads(_invoke(str(path), "--format", "sarif").stdout)
+    run = sarif["runs"][0]
+    assert run["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == "A pipeline input no step or output reads."
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 6, "startColumn": 3}
+    github = _invoke(str(path), "--format", "github").stdout.splitlines()
+    assert github[0].startswith("::warning file=") and ",line=6,col=3,title=unused-input::" in github[0]
+
+
+def test_cli_says_exit_4_when_the_engine_does_not_answer(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(SHOUT.replace("manifest: text-split.manifest.json", "image: text-split-1.0.0-seed:1.0.0"))
+    result = _invoke(str(path), env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock", "DOCKER_CONTEXT": ""})
+    assert result.exit_code == 4
+    assert "engine-unavailable" in result.stdout and ":8:5:" in result.stdout
+
+
+@pytest.mark.engine
+def test_manifests_are_read_from_image_labels_without_a_container(build_image, docker_client, tmp_path: Path) -> None:
+    label = json.dumps(json.loads((DATA / "text-split.manifest.json").read_text()), separators=(",", ":"))
+    tag = build_image(labels={"com.ngageoint.seed.manifest": label})
+    text = SHOUT.replace("manifest: text-split.manifest.json", f"image: {tag}")
+    result = check_pipeline(_shout_folder(tmp_path, text))
+    assert [p.code for p in result.problems] == []
+    assert docker_client.containers.list(all=True, filters={"ancestor": tag}) == []  # no container made
+    result = check_pipeline(_shout_folder(tmp_path, text.replace(f"image: {tag}",
+                                                                 "image: seed-runner-test/no-such-image:0")))
+    assert [(p.code, p.line, p.column) for p in result.problems] == [("manifest-unavailable", 8, 5)]
+    assert "not on the local engine" in result.problems[0].message
