@@ -429,3 +429,20 @@ def test_manifests_are_read_from_image_labels_without_a_container(build_image, d
                                                                  "image: seed-runner-test/no-such-image:0")))
     assert [(p.code, p.line, p.column) for p in result.problems] == [("manifest-unavailable", 8, 5)]
     assert "not on the local engine" in result.problems[0].message
+
+
+def test_the_codes_table_the_docs_and_the_source_agree() -> None:
+    import re
+
+    from seed_runner.pipelines.codes import CODES
+
+    repo = Path(__file__).resolve().parents[1]
+    page = (repo / "docs" / "reference" / "pipeline-yaml.md").read_text()
+    documented = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (error|warning) \|", page, re.M))
+    assert documented == {code: entry.severity for code, entry in CODES.items()}
+    emitted: set[str] = set()
+    for name in ("yamltext", "loading", "check", "scale", "manifests", "checking"):  # what check_pipeline reports
+        text = (repo / "seed_runner" / "pipelines" / f"{name}.py").read_text()
+        emitted |= set(re.findall(r'(?:self\.add|error|warning|_problem|YamlError)\(\s*"([a-z0-9-]+)"', text))
+    assert emitted - set(CODES) == set(), "codes emitted but not in the table"
+    assert {"cycle", "several-files", "scale-sub-recipe", "too-many-nodes"} <= emitted

@@ -107,7 +107,11 @@ def summary(result: "PipelineCheck") -> str:
     warnings = len(result.problems) - errors
     steps = len(result.pipeline.steps) if result.pipeline is not None else 0
     verdict = "ok" if not errors else "invalid"
-    return f"{result.file}: {verdict}: {steps} steps, {errors} errors, {warnings} warnings"
+    return f"{result.file}: {verdict}: {_count(steps, 'step')}, {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def check_document(result: "PipelineCheck", *, strict: bool = False) -> dict[str, Any]:
