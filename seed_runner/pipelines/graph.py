@@ -158,7 +158,7 @@ def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
 # ------------------------------------------------------------------------------ SVG
 
 _BOX_W, _BOX_H, _GAP_X, _GAP_Y, _MARGIN, _CHAR_W = 210, 58, 36, 64, 20, 6.0
-_DETOUR = _BOX_W * 0.7  # how far an edge that skips rows bends out, to pass beside the boxes between
+_DETOUR = _BOX_W * 0.9  # how far an edge that skips rows bends out, to pass beside the boxes between
 
 
 def layers(pipeline: Pipeline) -> list[list[str]]:
