@@ -72,6 +72,7 @@ class Driver:
         self.due: list[tuple[float, st.RunState, PlannedRun]] = []
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
         self.stopping = False
+        self.interrupted = False
         self.written = 0.0
 
     # -- the loop -----------------------------------------------------------------------------------------
@@ -183,6 +184,8 @@ class Driver:
         step = self.state.steps[name]
         if step.state != "running" or any(r.status in ("pending", "running") for r in step.runs):
             return
+        if self.interrupted and any(r.status == "interrupted" for r in step.runs):
+            return  # not ended: resume decides it again (its succeeded runs are kept)
         bad = [r for r in step.runs if not r.succeeded]
         step.state = "failed" if bad else "succeeded"
         if bad:
@@ -215,6 +218,7 @@ class Driver:
         return [f for f, (_, planned) in self.futures.items() if planned.step == name]
 
     def interrupt(self) -> None:
+        self.interrupted = self.stopping = True  # what ends now ends interrupted: no step fails for it
         self.executor.close(cancel=True, reason="interrupted")  # every container stopped and removed
         for future in list(self.futures):
             if future.done():
