@@ -116,3 +116,18 @@ def test_cli_graph_refuses_a_bad_state_file_and_a_broken_pipeline(tmp_path: Path
     broken.write_text("seedPipeline: '1.0'\nname: x\nsteps: {a: {imag: i}}\n")
     result = CliRunner().invoke(app, ["pipeline", "graph", str(broken)])
     assert result.exit_code == 1 and f"{broken}:3:" in result.stderr
+
+
+def test_no_svg_edge_crosses_a_box_it_does_not_join(pipeline: Pipeline) -> None:
+    import re
+
+    root = ET.fromstring(graph.svg(pipeline))
+    boxes = [tuple(float(r.get(k)) for k in ("x", "y", "width", "height")) for r in root.iter(f"{SVG}rect")]
+    for path in (p for p in root.iter(f"{SVG}path") if p.get("marker-end")):
+        x1, y1, c1x, c1y, c2x, c2y, x2, y2 = map(float, re.findall(r"-?\d+(?:\.\d+)?", path.get("d")))
+        for step in range(1, 20):
+            t = step / 20
+            x = (1 - t) ** 3 * x1 + 3 * (1 - t) ** 2 * t * c1x + 3 * (1 - t) * t ** 2 * c2x + t ** 3 * x2
+            y = (1 - t) ** 3 * y1 + 3 * (1 - t) ** 2 * t * c1y + 3 * (1 - t) * t ** 2 * c2y + t ** 3 * y2
+            inside = [b for b in boxes if b[0] < x < b[0] + b[2] and b[1] + 1 < y < b[1] + b[3] - 1]
+            assert not inside, f"{path.get('d')} crosses {inside} at t={t}"

@@ -158,7 +158,8 @@ def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
 # ------------------------------------------------------------------------------ SVG
 
 _BOX_W, _BOX_H, _GAP_X, _GAP_Y, _MARGIN, _CHAR_W = 210, 58, 36, 64, 20, 6.0
-_DETOUR = _BOX_W * 0.9  # how far an edge that skips rows bends out, to pass beside the boxes between
+_DETOUR = 60.0  # how far right of the boxes an edge that skips rows bends out
+_LABEL_ROOM = 110.0  # room on the right for the labels of those edges
 
 
 def layers(pipeline: Pipeline) -> list[list[str]]:
@@ -185,12 +186,12 @@ def layers(pipeline: Pipeline) -> list[list[str]]:
 def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
     states = states or {}
     rows = layers(pipeline)
-    width = max(len(row) for row in rows) * (_BOX_W + _GAP_X) - _GAP_X + 2 * _MARGIN + _DETOUR
+    width = max(len(row) for row in rows) * (_BOX_W + _GAP_X) - _GAP_X + 2 * _MARGIN + _DETOUR + _LABEL_ROOM
     height = len(rows) * (_BOX_H + _GAP_Y) - _GAP_Y + 2 * _MARGIN
     where: dict[str, tuple[float, float]] = {}
     for r, row in enumerate(rows):
         row_width = len(row) * (_BOX_W + _GAP_X) - _GAP_X
-        left = (width - _DETOUR - row_width) / 2
+        left = (width - _DETOUR - _LABEL_ROOM - row_width) / 2
         for c, node in enumerate(row):
             where[node] = (left + c * (_BOX_W + _GAP_X), _MARGIN + r * (_BOX_H + _GAP_Y))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -208,14 +209,16 @@ def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
 
 def _svg_edge(edge: Edge, where: Mapping[str, tuple[float, float]]) -> str:
     (sx, sy), (tx, ty) = where[edge.source], where[edge.target]
-    x1, y1, x2, y2 = sx + _BOX_W / 2, sy + _BOX_H, tx + _BOX_W / 2, ty
-    if ty <= sy:  # an edge of a cycle (or to a node on the same row): around the side
-        y1, y2 = sy + _BOX_H / 2, ty + _BOX_H / 2
-        x1, x2 = sx + _BOX_W, tx + _BOX_W
-    bend = max(abs(y2 - y1) / 2, 30)
-    # An edge that skips a row (or goes back up) bends out to the right, beside the boxes it would cross.
-    out = _DETOUR if ty <= sy or ty - sy > _BOX_H + _GAP_Y + 1 else 0.0
-    c1x, c1y, c2x, c2y = x1 + out, y1 + bend, x2 + out, y2 - bend
+    if ty <= sy or ty - sy > _BOX_H + _GAP_Y + 1:
+        # An edge that skips a row (or goes back up, in a cycle) leaves and enters by the right sides, and
+        # bends out to the right of both, so as to pass beside the boxes between instead of through them.
+        x1, y1, x2, y2 = sx + _BOX_W, sy + _BOX_H / 2, tx + _BOX_W, ty + _BOX_H / 2
+        side = max(x1, x2) + _DETOUR
+        c1x, c1y, c2x, c2y = side, y1, side, y2
+    else:
+        x1, y1, x2, y2 = sx + _BOX_W / 2, sy + _BOX_H, tx + _BOX_W / 2, ty
+        bend = max(abs(y2 - y1) / 2, 30)
+        c1x, c1y, c2x, c2y = x1, y1 + bend, x2, y2 - bend
     dash = ' stroke-dasharray="5,4"' if edge.control else ""
     path = f"M{x1:.1f},{y1:.1f} C{c1x:.1f},{c1y:.1f} {c2x:.1f},{c2y:.1f} {x2:.1f},{y2:.1f}"
     parts = [f'<path d="{path}" fill="none" stroke="#52525b" stroke-width="1.2"{dash} marker-end="url(#arrow)"/>']
