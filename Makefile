@@ -45,6 +45,7 @@ bench: images
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch_dask.py
+	$(BIN)/python bench/pipeline_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
