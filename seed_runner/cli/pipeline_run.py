@@ -165,6 +165,12 @@ def run_command(
     mapping = {name: image or "" for name, image in pairs(job_types, "--job-type")}
     chosen = _executor(executor, scheduler, shared_dir if executor == "dask" else None, None, parallel,
                        None, None, None)
+    if output is None and executor == "dask" and shared_dir is not None:  # every worker must see the run folders
+        import os
+
+        from ..pipelines.state import default_folder
+
+        output = shared_dir / default_folder(file.stem, os.urandom(6).hex()).name
     report = _Report(quiet)
     _drive(lambda: run_pipeline(
         file, inputs=dict(parts.file_inputs), json_inputs=dict(parts.json_inputs), settings=given,
@@ -273,9 +279,13 @@ def _records(prefix: str | None, limit: int | None) -> list[dict[str, Any]]:
 
 
 def register(app: typer.Typer) -> None:
+    from .render import help_text
+
     group, _ = _pipeline_app()
-    group.command("run")(run_command)
-    group.command("resume")(resume_command)
+    group.command("run", help=help_text(run_command))(run_command)
+    group.command("resume", help=help_text(resume_command))(resume_command)
+    for info in pipelines_app.registered_commands:
+        info.help = info.help or help_text(info.callback)
     if not any(info.typer_instance is group for info in app.registered_groups):  # whoever comes first adds it
         app.add_typer(group, name="pipeline")
     app.add_typer(pipelines_app, name="pipelines")

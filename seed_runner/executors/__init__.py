@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, RunFuture, RunOptions, as_completed
+from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, OutputRef, RunFuture, RunOptions, as_completed
 
 __all__ = ["DoesNotFit", "Executor", "ExecutorClosed", "Footprint", "RunFuture", "RunOptions", "as_completed",
            "LocalExecutor", "DaskExecutor", "OutputRef"]
@@ -23,8 +23,4 @@ def __getattr__(name: str) -> Any:
         from .dask import DaskExecutor
 
         return DaskExecutor
-    if name == "OutputRef":
-        from .chaining import OutputRef
-
-        return OutputRef
     raise AttributeError(f"module 'seed_runner.executors' has no attribute {name!r}")

@@ -19,26 +19,14 @@ which run and output. Cancelling it before then, or closing the executor, also e
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .base import RunFuture, RunOptions, unstarted, with_run_id
+from .base import OutputRef, RunFuture, RunOptions, unstarted, with_run_id
 
 if TYPE_CHECKING:
     from ..runtime.plan import RunRequest
-    from ..runtime.runner import RunResult
-
-
-@dataclass(frozen=True)
-class OutputRef:
-    """The output ``name`` of a run: ``source`` a RunFuture (waited for) or a RunResult."""
-
-    source: Any
-    name: str
-
-    def result(self) -> "RunResult":
-        return self.source.result() if isinstance(self.source, RunFuture) else self.source
 
 
 class SourceFailed(ValueError):

@@ -143,7 +143,14 @@ class Driver:
             run.run_dir = st.run_folder_name(planned.step, planned.index, run.run_id)
             request = replace(request, run_id=run.run_id, run_dir=str(self.state.run_path(run)))
             planned = replace(planned, request=request)
-        future = self.executor.submit(request, self.options)
+        try:
+            future = self.executor.submit(request, self.options)
+        except Exception as exc:  # noqa: BLE001 - refused (DoesNotFit, a closed or unreachable executor): it failed
+            st.take_result(run, {"run_id": run.run_id, "status": "error", "message": f"not started: {exc}",
+                                 "error": {"name": "not-submitted", "category": "system"}})
+            self.event(RunEvent("ended", planned.step, planned.index, run.run_id, run.status, run.message))
+            self.step_ended(planned.step)
+            return
         self.futures[future] = (run, planned)
         future.add_done_callback(self.ended_runs.put)
         self.event(RunEvent("started", planned.step, planned.index, run.run_id, "running",
