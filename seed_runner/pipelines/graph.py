@@ -8,6 +8,7 @@ row below the deepest step it needs, the pipeline's outputs at the bottom.
 
 from __future__ import annotations
 
+import graphlib
 import json
 from dataclasses import dataclass
 from html import escape as _html_escape
@@ -115,8 +116,13 @@ def mermaid(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+_MERMAID_ENTITIES = {"#": "#35;", "&": "#amp;", "<": "#lt;", ">": "#gt;", '"': "#quot;", "|": "#124;",
+                     "[": "#91;", "]": "#93;", "{": "#123;", "}": "#125;", "(": "#40;", ")": "#41;"}
+
+
 def _mermaid_text(text: str) -> str:
-    return escape(text, quote=True).replace("|", "&#124;")
+    """Text inside a Mermaid label: its own entity codes (``#quot;``) for what would end or break the label."""
+    return "".join(_MERMAID_ENTITIES.get(char, char) for char in one_line(text))
 
 
 def _short_ids(pipeline: Pipeline) -> dict[str, str]:
@@ -169,6 +175,13 @@ def layers(pipeline: Pipeline) -> list[list[str]]:
     depth: dict[str, int] = {}
     todo = {name: set(needs) for name, needs in graph.items()}
     level = 1
+    try:  # one pass in topological order; a cycle falls back to the rounds below
+        for name in pipeline.order():
+            depth[name] = 1 + max((depth[n] for n in graph[name]), default=0)
+            level = max(level, depth[name])
+        todo = {}
+    except graphlib.CycleError:
+        depth.clear()
     while todo:
         ready = [name for name, needs in todo.items() if not needs - depth.keys()]
         if not ready:  # a cycle: place the rest together
