@@ -93,3 +93,62 @@ def test_a_damaged_pipeline_json_is_one_line(tmp_path_factory: Any, data: bytes)
         assert "\n" not in str(exc) and str(exc)
     else:  # pragma: no cover - a damaged state must never run
         raise AssertionError("a damaged pipeline.json was resumed")
+
+
+@pytest.mark.engine
+def test_a_secret_is_written_nowhere_and_resume_asks_for_it_again(tmp_path: Path, home: Path,
+                                                                   build_image: Any) -> None:
+    import subprocess
+    import sys
+    import uuid
+
+    from seed_runner.manifest.names import LABEL
+
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    document = {"seedVersion": "1.0.0", "job": {
+        "name": "pipe-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+        "maintainer": {"name": "n", "email": "n@example.com"}, "timeout": 30,
+        "interface": {"command": "sh -c 'echo ${#TOKEN} > ${OUTPUT_DIR}/length.txt; echo $GREETING >> "
+                                 "${OUTPUT_DIR}/length.txt'",
+                      "settings": [{"name": "TOKEN", "secret": True}, {"name": "GREETING"}],
+                      "outputs": {"files": [{"name": "LENGTH", "pattern": "length.txt"}]}}}}
+    image = build_image(f"pipe-run-test/secret-{uuid.uuid4().hex[:8]}:1", labels={LABEL: json.dumps(document)})
+    (tmp_path / "p.yaml").write_text(f"""\
+seedPipeline: "1.0"
+name: secret
+steps:
+  first:
+    image: {image}
+    settings: {{TOKEN: {{secret: true}}, GREETING: hi}}
+  second:
+    image: {image}
+    settings: {{TOKEN: {{secret: true}}, GREETING: again}}
+    after: [first]
+""")
+    seed = str(Path(sys.executable).with_name("seed"))
+    ran = subprocess.run([seed, "pipeline", "run", str(tmp_path / "p.yaml"), "-e", f"first.TOKEN={secret}",
+                          "-e", f"second.TOKEN={secret}x", "-o", str(tmp_path / "run"), "-j", "X=1"],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2 and "no input X" in ran.stderr  # refused: nothing written
+    ran = subprocess.run([seed, "pipeline", "run", str(tmp_path / "p.yaml"), "-e", f"first.TOKEN={secret}",
+                          "-e", f"second.TOKEN={secret}x", "-o", str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    first = json.loads((tmp_path / "run/pipeline.json").read_text())["steps"]["first"]["runs"][0]
+    assert (tmp_path / "run" / first["run_dir"] / "outputs/length.txt").read_text() == f"{len(secret)}\nhi\n"
+    written = b"".join(p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file())
+    written += b"".join(p.read_bytes() for p in home.glob("*") if p.is_file())
+    assert secret.encode() not in written and b"hi" in written
+
+    # resume asks for the secret again: without it, refused (nothing runs); the rest is as recorded
+    state = json.loads((tmp_path / "run/pipeline.json").read_text())
+    state["steps"]["second"] = {"state": "pending", "reason": None, "runs": []}
+    (tmp_path / "run/pipeline.json").write_text(json.dumps(state))
+    refused = subprocess.run([seed, "pipeline", "resume", str(tmp_path / "run")], capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 2 and "setting TOKEN has no value" in refused.stderr
+    resumed = subprocess.run([seed, "pipeline", "resume", str(tmp_path / "run"), "-e", f"TOKEN={secret}"],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    second = json.loads((tmp_path / "run/pipeline.json").read_text())["steps"]["second"]["runs"][0]
+    assert (tmp_path / "run" / second["run_dir"] / "outputs/length.txt").read_text() == f"{len(secret)}\nagain\n"
