@@ -64,7 +64,8 @@ def test_the_full_example_converts_and_its_sub_recipes_are_refused_at_their_line
     assert pipeline.inputs["foo"].multiple and pipeline.inputs["foo"].media_types == ("image/tiff",)
     assert pipeline.inputs["bar"].type == "integer" and not pipeline.inputs["bar"].required
     assert pipeline.steps["node_b"].inputs["input_b"].text == "node_a.output_a"
-    assert pipeline.steps["node_b"].after == ("node_a",)
+    assert pipeline.steps["node_b"].after == ()  # its input from node_a says it already
+    assert pipeline.steps["node_b"].needs() == {"node_a"}
 
 
 def _with_job_nodes() -> dict:
@@ -87,7 +88,7 @@ def test_condition_nodes_become_when_and_unless_with_their_outputs_resolved(job_
     (condition,) = d.conditions
     assert condition.origin == "node_c" and condition.filters[0].name.text == "node_b.output_a"
     assert condition.filters[0].type == "media-type" and condition.filters[0].values == ("image/tiff",)
-    assert d.after == ("node_b",)
+    assert d.after == () and d.needs() == {"node_b"}
 
 
 def test_converted_recipe_checks_clean_and_round_trips(tmp_path: Path, job_types: dict) -> None:
@@ -141,3 +142,15 @@ def test_versions_other_than_6_and_7_are_refused() -> None:
     loaded = parse_pipeline('{"version": "1.0", "nodes": {}}')
     assert [(p.code, p.line, p.column) for p in loaded.problems] == [("scale-version", 1, 13)]
     assert loaded.pipeline is None
+
+
+def test_a_dependency_that_carries_no_data_becomes_after() -> None:
+    job = {"node_type": "job", "job_type_name": "t", "job_type_version": "1", "job_type_revision": 1}
+    recipe = {"version": "7", "input": {"json": [{"name": "n", "type": "integer"}]}, "nodes": {
+        "a": {"dependencies": [], "input": {"X": {"type": "recipe", "input": "n"}}, "node_type": job},
+        "b": {"dependencies": [{"name": "a"}, {"name": "ghost"}], "input": {"X": {"type": "recipe", "input": "n"}},
+              "node_type": job}}}
+    text = json.dumps(recipe, indent=2)
+    loaded = parse_pipeline(text, job_types={"t": "t:1"})
+    assert loaded.pipeline.steps["b"].after == ("a",) and loaded.pipeline.steps["a"].image == "t:1"
+    assert [(p.code, p.line) for p in loaded.problems] == [("unknown-step", _line_of(text, '"name": "ghost"') - 1)]

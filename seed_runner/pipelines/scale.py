@@ -129,6 +129,10 @@ class _Converter:
         if (key := self.located.keys.get(at + ("input",))) is not None:
             places["inputs"] = key
         conditions, after = self._dependencies(name, node, set())
+        # A dependency that data already implies (an input or a filter reads from it) needs no `after`.
+        implied = {c.step for c in (*inputs.values(), *(c for cond in conditions for c in cond.connections()))
+                   if c.kind == "output"}
+        after = [a for a in after if a not in implied]
         for i, _ in enumerate(after):
             places[f"after[{i}]"] = self.located.value_at(at + ("dependencies",)) or self.located.keys[at]
         return Step(name=name, image=image, manifest=manifest, inputs=inputs, conditions=tuple(conditions),
