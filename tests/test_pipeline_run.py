@@ -220,3 +220,75 @@ def test_scale_s_example_recipe_runs_with_its_job_types_mapped(tmp_path: Path, h
     node_d = steps["node_d"]["runs"][0]
     assert (tmp_path / "p" / node_d["run_dir"] / "outputs/d.tif").read_text() == "7\n"
     assert node_d["inputs_from"] == [node_b["run_id"]]
+
+
+# -- the plan alone (no engine) --------------------------------------------------------------------------------
+
+def _planning(tmp_path: Path, text: str) -> tuple[Any, Any, Any]:
+    from seed_runner import load_manifest
+    from seed_runner.pipelines import parse_pipeline
+    from seed_runner.pipelines import state as st
+
+    pipeline = parse_pipeline(text).pipeline
+    jobs = Path(__file__).resolve().parents[1] / "sample_jobs"
+    manifests = {name: load_manifest(jobs / step.image.split("-1.0.0")[0] / "seed.manifest.json")
+                 for name, step in pipeline.steps.items()}
+    state = st.PipelineState("p1", pipeline.name, tmp_path, {}, {"TEXT": {"files": ["/in.txt"]}, "LIMIT": {"value": 2}},
+                             steps={name: st.StepState() for name in pipeline.steps})
+    return pipeline, manifests, state
+
+
+def _ended(state: Any, step: str, outputs: dict[str, Any], json_outputs: dict[str, Any] | None = None,
+           count: int = 1) -> None:
+    from seed_runner.pipelines import state as st
+
+    state.steps[step].state = "succeeded"
+    state.steps[step].runs = [st.RunState(i, f"{step}{i}", f"runs/{step}-{i}", "succeeded", outputs=outputs,
+                                          json_outputs=json_outputs or {}) for i in range(count)]
+
+
+def test_the_plan_decides_a_step_once_its_needs_have_ended(tmp_path: Path) -> None:
+    from seed_runner.pipelines.plan import ready
+
+    ids = iter(f"{n:012x}" for n in range(100))
+    pipeline, manifests, state = _planning(tmp_path, EXAMPLE)
+    first = ready(pipeline, manifests, state, lambda: next(ids))
+    assert [(d.step, d.state, len(d.runs)) for d in first] == [("split", "run", 1)]
+    assert first[0].runs[0].request.file_inputs == {"TEXT": ["/in.txt"]}
+    state.steps["split"].state = "running"
+    assert ready(pipeline, manifests, state, lambda: next(ids)) == []  # nothing else until split has ended
+
+    parts = [{"path": f"part-{i}.txt", "media_type": "text/plain"} for i in (1, 2, 3)]
+    _ended(state, "split", {"PARTS": parts}, {"COUNT": 3})
+    upper = ready(pipeline, manifests, state, lambda: next(ids))
+    assert [(d.step, d.state, len(d.runs)) for d in upper] == [("upper", "run", 3)]
+    assert [r.request.file_inputs["PART"] for r in upper[0].runs] == \
+        [[str(tmp_path / "runs/split-0/outputs" / p["path"])] for p in parts]
+    assert all(r.inputs_from == ("split0",) and r.request.pipeline_id == "p1" for r in upper[0].runs)
+
+    _ended(state, "upper", {"UPPER": [{"path": "x.txt"}]}, count=3)
+    join = ready(pipeline, manifests, state, lambda: next(ids))
+    assert [(d.step, d.state) for d in join] == [("join", "skipped")]  # COUNT 3 > LIMIT 2
+    state.inputs["LIMIT"] = {"value": 3}
+    join = ready(pipeline, manifests, state, lambda: next(ids))
+    assert join[0].state == "run" and len(join[0].runs[0].request.file_inputs["PARTS"]) == 3
+    assert join[0].runs[0].inputs_from == ("upper0", "upper1", "upper2")
+
+
+def test_a_failure_stops_what_needs_it_and_several_files_into_one_is_a_failure(tmp_path: Path) -> None:
+    from seed_runner.pipelines.plan import ready
+
+    ids = iter(f"{n:012x}" for n in range(100))
+    pipeline, manifests, state = _planning(tmp_path, EXAMPLE)
+    state.steps["split"].state = "failed"
+    decided = ready(pipeline, manifests, state, lambda: next(ids))
+    assert [(d.step, d.state) for d in decided] == [("upper", "stopped")]
+    state.steps["upper"].state = "stopped"
+    assert [(d.step, d.state) for d in ready(pipeline, manifests, state, lambda: next(ids))] == [("join", "stopped")]
+
+    single = EXAMPLE.replace("    forEach: split.PARTS                    # one run per file of split's output PARTS\n",
+                             "").replace("inputs: {PART: item}", "inputs: {PART: split.PARTS}")
+    pipeline, manifests, state = _planning(tmp_path, single)
+    _ended(state, "split", {"PARTS": [{"path": "a"}, {"path": "b"}]}, {"COUNT": 2})
+    decided = ready(pipeline, manifests, state, lambda: next(ids))
+    assert decided[0].state == "failed" and "takes one file, but split.PARTS gave 2" in (decided[0].reason or "")
