@@ -136,3 +136,30 @@ def test_mutated_pipelines_never_raise(path: tuple, value: Any, as_json: bool) -
 
     text = json.dumps(document) if as_json else yaml.safe_dump(document)
     _one_line_problems_or_a_pipeline(text)
+
+
+SCALE = Path(__file__).resolve().parents[1].parent / "shared" / "scale-examples" / "recipes" / \
+    "recipe-definition-v6-full.json"
+SCALE_PATHS = [("version",), ("input",), ("input", "files"), ("input", "files", 0), ("input", "json", 0, "type"),
+               ("nodes",), ("nodes", "node_a"), ("nodes", "node_a", "input"), ("nodes", "node_a", "input", "input_a"),
+               ("nodes", "node_b", "dependencies"), ("nodes", "node_b", "dependencies", 0),
+               ("nodes", "node_c", "node_type"), ("nodes", "node_c", "node_type", "data_filter"),
+               ("nodes", "node_c", "node_type", "data_filter", "filters", 0),
+               ("nodes", "node_c", "node_type", "data_filter", "filters", 0, "values"),
+               ("nodes", "node_d", "node_type", "node_type"), ("nodes", "node_a", "node_type", "job_type_name")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SCALE_PATHS), JSON | st.sampled_from(["job", "condition", "recipe", "dependency"]))
+def test_mutated_scale_recipes_never_raise(path: tuple, value: Any) -> None:
+    document = json.loads(SCALE.read_text())
+    target: Any = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    loaded = parse_pipeline(json.dumps(document, indent=1), job_types={"job-type-1:1.0": "a:1"})
+    for problem in loaded.problems:
+        assert "\n" not in problem.message
+    if loaded.pipeline is not None:
+        check(loaded.pipeline, {})
+        graph.dot(loaded.pipeline)

@@ -213,6 +213,10 @@ class _Checker:
                              "a filter compares with JSON values", value.position)
         if not self._reference(item.name, step, path + ("name",), what):
             return
+        if item.type not in CONDITIONS_BY_TYPE:  # a Scale recipe's filter (a pipeline file's schema says it)
+            self.add("filter-type-mismatch", path + ("type",), f"{what}: {item.type!r} is no filter type; use "
+                     f"one of {', '.join(sorted(CONDITIONS_BY_TYPE))}", item.position)
+            return
         source = self.sources.of(item.name, step)
         place = item.name.position
         if source.is_file is True and item.type not in FILE_FILTER_TYPES:

@@ -51,7 +51,22 @@ class _Converter:
     def add(self, code: str, path: tuple[Any, ...], message: str, on_key: bool = False) -> None:
         place = self.located.key_at(path) if on_key else self.located.value_at(path)
         problem = error(code, json_path(path), message)
-        self.problems.append(problem.at(place.line, place.column) if place else problem)
+        problem = problem.at(place.line, place.column) if place else problem
+        if problem not in self.problems:  # a condition node is read once for each node under it
+            self.problems.append(problem)
+
+    def _dict(self, value: Any, path: tuple[Any, ...], what: str) -> dict[str, Any]:
+        """``value`` when it is a mapping (or absent); else a problem, and an empty mapping."""
+        if value is None or isinstance(value, dict):
+            return value or {}
+        self.add("scale-invalid", path, f"{what} must be a mapping (an object), not {type(value).__name__}")
+        return {}
+
+    def _list(self, value: Any, path: tuple[Any, ...], what: str) -> list[Any]:
+        if value is None or isinstance(value, list):
+            return value or []
+        self.add("scale-invalid", path, f"{what} must be a list, not {type(value).__name__}")
+        return []
 
     def convert(self) -> tuple[Pipeline | None, list[Problem]]:
         version = str(self.doc.get("version", ""))
@@ -91,10 +106,10 @@ class _Converter:
         return pipeline, self.problems
 
     def _inputs(self) -> dict[str, PipelineInput]:
-        face = self.doc.get("input") or {}
+        face = self._dict(self.doc.get("input"), ("input",), "the recipe's input")
         out = {}
         for kind in ("files", "json"):
-            for i, spec in enumerate(face.get(kind) or ()):
+            for i, spec in enumerate(self._list(face.get(kind), ("input", kind), f"input.{kind}")):
                 if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
                     self.add("scale-invalid", ("input", kind, i), "a recipe input needs a name")
                     continue
@@ -119,7 +134,7 @@ class _Converter:
             image = target
         inputs = {}
         places: dict[str, Position] = {}
-        for input_name, connection in (node.get("input") or {}).items():
+        for input_name, connection in self._dict(node.get("input"), at + ("input",), f"node {name!r} input").items():
             here = at + ("input", input_name)
             resolved = self._connection(connection, here, set())
             if resolved is not None:
@@ -142,7 +157,8 @@ class _Converter:
         """The conditions a node runs under, and the job nodes it waits for (through condition nodes too)."""
         conditions: list[Condition] = []
         after: list[str] = []
-        for i, dep in enumerate(node.get("dependencies") or ()):
+        deps = self._list(node.get("dependencies"), ("nodes", name, "dependencies"), f"node {name!r} dependencies")
+        for i, dep in enumerate(deps):
             here = ("nodes", name, "dependencies", i)
             parent = dep.get("name") if isinstance(dep, dict) else None
             if parent not in self.nodes:
@@ -166,14 +182,15 @@ class _Converter:
     def _condition(self, name: str, accept: bool) -> Condition:
         node = self.nodes[name]
         at = ("nodes", name, "node_type", "data_filter")
-        spec = node["node_type"].get("data_filter") or {}
+        spec = self._dict(node["node_type"].get("data_filter"), at, f"condition node {name!r} data_filter")
+        inputs = self._dict(node.get("input"), ("nodes", name, "input"), f"node {name!r} input")
         filters = []
-        for i, item in enumerate(spec.get("filters") or ()):
+        for i, item in enumerate(self._list(spec.get("filters"), at + ("filters",), "data_filter.filters")):
             here = at + ("filters", i)
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 self.add("scale-invalid", here, f"condition node {name!r}: a filter needs a name")
                 continue
-            connection = (node.get("input") or {}).get(item["name"])
+            connection = inputs.get(item["name"])
             if connection is None:
                 self.add("unknown-input", here + ("name",), f"condition node {name!r} filters on {item['name']!r}, "
                          "which is none of its inputs")
@@ -208,9 +225,10 @@ class _Converter:
         if node in seen:
             self.add("cycle", here, f"condition nodes pass data to each other in a cycle through {node!r}")
             return None
-        passed = (parent.get("input") or {}).get(output)
+        inputs = self._dict(parent.get("input"), ("nodes", node, "input"), f"node {node!r} input")
+        passed = inputs.get(output)
         if passed is None:
-            names = ", ".join(sorted(parent.get("input") or {})) or "none"
+            names = ", ".join(sorted(inputs)) or "none"
             self.add("unknown-output", here, f"condition node {node!r} passes on only its inputs ({names}); it has "
                      f"no output {output!r}")
             return None
