@@ -93,6 +93,8 @@ def test_cli_graph_reads_states_from_a_run_folder_or_a_mapping(tmp_path: Path, s
     if shape == "run":  # pipeline.json as `seed pipeline run` writes it
         document = {"pipeline_version": 1, "name": "shout", "status": "failed",
                     "steps": {name: {"state": state, "runs": []} for name, state in STATES.items()}}
+        document["steps"]["upper"]["runs"] = [{"index": i, "status": s} for i, s in
+                                              enumerate(["succeeded", "failed", "succeeded", "interrupted"])]
         (run / "pipeline.json").write_text(json.dumps(document))
         state = run
     else:
@@ -101,6 +103,8 @@ def test_cli_graph_reads_states_from_a_run_folder_or_a_mapping(tmp_path: Path, s
     result = CliRunner().invoke(app, ["pipeline", "graph", str(path), "--state", str(state)])
     assert result.exit_code == 0, result.output
     assert "class s1 failed" in result.stdout
+    if shape == "run":  # a forEach step's runs, counted in its box
+        assert "failed · 4 runs, 1 failed, 1 interrupted" in result.stdout
     out = tmp_path / "g.svg"
     result = CliRunner().invoke(app, ["pipeline", "graph", str(path), "-s", str(state), "-f", "svg", "-o", str(out)])
     assert result.exit_code == 0 and result.stdout == ""

@@ -107,7 +107,8 @@ def summary(result: "PipelineCheck") -> str:
     warnings = len(result.problems) - errors
     steps = len(result.pipeline.steps) if result.pipeline is not None else 0
     verdict = "ok" if not errors else "invalid"
-    return f"{result.file}: {verdict}: {_count(steps, 'step')}, {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    counts = ", ".join([_count(steps, "step"), _count(errors, "error"), _count(warnings, "warning")])
+    return f"{result.file}: {verdict}: {counts}"
 
 
 def _count(number: int, noun: str) -> str:
@@ -201,14 +202,15 @@ def graph_command(
             where = f"{file}:{problem.line}:{problem.column}" if problem.line else str(file)
             typer.echo(problem_line(problem, source=where, markup=False), err=True)
         raise typer.Exit(EXIT_INVALID)
-    states = read_states(state) if state is not None else {}
+    states, notes = read_states(state) if state is not None else ({}, {})
     draw = {GraphFormat.mermaid: graph.mermaid, GraphFormat.dot: graph.dot, GraphFormat.svg: graph.svg}[fmt]
-    _write(output, draw(loaded.pipeline, states))
+    _write(output, draw(loaded.pipeline, states, notes))
 
 
-def read_states(path: Path) -> dict[str, str]:
-    """Step -> state, from a run's folder (``pipeline.json``: ``{"steps": {STEP: {"state": ...}}}``) or a JSON
-    file of that shape or of ``{STEP: STATE}``."""
+def read_states(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Step -> state, and step -> a note on its runs (``5 runs, 1 failed``, for a step run more than once), from
+    a run's folder (``pipeline.json``: ``{"steps": {STEP: {"state": ..., "runs": [{"status": ...}]}}}``) or a
+    JSON file of that shape or of ``{STEP: STATE}``."""
     file = path / "pipeline.json" if path.is_dir() else path
     try:
         with open(file, "rb") as fh:
@@ -220,12 +222,24 @@ def read_states(path: Path) -> dict[str, str]:
     if not isinstance(steps, dict):
         raise typer.BadParameter(f"{file} holds no steps: expected {{\"steps\": {{STEP: {{\"state\": ...}}}}}} or "
                                  "{STEP: STATE}", param_hint="--state")
-    states = {}
+    states, notes = {}, {}
     for name, value in steps.items():
         found = value.get("state") if isinstance(value, dict) else value
         if isinstance(found, str):
             states[str(name)] = found
-    return states
+        runs = value.get("runs") if isinstance(value, dict) else None
+        if isinstance(runs, list) and len(runs) > 1:
+            notes[str(name)] = _runs_note(runs)
+    return states, notes
+
+
+def _runs_note(runs: list[Any]) -> str:
+    """``5 runs, 1 failed, 1 running``: the runs of a forEach step, and how many did not succeed."""
+    from collections import Counter
+
+    counts = Counter(str(r.get("status", "pending")) if isinstance(r, dict) else "pending" for r in runs)
+    others = [f"{n} {status}" for status, n in sorted(counts.items()) if status != "succeeded"]
+    return ", ".join([f"{len(runs)} runs", *others])
 
 
 def _write(output: Path | None, text: str) -> None:

@@ -2,8 +2,9 @@
 
 Pure: ``mermaid(pipeline, states)``, ``dot(pipeline, states)``, ``svg(pipeline, states)``. ``states`` maps a
 step to its state after a run (``pending``, ``running``, ``succeeded``, ``failed``, ``skipped``, ``stopped``,
-``interrupted``); each state has its colour. The SVG is layered by depth: pipeline inputs on top, each step one
-row below the deepest step it needs, the pipeline's outputs at the bottom.
+``interrupted``); each state has its colour. ``notes`` maps a step to a short note shown in its box (how its
+runs went, for a step run once per item: ``5 runs, 1 failed``). The SVG is layered by depth: pipeline inputs on
+top, each step one row below the deepest step it needs, the pipeline's outputs at the bottom.
 """
 
 from __future__ import annotations
@@ -79,10 +80,12 @@ def edges(pipeline: Pipeline) -> list[Edge]:
             if not (control and (s, t, False) in found)]
 
 
-def _step_label(pipeline: Pipeline, name: str, states: Mapping[str, str]) -> list[str]:
+def _step_label(pipeline: Pipeline, name: str, states: Mapping[str, str],
+                notes: Mapping[str, str] | None = None) -> list[str]:
     step = pipeline.steps[name]
     lines = [name, step.image or (step.manifest.name if step.manifest else step.job_type or "")]
-    marks = [m for m in ("for each" if step.for_each else "", "conditional" if step.conditions else "") if m]
+    fan = (notes or {}).get(name) or ("for each" if step.for_each else "")
+    marks = [m for m in (fan, "conditional" if step.conditions else "") if m]
     if name in states:
         marks.insert(0, states[name])
     if marks:
@@ -93,14 +96,15 @@ def _step_label(pipeline: Pipeline, name: str, states: Mapping[str, str]) -> lis
 # ------------------------------------------------------------------------------ Mermaid and dot
 
 
-def mermaid(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
+def mermaid(pipeline: Pipeline, states: Mapping[str, str] | None = None,
+            notes: Mapping[str, str] | None = None) -> str:
     states = states or {}
     ids = _short_ids(pipeline)
     out = ["flowchart TD"]
     for name in pipeline.inputs:
         out.append(f'  {ids["input:" + name]}(["{_mermaid_text(name)}"])')
     for name in pipeline.steps:
-        label = "<br/>".join(_mermaid_text(line) for line in _step_label(pipeline, name, states))
+        label = "<br/>".join(_mermaid_text(line) for line in _step_label(pipeline, name, states, notes))
         out.append(f'  {ids["step:" + name]}["{label}"]')
     for name in pipeline.outputs:
         out.append(f'  {ids["output:" + name]}[/"{_mermaid_text(name)}"/]')
@@ -134,7 +138,7 @@ def _short_ids(pipeline: Pipeline) -> dict[str, str]:
     return ids
 
 
-def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
+def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None, notes: Mapping[str, str] | None = None) -> str:
     states = states or {}
     out = [f"digraph {json.dumps(pipeline.name)} {{", "  rankdir=TB;",
            '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];']
@@ -145,7 +149,7 @@ def dot(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
         fill, stroke = STATE_COLOURS.get(states.get(name, ""), _DEFAULT)
         style = "filled,dashed" if states.get(name) == "skipped" else "filled,rounded"
         label = "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"')
-                           for line in _step_label(pipeline, name, states))
+                           for line in _step_label(pipeline, name, states, notes))
         out.append(f'  {json.dumps("step:" + name)} [label="{label}", shape=box, style="{style}", '
                    f'fillcolor="{fill}", color="{stroke}"];')
     for name in pipeline.outputs:
@@ -196,7 +200,7 @@ def layers(pipeline: Pipeline) -> list[list[str]]:
     return [row for row in rows if row]
 
 
-def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
+def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None, notes: Mapping[str, str] | None = None) -> str:
     states = states or {}
     rows = layers(pipeline)
     width = max(len(row) for row in rows) * (_BOX_W + _GAP_X) - _GAP_X + 2 * _MARGIN + _DETOUR + _LABEL_ROOM
@@ -215,7 +219,7 @@ def svg(pipeline: Pipeline, states: Mapping[str, str] | None = None) -> str:
     for edge in edges(pipeline):
         out.append(_svg_edge(edge, where))
     for node, (x, y) in where.items():
-        out.append(_svg_node(pipeline, node, x, y, states))
+        out.append(_svg_node(pipeline, node, x, y, states, notes or {}))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -244,12 +248,13 @@ def _svg_edge(edge: Edge, where: Mapping[str, tuple[float, float]]) -> str:
     return "<g>" + "".join(parts) + "</g>"
 
 
-def _svg_node(pipeline: Pipeline, node: str, x: float, y: float, states: Mapping[str, str]) -> str:
+def _svg_node(pipeline: Pipeline, node: str, x: float, y: float, states: Mapping[str, str],
+              notes: Mapping[str, str]) -> str:
     kind, _, name = node.partition(":")
     if kind == "step":
         state = states.get(name, "")
         fill, stroke = STATE_COLOURS.get(state, _DEFAULT)
-        lines = _step_label(pipeline, name, states)
+        lines = _step_label(pipeline, name, states, notes)
         dash = ' stroke-dasharray="6,4"' if state == "skipped" else ""
         shape = (f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="8" fill="{fill}" '
                  f'stroke="{stroke}" stroke-width="1.6"{dash}/>')
