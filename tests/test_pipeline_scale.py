@@ -121,13 +121,20 @@ def test_convert_refuses_with_every_problem_listed(tmp_path: Path) -> None:
     assert cli.stdout == ""
 
 
-def test_check_of_a_recipe_names_each_unmapped_job_type(tmp_path: Path) -> None:
+def test_check_of_a_recipe_names_each_unmapped_job_type(tmp_path: Path, job_types: dict) -> None:
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps(_with_job_nodes(), indent=2))
     cli = CliRunner().invoke(app, ["pipeline", "check", str(recipe)])
     assert cli.exit_code == 1
     unmapped = [line for line in cli.stdout.splitlines() if "unmapped-job-type" in line]
     assert len(unmapped) == 4 and all(line.startswith(f"{recipe}:") for line in unmapped)
+    # Paths name the recipe's own members, not the converted pipeline's.
+    assert " $.nodes.node_a: " in unmapped[0]
+    recipe_json = _with_job_nodes()
+    recipe_json["nodes"]["node_b"]["input"]["input_b"]["output"] = "nope"
+    recipe.write_text(json.dumps(recipe_json, indent=2))
+    problems = check_pipeline(recipe, job_types=job_types).problems
+    assert [(p.code, p.path) for p in problems] == [("unknown-output", "$.nodes.node_b.input.input_b")]
 
 
 @pytest.mark.parametrize("bad", ["job-type-1:1.0", "=img", "job-type-1:1.0="])

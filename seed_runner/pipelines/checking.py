@@ -44,6 +44,13 @@ def check_pipeline(path: str | Path, *, job_types: Mapping[str, str] | None = No
     problems = list(loaded.problems)
     if loaded.pipeline is not None:
         manifests, missing = step_manifests(loaded.pipeline, read_image=read_image)  # type: ignore[arg-type]
-        problems += missing + check(loaded.pipeline, manifests)
+        found = missing + check(loaded.pipeline, manifests)
+        if loaded.kind == "scale":  # name the recipe's members, not the converted pipeline's
+            from dataclasses import replace
+
+            from .scale import recipe_path
+
+            found = [replace(p, path=recipe_path(p.path)) for p in found]
+        problems += found
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return PipelineCheck(str(path), loaded.pipeline, problems, loaded.kind)

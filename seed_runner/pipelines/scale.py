@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -31,6 +32,22 @@ def parse_job_types(items: Iterable[str]) -> dict[str, str]:
             raise ValueError(f"--job-type {item!r} is not NAME:VERSION=IMAGE (or NAME:VERSION=manifest:PATH)")
         out[key.strip()] = target.strip()
     return out
+
+
+def recipe_path(path: str | None) -> str | None:
+    """A problem's path in a converted pipeline (``$.steps.X.inputs.Y``) as the recipe's (``$.nodes.X.input.Y``),
+    so that a report on a recipe names its own members."""
+    if not path:
+        return path
+    match = re.match(r"^\$\.steps(\.[^.\[]+|\['(?:[^'\\]|\\.)*'\])(.*)$", path)
+    if match is None:
+        return "$.input" if path.startswith("$.inputs") else path
+    node, rest = match.groups()
+    if rest.startswith(".inputs"):
+        rest = ".input" + rest[len(".inputs"):]
+    elif rest.startswith((".when", ".unless", ".after")):
+        rest = ".dependencies"
+    return f"$.nodes{node}{rest}"
 
 
 def recipe_pipeline(located: Located, *, source: Path | None, job_types: Mapping[str, str]
