@@ -247,6 +247,7 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
                               "pull": options.pull, "strict": options.strict, "job_types": dict(job_types or {})},
                              {name: st.StepState() for name in pipeline.steps})
     with st.hold(where):
+        st.write(state)  # a folder is a pipeline folder from the start: a Ctrl-C from here on can be resumed
         return _drive(pipeline, manifests, state, executor, parallel, options, keep_going, retries, backoff,
                       secrets, on_start, on_event)
 
