@@ -46,6 +46,7 @@ bench: images
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch_dask.py
 	$(BIN)/python bench/pipeline_check.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
