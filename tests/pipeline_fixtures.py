@@ -88,6 +88,8 @@ def containers_created(docker_client: Any, since: float, run_ids_: list[str]) ->
             if e["Actor"]["Attributes"].get(RUN_LABEL) in wanted]
 
 
-def containers_left(docker_client: Any, run_ids_: list[str]) -> list[Any]:
-    return [c for c in docker_client.containers.list(all=True, filters={"label": RUN_LABEL})
-            if c.labels.get(RUN_LABEL) in set(run_ids_)]
+def containers_left(docker_client: Any, run_ids_: list[str], *, running_only: bool = False) -> list[dict[str, Any]]:
+    """The engine's containers of these runs, from one listing (other tests' containers come and go: no
+    inspect of each, which would race their removal)."""
+    listed = docker_client.api.containers(all=not running_only, filters={"label": RUN_LABEL})
+    return [c for c in listed if (c.get("Labels") or {}).get(RUN_LABEL) in set(run_ids_)]

@@ -52,8 +52,8 @@ def test_a_worker_killed_mid_pipeline(cluster: Cluster, tmp_path: Path, text_job
     while True:  # an upper run's container on the doomed worker's engine, started by that worker
         assert time.monotonic() < deadline and process.poll() is None, process.stderr and process.stderr.read()
         if (folder / "pipeline.json").exists() and [
-                c for c in docker_client.containers.list(filters={"label": PID_LABEL})
-                if c.labels[PID_LABEL] == str(doomed) and c.labels.get("io.seed-runner.run-id") in run_ids(folder)]:
+                c for c in containers_left(docker_client, run_ids(folder), running_only=True)
+                if c["Labels"].get(PID_LABEL) == str(doomed)]:
             break
         time.sleep(0.1)
     os.kill(doomed, signal.SIGKILL)

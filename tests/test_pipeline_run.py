@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from .pipeline_fixtures import EXAMPLE, containers_created, home, run_ids, seed, state, text_jobs  # noqa: F401
+from .pipeline_fixtures import EXAMPLE, containers_created, containers_left, home, run_ids, seed, state, \
+    text_jobs  # noqa: F401
 
 pytestmark = pytest.mark.engine
 
@@ -118,8 +119,7 @@ def test_keep_going_finishes_the_other_branch(tmp_path: Path, home: Path, text_j
         assert (tmp_path / "p" / steps["joined"]["runs"][0]["run_dir"] / "outputs/joined.txt").read_text() == "GOOD\n"
     else:  # stopped at once: the slow branch's container was stopped, the step after it never started
         assert steps["good"]["runs"][0]["status"] == "cancelled" and steps["joined"]["state"] == "stopped"
-        assert not [c for c in docker_client.containers.list(all=True, filters={"label": "io.seed-runner.run-id"})
-                    if c.labels["io.seed-runner.run-id"] in run_ids(tmp_path / "p")]
+        assert containers_left(docker_client, run_ids(tmp_path / "p")) == []
 
 
 CONDITIONS = EXAMPLE.replace("outputs:\n  SHOUTED: join.JOINED\n", """\
