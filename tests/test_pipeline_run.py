@@ -292,3 +292,45 @@ def test_a_failure_stops_what_needs_it_and_several_files_into_one_is_a_failure(t
     _ended(state, "split", {"PARTS": [{"path": "a"}, {"path": "b"}]}, {"COUNT": 2})
     decided = ready(pipeline, manifests, state, lambda: next(ids))
     assert decided[0].state == "failed" and "takes one file, but split.PARTS gave 2" in (decided[0].reason or "")
+
+
+def test_for_each_over_a_json_array_input(tmp_path: Path) -> None:
+    from seed_runner.pipelines.plan import ready
+
+    text = EXAMPLE.replace("  LIMIT: {type: integer, default: 10}\n", "  LIMIT: {type: integer, default: 10}\n"
+                           "  DELAYS: {type: array}\n").replace(
+        "    forEach: split.PARTS                    # one run per file of split's output PARTS\n"
+        "    inputs: {PART: item}", "    forEach: inputs.DELAYS\n    inputs: {PART: inputs.TEXT, DELAY: item}")
+    pipeline, manifests, state = _planning(tmp_path, text)
+    state.inputs["DELAYS"] = {"value": [0, 1, 2]}
+    _ended(state, "split", {"PARTS": []}, {"COUNT": 0})
+    ids = iter(f"{n:012x}" for n in range(100))
+    decided = ready(pipeline, manifests, state, lambda: next(ids))
+    assert [r.request.json_inputs for r in decided[0].runs] == [{"DELAY": 0}, {"DELAY": 1}, {"DELAY": 2}]
+    assert [r.item for r in decided[0].runs] == [0, 1, 2]
+
+
+def test_a_pipeline_in_use_is_not_resumed_by_another_process(tmp_path: Path) -> None:
+    from seed_runner.pipelines import state as st
+    from seed_runner.pipelines.start import PipelineRunError, resume_pipeline
+
+    folder = st.claim(tmp_path / "p")
+    st.write(st.PipelineState("abc", "n", folder, {}, {}))
+    with st.hold(folder):  # as a running `seed pipeline run` holds it
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            message = pool.apply(_resume_message, (str(folder),))
+    assert "in use by another process" in message and "\n" not in message
+    with pytest.raises(PipelineRunError, match="does not hold the pipeline"):  # free again: it is read
+        resume_pipeline(folder)
+
+
+def _resume_message(folder: str) -> str:
+    from seed_runner.pipelines.start import PipelineRunError, resume_pipeline
+
+    try:
+        resume_pipeline(folder)
+    except PipelineRunError as exc:
+        return str(exc)
+    return "resumed"
