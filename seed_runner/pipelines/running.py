@@ -112,7 +112,7 @@ class Driver:
                     step.state = decision.state
                     self.event(RunEvent("step", decision.step, status=decision.state, message=decision.reason))
                     if decision.state == "failed":
-                        self.failed()
+                        self.failed(decision.step)
                     continue
                 kept = {r.index: r for r in step.runs if r.succeeded}
                 step.runs = []
@@ -200,10 +200,10 @@ class Driver:
             step.reason = f"{len(bad)} of {len(step.runs)} runs did not succeed; run {first.run_id}: " \
                           f"{first.status}" + (f" ({first.error})" if first.error else "") + \
                           (f": {first.message}" if first.message else "")
-            self.failed()
+            self.failed(name)
         self.write(force=True)
 
-    def failed(self) -> None:
+    def failed(self, name: str) -> None:
         """A step failed: without keep_going, stop everything at once (what is not decided is ``stopped``)."""
         if self.keep_going or self.stopping:
             return
@@ -213,13 +213,16 @@ class Driver:
         for _, run, _ in self.due:
             run.status = "cancelled"
         self.due.clear()
-        for name, step in self.state.steps.items():
+        downstream = self.pipeline.downstream(name)
+        for other, step in self.state.steps.items():
             if step.state == "pending":
-                step.state, step.reason = "stopped", "the pipeline stopped at a failure (--keep-going goes on)"
-                self.event(RunEvent("step", name, status="stopped", message=step.reason))
-        for name, step in self.state.steps.items():
-            if step.state == "running" and not self.futures_of(name):
-                self.step_ended(name)
+                step.state = "stopped"
+                step.reason = f"needs {name}, which did not succeed" if other in downstream else \
+                    f"the pipeline stopped when {name} failed (--keep-going finishes the other branches)"
+                self.event(RunEvent("step", other, status="stopped", message=step.reason))
+        for other, step in self.state.steps.items():
+            if step.state == "running" and not self.futures_of(other):
+                self.step_ended(other)
 
     def futures_of(self, name: str) -> list[RunFuture]:
         return [f for f, (_, planned) in self.futures.items() if planned.step == name]
