@@ -26,7 +26,9 @@ from .plan import PlannedRun, ready
 
 EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
 WRITE_SECONDS = 0.5
-"""pipeline.json is rewritten at most this often while runs end (and always when a step ends)."""
+"""pipeline.json is rewritten at most this often while runs end (and always when a step ends)..."""
+WRITE_SHARE = 0.05
+"""... and less often when it is large: its writing takes at most this share of the time."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Driver:
         self.stopping = False
         self.interrupted = False
         self.written = 0.0
+        self.interval = WRITE_SECONDS
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -259,10 +262,14 @@ class Driver:
     # -- records ------------------------------------------------------------------------------------------
 
     def write(self, force: bool = False) -> None:
-        if not force and time.monotonic() - self.written < WRITE_SECONDS:
+        """pipeline.json, at most every ``interval``: a large one (a fan-out of thousands) is written less often,
+        so that writing it takes at most WRITE_SHARE of the time (as batch.json)."""
+        if not force and time.monotonic() - self.written < self.interval:
             return
+        began = time.monotonic()
         st.write(self.state)
         self.written = time.monotonic()
+        self.interval = max(WRITE_SECONDS, (self.written - began) / WRITE_SHARE)
 
     def event(self, event: RunEvent) -> None:
         if self.on_event is not None:
