@@ -91,6 +91,10 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
         typer.echo(f"seed: the pipeline was refused ({len(result.problems)} problem"
                    f"{'s' if len(result.problems) != 1 else ''}); nothing ran", err=True)
         raise typer.Exit(result.exit_status)
+    from .render import problem_line
+
+    for problem in result.problems:  # the check's warnings
+        typer.echo(f"seed: {problem_line(problem, markup=False)}", err=True)
     document = result.document or {}
     if as_json:
         typer.echo(json.dumps(document, indent=2))

@@ -227,10 +227,13 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
     pipeline, definition = load(source, job_types)
     options = replace(options or RunOptions(), cache=cache)
     manifests, problems = manifests_of(pipeline, options)
+    warnings: list[Problem] = []
     if not problems:
         from .check import check
 
-        problems += [p for p in check(pipeline, manifests) if p.severity == "error"]
+        found = check(pipeline, manifests)
+        problems += [p for p in found if p.severity == "error"]
+        warnings = [p for p in found if p.severity != "error"]
     given, more = given_inputs(pipeline, inputs or {}, json_inputs or {})
     secrets, unset = step_settings(pipeline, manifests, settings or {})
     problems += more + unset
@@ -248,8 +251,10 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
                              {name: st.StepState() for name in pipeline.steps})
     with st.hold(where):
         st.write(state)  # a folder is a pipeline folder from the start: a Ctrl-C from here on can be resumed
-        return _drive(pipeline, manifests, state, executor, parallel, options, keep_going, retries, backoff,
-                      secrets, on_start, on_event)
+        result = _drive(pipeline, manifests, state, executor, parallel, options, keep_going, retries, backoff,
+                        secrets, on_start, on_event)
+        result.problems = warnings  # the check's warnings: the pipeline ran anyway
+        return result
 
 
 def _drive(pipeline: Pipeline, manifests: Mapping[str, Any], state: st.PipelineState, executor: Any,
