@@ -334,3 +334,13 @@ def _resume_message(folder: str) -> str:
     except PipelineRunError as exc:
         return str(exc)
     return "resumed"
+
+
+def test_a_step_that_could_never_fit_is_refused_before_anything_starts(tmp_path: Path, home: Path,
+                                                                      text_jobs: Any) -> None:
+    pipeline = write(tmp_path, "big.yaml", EXAMPLE.replace("    inputs: {PART: item}",
+                                                            "    inputs: {PART: item}\n    resources: {cpus: 64}"))
+    text = write(tmp_path, "in.txt", "a\n")
+    proc = seed("pipeline", "run", str(pipeline), "-i", f"TEXT={text}", "-o", str(tmp_path / "p"))
+    assert proc.returncode == 2 and "does-not-fit" in proc.stderr and "step upper" in proc.stderr
+    assert not (tmp_path / "p").exists()

@@ -120,6 +120,7 @@ class Driver:
                 kept = {r.index: r for r in step.runs if r.succeeded}
                 step.runs = []
                 step.state = "running"
+                submitting = []
                 for planned in decision.runs:
                     record = request_record(planned.request, self.manifests[decision.step])
                     previous = kept.get(planned.index)
@@ -129,8 +130,13 @@ class Driver:
                     run = st.RunState(planned.index, planned.request.run_id or "",
                                       st.run_folder_name(decision.step, planned.index, planned.request.run_id or ""),
                                       item=_shown(planned.item, self.state), inputs_from=list(planned.inputs_from),
-                                      request=record)
+                                      request=record, status="running")
                     step.runs.append(run)
+                    submitting.append((run, planned))
+                for run, planned in submitting:  # every run of the step known before the first is submitted
+                    if self.stopping:
+                        run.status = "cancelled"
+                        continue
                     self.submit(run, planned)
                 self.step_ended(decision.step)
             self.write(force=True)

@@ -237,8 +237,45 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
     given, more = given_inputs(pipeline, inputs or {}, json_inputs or {})
     secrets, unset = step_settings(pipeline, manifests, settings or {})
     problems += more + unset
-    if problems:
-        return PipelineResult(None, None, "refused", problems=problems)
+    runner, owned = _executor(executor, parallel)
+    try:
+        problems += unfit(pipeline, manifests, runner) if not problems else []
+        if problems:
+            return PipelineResult(None, None, "refused", problems=problems)
+        return _start(pipeline, definition, manifests, given, secrets, folder, runner, options, keep_going,
+                      cache, retries, backoff, job_types, warnings, on_start, on_event)
+    finally:
+        if owned:
+            runner.close(cancel=True)
+
+
+def unfit(pipeline: Pipeline, manifests: Mapping[str, Any], executor: Any) -> list[Problem]:
+    """A problem for each step whose runs could never fit where the executor runs things (their declared
+    resources): refused before anything starts, not failed halfway."""
+    from ..executors.base import Footprint
+
+    problems = []
+    for name, step in pipeline.steps.items():
+        if name not in manifests:
+            continue
+        # The least a run of the step holds: its declared values (an input multiplier only adds), overridden
+        # by the step's resources.
+        least = {s.name: s.value for s in manifests[name].job.resources or ()}
+        least.update({k: float(v) for k, v in step.resources.items()})
+        try:
+            executor.check_fits(Footprint.of(least))
+        except SeedRunnerError as exc:
+            problems.append(error("does-not-fit", f"$.steps.{name}", f"step {name}: {exc}"))
+    return problems
+
+
+def _start(pipeline: Pipeline, definition: dict[str, Any], manifests: Mapping[str, Any], given: dict[str, Any],
+           secrets: Mapping[str, Mapping[str, str]], folder: str | Path | None, executor: Any,
+           options: RunOptions, keep_going: bool, cache: bool, retries: int, backoff: float,
+           job_types: Mapping[str, str] | None, warnings: list[Problem],
+           on_start: Callable[[Path, str], None] | None, on_event: Callable[[RunEvent], None] | None
+           ) -> PipelineResult:
+    parallel = None
     pipeline_id = os.urandom(6).hex()
     try:
         where = st.claim(Path(folder) if folder else st.default_folder(pipeline.name, pipeline_id))
