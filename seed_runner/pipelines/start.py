@@ -275,7 +275,7 @@ def _start(pipeline: Pipeline, definition: dict[str, Any], manifests: Mapping[st
            job_types: Mapping[str, str] | None, warnings: list[Problem],
            on_start: Callable[[Path, str], None] | None, on_event: Callable[[RunEvent], None] | None
            ) -> PipelineResult:
-    parallel = None
+    """Claim the folder, write the state, run (``executor`` made already: the refusal above needed it)."""
     pipeline_id = os.urandom(6).hex()
     try:
         where = st.claim(Path(folder) if folder else st.default_folder(pipeline.name, pipeline_id))
@@ -288,7 +288,7 @@ def _start(pipeline: Pipeline, definition: dict[str, Any], manifests: Mapping[st
                              {name: st.StepState() for name in pipeline.steps})
     with st.hold(where):
         st.write(state)  # a folder is a pipeline folder from the start: a Ctrl-C from here on can be resumed
-        result = _drive(pipeline, manifests, state, executor, parallel, options, keep_going, retries, backoff,
+        result = _drive(pipeline, manifests, state, executor, None, options, keep_going, retries, backoff,
                         secrets, on_start, on_event)
         result.problems = warnings  # the check's warnings: the pipeline ran anyway
         return result
