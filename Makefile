@@ -48,6 +48,8 @@ bench: images
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch_dask.py
+	$(BIN)/python bench/pipeline_check.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -65,6 +65,11 @@ _EXPORTS = {
     "Outcome": "seed_runner.runtime.outcome",
     "RunError": "seed_runner.runtime.outcome",
     "PlanError": "seed_runner.runtime.plan",
+    "check_pipeline": "seed_runner.pipelines.checking",
+    "load_pipeline": "seed_runner.pipelines.loading",
+    "run_pipeline": "seed_runner.pipelines.start",
+    "resume_pipeline": "seed_runner.pipelines.start",
+    "PipelineResult": "seed_runner.pipelines.running",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -24,6 +24,11 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.conformance.recipes", "seed_runner.conformance.report",
         "seed_runner.outputs", "seed_runner.export", "seed_runner.testing.containment",
         "seed_runner.testing.regexes")
+# Pipelines: reading, checking, Scale recipes, filters, pictures (pipelines.manifests and checking read images).
+PURE += ("seed_runner.pipelines.model", "seed_runner.pipelines.yamltext", "seed_runner.pipelines.loading",
+         "seed_runner.pipelines.check", "seed_runner.pipelines.check_sources", "seed_runner.pipelines.codes",
+         "seed_runner.pipelines.filters", "seed_runner.pipelines.scale", "seed_runner.pipelines.writing",
+         "seed_runner.pipelines.graph", "seed_runner.pipelines.plan")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors",
           "seed_runner.testing.suite")

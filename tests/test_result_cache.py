@@ -31,6 +31,7 @@ from seed_runner.runtime.input_records import input_records
 from seed_runner.runtime.plan import RunRequest, make_plan
 from seed_runner.runtime.runner import run
 from seed_runner.store import RunStore
+from seed_runner.store.runstore import _COLUMNS, SCHEMA_VERSION
 from seed_runner.store.listing import write_json
 from seed_runner.store.result_cache import cache_key, default_enabled, key_document
 
@@ -301,9 +302,9 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         store.record_started({"id": "feedface0001", "status": "succeeded", "cache_key": "k" * 64,
                               "cached_from": records[1]["id"]})
     after = sqlite3.connect(path)
-    assert after.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # every later step too
     assert after.execute("SELECT * FROM runs WHERE id != 'feedface0001' ORDER BY id").fetchall() == \
-        [row + (None, None, None) for row in old_rows]
+        [row + (None,) * (len(_COLUMNS) - len(row)) for row in old_rows]
     assert {"runs_cache"} <= {r[0] for r in after.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     after.close()
     with RunStore.open(path) as store:  # opened again: nothing to migrate, the same salt
@@ -457,9 +458,9 @@ def test_a_schema_2_store_is_migrated_in_place_and_its_origins_are_refused(tmp_p
         assert [(o["id"], o["cache_record"]) for o in origins] == [("0a0a0a0a0a01", None)]
         store.record_finished({"run_id": "0a0a0a0a0a03", "status": "succeeded"}, None, {"files": {}})
     after = sqlite3.connect(path)
-    assert after.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # every later step too
     assert after.execute("SELECT * FROM runs WHERE id != '0a0a0a0a0a03' ORDER BY id").fetchall() == \
-        [row + (None,) for row in old_rows]
+        [row + (None,) * (len(_COLUMNS) - len(row)) for row in old_rows]
     assert json.loads(after.execute("SELECT cache_record FROM runs WHERE id = '0a0a0a0a0a03'").fetchone()[0]) == \
         {"files": {}}
     after.close()

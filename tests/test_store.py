@@ -24,6 +24,7 @@ from seed_runner.manifest.names import LABEL
 from seed_runner.runtime.plan import RunRequest
 from seed_runner.runtime.runner import run
 from seed_runner.store import RunNotFound, RunStore, StoreError
+from seed_runner.store.runstore import SCHEMA_VERSION
 
 from .conftest import check_result
 
@@ -73,7 +74,7 @@ def test_abbreviated_and_ambiguous_ids(tmp_path: Path) -> None:
             store.get("ff")
         with pytest.raises(RunNotFound, match="not a run id"):
             store.get("abc%")
-        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 3
+        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -81,7 +81,8 @@ def validate(
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="manifest, metadata, result (seed run's result), test-case (seed test).")
+    kind: Annotated[str, typer.Argument(help="manifest, metadata, result (seed run's result), test-case (seed test), "
+                                              "pipeline (seed pipeline).")
                     ] = "manifest",
     path: Annotated[bool, typer.Option("--path", help="Print the schema file's path instead of its content.")] = False,
 ) -> None:
@@ -301,6 +302,10 @@ def _register_command_groups() -> None:
     conformance.register(app)  # seed conformance: the runners' suite
     from . import export
     export.register(app)  # seed export cwl|kubernetes: a job for other engines
+    from . import pipeline_check
+    pipeline_check.register(app)  # seed pipeline check|convert|graph (run and resume join it below)
+    from . import pipeline_run
+    pipeline_run.register(app)  # seed pipeline run|resume, seed pipelines [show]
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's

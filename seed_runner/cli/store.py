@@ -84,6 +84,8 @@ def runs(
                      ] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many runs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as one JSON document.")] = False,
+    pipeline: Annotated[Optional[str], typer.Option(help="Only the runs of this pipeline (its id, or a prefix).")
+                        ] = None,
 ) -> None:
     """List the recorded runs, newest first (`seed runs show|rm|prune` for one run or many)."""
     if ctx.invoked_subcommand is not None:
@@ -105,14 +107,15 @@ def runs(
         try:
             with store:
                 write_json(store, sys.stdout.buffer, status=status, job=job, since=cutoff, limit=limit,
-                           batch=batch)
+                           batch=batch, pipeline=pipeline)
         except StoreError as exc:
             _fail(exc)
         return
     try:
         with store:
             records = store.list(status=None if status in ("running", "runner gone") else status, job=job,
-                                 since=cutoff, limit=None if status else limit, brief=True, batch=batch)
+                                 since=cutoff, limit=None if status else limit, brief=True, batch=batch,
+                                 pipeline=pipeline)
     except StoreError as exc:
         _fail(exc)
     for record in records:
@@ -120,7 +123,8 @@ def runs(
     if status in ("running", "runner gone"):
         records = [r for r in records if r["state"] == status][:limit]
     if not records:
-        typer.echo(f"no runs recorded{' that match' if status or job or since or batch else ''} ({store.path})")
+        typer.echo(f"no runs recorded{' that match' if status or job or since or batch or pipeline else ''} "
+                   f"({store.path})")
         return
     sys.stdout.write(run_table(records))
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, RunFuture, RunOptions, as_completed
+from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, OutputRef, RunFuture, RunOptions, as_completed
 
 __all__ = ["DoesNotFit", "Executor", "ExecutorClosed", "Footprint", "RunFuture", "RunOptions", "as_completed",
-           "LocalExecutor", "DaskExecutor"]
+           "LocalExecutor", "DaskExecutor", "OutputRef"]
 
 
 def __getattr__(name: str) -> Any:

@@ -116,6 +116,11 @@ class RunFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     def run_id(self) -> str | None:
         return self.request.run_id
 
+    def output(self, name: str) -> "OutputRef":
+        """This run's output ``name``, as an input of another run (``executors.chaining``): the run that takes
+        it waits for this one."""
+        return OutputRef(self, name)
+
     def cancel(self, reason: Reason = "cancelled") -> bool:  # type: ignore[override]
         """Stop the run (see the module's doc). True unless it had already ended."""
         if self.done():
@@ -124,6 +129,18 @@ class RunFuture(concurrent.futures.Future):  # type: ignore[type-arg]
         if self.on_cancel is not None:
             self.on_cancel(self)
         return True
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """The output ``name`` of a run, as an input of another (``executors.chaining``): ``source`` a RunFuture
+    (waited for) or a RunResult."""
+
+    source: Any
+    name: str
+
+    def result(self) -> "RunResult":
+        return self.source.result() if isinstance(self.source, RunFuture) else self.source
 
 
 @runtime_checkable

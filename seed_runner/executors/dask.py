@@ -141,6 +141,10 @@ class DaskExecutor(ExecutorBase):
         caller knows it."""
         if self._closed:
             raise ExecutorClosed("this executor is closed; make a new one")
+        from .chaining import references, submit_when_ready
+
+        if references(request):  # an input from another run: submitted once that run has ended
+            return submit_when_ready(request, options, self.submit)  # type: ignore[return-value]
         need = footprint if footprint is not None else self.footprint(request, options)
         resources = self.check_fits(need)
         future = DaskRunFuture(with_run_id(request), options, need)

@@ -92,6 +92,10 @@ class LocalExecutor(ExecutorBase):
         (a batch sizes every row before it submits any)."""
         if self._closed:
             raise ExecutorClosed("this executor is closed; make a new one")
+        from .chaining import references, submit_when_ready
+
+        if references(request):  # an input from another run: submitted once that run has ended
+            return submit_when_ready(request, options, self.submit)
         need = footprint if footprint is not None else self.footprint(request, options)
         self.check_fits(need)
         future = RunFuture(with_run_id(request), options, need)

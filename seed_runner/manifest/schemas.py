@@ -16,6 +16,7 @@ SCHEMA_FILES = {
     "metadata": "seed.metadata.schema.json",
     "result": "seed-runner.result.schema.json",
     "test-case": "seed-runner.test-case.schema.json",  # seed test's tests/<case>/case.json
+    "pipeline": "seed.pipeline.schema.json",  # seed pipeline check|run FILE
 }
 
 

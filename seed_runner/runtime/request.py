@@ -44,6 +44,10 @@ class RunRequest:
     """A name given by the user (`seed run --name`), kept in the run store."""
     batch_id: str | None = None
     """The batch this run belongs to (`seed batch`), kept in the run store."""
+    pipeline_id: str | None = None
+    """The pipeline this run belongs to (`seed pipeline run`), kept in the run store."""
+    input_runs: tuple[str, ...] = ()
+    """The runs whose outputs this run reads (a pipeline's, or a future's), kept in the run store."""
     read_only_mounts: Sequence[str] = ()
     """Mounts (by name) given read-only whatever mode the manifest declares: `seed test` mounts a case's host
     folders so, since a case file may come from a stranger."""

@@ -159,13 +159,14 @@ def rerun_options(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def runs(*, status: str | None = None, job: str | None = None, since: float | None = None,
-         limit: int | None = None, path: str | Path | None = None, batch: str | None = None) -> list[dict[str, Any]]:
+         limit: int | None = None, path: str | Path | None = None, batch: str | None = None,
+         pipeline: str | None = None) -> list[dict[str, Any]]:
     """`seed runs` as a library: the records, newest first, each with its ``state`` (``runner gone`` for a
     run whose runner died)."""
     from .runstore import RunStore
 
     with RunStore.open(path, create=False) as store:
-        records = store.list(status=status, job=job, since=since, limit=limit, batch=batch)
+        records = store.list(status=status, job=job, since=since, limit=limit, batch=batch, pipeline=pipeline)
     for record in records:
         record["state"] = state(record)
     return records

@@ -24,17 +24,19 @@ SHOWN_BY_STATE = ("running", "runner gone")  # states judged in Python (is the r
 
 
 def write_json(store: RunStore, out: BinaryIO, *, status: str | None = None, job: str | None = None,
-               since: float | None = None, limit: int | None = None, batch: str | None = None) -> int:
+               since: float | None = None, limit: int | None = None, batch: str | None = None,
+               pipeline: str | None = None) -> int:
     """Write ``{"store": PATH, "runs": [record, ...]}`` (newest first, filtered as ``RunStore.list``) to ``out``;
     returns the number of records."""
     from .history import state
 
     by_state = status in SHOWN_BY_STATE
     rows = store.rows(*store.query(_SELECT, status="running" if by_state else status, job=job, since=since,
-                                   limit=None if by_state else limit, batch=batch))
+                                   limit=None if by_state else limit, batch=batch, pipeline=pipeline))
     states: dict[str, str] = {}
     if any(row[2] == "running" for row in rows):  # rare: judge those runners (their lock, their process)
-        for record in store.list(status="running", job=job, since=since, brief=True, batch=batch):
+        for record in store.list(status="running", job=job, since=since, brief=True, batch=batch,
+                                 pipeline=pipeline):
             states[record["id"]] = state(record)
     lines = []
     for text, run_id, stored, cached_from, recorded_at in rows:

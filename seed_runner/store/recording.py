@@ -104,6 +104,8 @@ def _start(context: dict[str, Any], request: Any, plan: Any, image: Any) -> dict
         record = {
             "id": context["run_id"], "label": getattr(request, "label", None), "image": request.image,
             "batch_id": getattr(request, "batch_id", None),
+            "pipeline_id": getattr(request, "pipeline_id", None),
+            "input_runs": list(getattr(request, "input_runs", ()) or ()) or None,
             "digest": getattr(image, "id", None), "job_name": job.name, "job_version": job.job_version,
             "package_version": job.package_version, "status": "running", "run_dir": str(plan.run_dir),
             "inputs": inputs, "json_inputs": req["json_inputs"], "settings": req["settings"],

@@ -16,46 +16,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import SeedRunnerError
+from .schema import (_BRIEF, _CACHE_SCHEMA, _COLUMNS, _JSON_COLUMNS, _MIGRATIONS, _PIPELINE_SCHEMA,  # noqa: F401
+                     _SCHEMA, SCHEMA_VERSION)
 
-SCHEMA_VERSION = 3  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt);
-# 3: cache_record (what a cache hit checks an origin's files against, and repeats of its result)
 STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
 # holds a run 10 s at most, then the run says it was not recorded
-
-_COLUMNS = (
-    "id", "label", "image", "digest", "job_name", "job_version", "package_version", "status", "exit_code",
-    "error_name", "error_category", "created", "started", "finished", "duration", "run_dir", "inputs",
-    "json_inputs", "settings", "resources", "request", "batch_id", "runner_pid", "runner_host", "runner_boot",
-    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from", "cache_record",
-)
-_BRIEF = ("id", "label", "image", "job_name", "job_version", "status", "duration", "run_dir", "recorded_at",
-          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from", "batch_id")
-_JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request", "cache_record")
-_CACHE_SCHEMA = """
-CREATE INDEX IF NOT EXISTS runs_cache ON runs (cache_key, recorded_at) WHERE cache_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, label TEXT, image TEXT, digest TEXT, job_name TEXT, job_version TEXT,
-    package_version TEXT, status TEXT NOT NULL, exit_code INTEGER, error_name TEXT, error_category TEXT,
-    created TEXT, started TEXT, finished TEXT, duration REAL, run_dir TEXT, inputs TEXT, json_inputs TEXT,
-    settings TEXT, resources TEXT, request TEXT, batch_id TEXT, runner_pid INTEGER, runner_host TEXT,
-    runner_boot TEXT, runner_lock TEXT, runner_start TEXT, runner_pidns TEXT, recorded_at REAL NOT NULL,
-    cache_key TEXT, cached_from TEXT, cache_record TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_recorded ON runs (recorded_at);
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
-{_CACHE_SCHEMA}
-"""
-# How a store of each older version becomes the current one (in one transaction, with user_version).
-_MIGRATIONS = {
-    1: "ALTER TABLE runs ADD COLUMN cache_key TEXT; ALTER TABLE runs ADD COLUMN cached_from TEXT;" + _CACHE_SCHEMA,
-    2: "ALTER TABLE runs ADD COLUMN cache_record TEXT;",  # older rows have none: never a cache origin again
-}
 SALT_NAME = "secret-salt"
-assert len(_COLUMNS) == 32
 
 
 class StoreError(SeedRunnerError):
@@ -232,17 +199,19 @@ class RunStore:
     # -- reading ------------------------------------------------------------------------------------------
 
     def list(self, *, status: str | None = None, job: str | None = None, since: float | None = None,
-             limit: int | None = None, brief: bool = False, batch: str | None = None) -> list[dict[str, Any]]:
+             limit: int | None = None, brief: bool = False, batch: str | None = None,
+             pipeline: str | None = None) -> list[dict[str, Any]]:
         """Records, newest first; ``since`` is a Unix time; ``job`` matches the job name or the image; ``batch``
         a batch id (or a unique prefix of one, as run ids);
         ``status`` ``cached`` the successes taken from the result cache (``succeeded`` the others);
         ``brief``: only the members a listing shows (and that judge a running record), not the JSON ones."""
         return self._read(*self.query(", ".join(_BRIEF) if brief else "*", status=status, job=job, since=since,
-                                      limit=limit, batch=batch))
+                                      limit=limit, batch=batch, pipeline=pipeline))
 
     @staticmethod
     def query(columns: str, *, status: str | None = None, job: str | None = None, since: float | None = None,
-              limit: int | None = None, batch: str | None = None) -> tuple[str, list[Any]]:
+              limit: int | None = None, batch: str | None = None, pipeline: str | None = None
+              ) -> tuple[str, list[Any]]:
         """(SQL, parameters) selecting ``columns`` of the records that match, newest first."""
         where, params = [], []
         if status:
@@ -259,6 +228,9 @@ class RunStore:
         if batch:  # a prefix, as run ids are abbreviated: a range, so the comparison stays exact
             where.append("batch_id >= ? AND batch_id < ?")
             params += [batch.lower(), batch.lower() + "\uffff"]
+        if pipeline:  # a prefix too
+            where.append("pipeline_id >= ? AND pipeline_id < ?")
+            params += [pipeline.lower(), pipeline.lower() + "\uffff"]
         sql = f"SELECT {columns} FROM runs"
         sql += " WHERE " + " AND ".join(where) if where else ""
         sql += " ORDER BY recorded_at DESC" + (f" LIMIT {int(limit)}" if limit else "")
@@ -302,6 +274,24 @@ class RunStore:
             raise RunNotFound(f"run id {prefix!r} is ambiguous: {shown}{', ...' if len(rows) > 10 else ''}; "
                               "give more digits")
         return rows[0]
+
+    def record_pipeline(self, record: dict[str, Any]) -> None:
+        """A pipeline run's row (``seed pipelines``): id, name, folder, status, created, updated, counts."""
+        values = [record.get(k) for k in ("id", "name", "folder", "status", "created", "updated")]
+        self._write("INSERT OR REPLACE INTO pipelines (id, name, folder, status, created, updated, counts, "
+                    "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*values, json.dumps(record.get("counts") or {}), time.time()])
+
+    def pipelines(self, prefix: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Pipeline runs, newest first; ``prefix``: those whose id starts with it."""
+        sql, params = "SELECT * FROM pipelines", []
+        if prefix:
+            sql += " WHERE id >= ? AND id < ?"
+            params = [prefix.lower(), prefix.lower() + "\uffff"]
+        rows = self._read(sql + " ORDER BY recorded_at DESC" + (f" LIMIT {int(limit)}" if limit else ""), params)
+        for row in rows:
+            row["counts"] = json.loads(row["counts"] or "{}")
+        return rows
 
     def count(self) -> int:
         return self._read("SELECT count(*) AS n FROM runs")[0]["n"]
