@@ -178,24 +178,17 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-
-
 def load(folder: Path) -> dict[str, Any]:
+    """batch.json of ``folder``, read bounded and strictly (``summary_file``); BatchFolderError of one line."""
+    from .summary_file import SummaryError, read_summary
+
     path = folder / BATCH_FILE
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return read_summary(path)
     except FileNotFoundError:
         raise BatchFolderError(f"{folder} holds no {BATCH_FILE}: it is not a batch folder") from None
-    except (OSError, ValueError) as exc:
-        raise BatchFolderError(f"cannot read {path} ({exc})") from None
-    if not isinstance(document, dict) or document.get("batch_version") != BATCH_VERSION:
-        raise BatchFolderError(f"{path} is not a batch summary this seed-runner reads (batch_version "
-                               f"{BATCH_VERSION})")
-    if not (isinstance(document.get("batch_id"), str) and isinstance(document.get("image"), str)
-            and isinstance(document.get("runs"), list)):
-        raise BatchFolderError(f"{path} is damaged (its batch_id, image or runs are missing); run the batch "
-                               "again in a new folder")
-    return document
+    except SummaryError as exc:
+        raise BatchFolderError(str(exc)) from None
 
 
 def entries_of(document: dict[str, Any], folder: Path) -> list[RunEntry]:

@@ -256,11 +256,17 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
 
 
 def _load_manifest(document: dict[str, Any] | None) -> Any:
+    """The --manifest kept in batch.json, validated again (an edited one is refused, never half-used)."""
     if not document:
         return None
-    from ..manifest.model import Manifest
+    from ..api import load_manifest
+    from ..errors import InvalidManifestError
 
-    return Manifest.from_dict(document)
+    try:
+        return load_manifest(document)
+    except InvalidManifestError as exc:
+        raise BatchError(f"the manifest kept in batch.json is no longer valid ({exc}); run the batch again in a "
+                         "new folder") from None
 
 
 batch = run_batch
