@@ -31,6 +31,8 @@ BATCH_FILE = "batch.json"
 CSV_FILE = "batch.csv"
 LOCK_FILE = "batch.lock"
 BATCH_VERSION = 1
+UNKNOWN_ENDS = frozenset({"scheduler-lost", "not-submitted"})
+"""Errors of a run whose end is not known (or that never ran): the batch is not complete; resume settles them."""
 CSV_COLUMNS = ("row", "status", "error", "exit_code", "duration_seconds", "attempts", "run_id", "run_dir")
 
 
@@ -150,7 +152,8 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
     seconds = [e.last["duration_seconds"] for e in entries if e.last and e.last.get("duration_seconds") is not None]
     document = {
         "batch_version": BATCH_VERSION, **header, "status": status,
-        "complete": status not in ("running", "interrupted") and "pending" not in counts,
+        "complete": status not in ("running", "interrupted") and "pending" not in counts and not any(
+            e.last and e.last.get("error") in UNKNOWN_ENDS for e in entries),
         "updated": now_text(), "counts": counts,
         "durations": {"wall_seconds": round(time.monotonic() - started, 3),
                       "run_seconds_total": round(sum(seconds), 3),

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import SeedRunnerError
 from ..executors.base import Footprint, RunFuture, RunOptions
 from ..problems import Problem
 from ..runtime.plan import RunRequest
 from . import folder as bf
 
-RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost"})
+RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost",
+                       "shared-folder-unseen"})
 """System failures a retry may cure. Not ``killed-externally`` (someone meant it), not ``container-not-removed``
 (the job ran), never a job or data error."""
 DONE = frozenset({"succeeded", "cached"})
@@ -108,7 +110,13 @@ class _Drive:
         run_id = os.urandom(6).hex()
         request = replace(self.requests[entry.row], run_id=run_id, batch_id=self.header["batch_id"],
                           run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
-        future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
+        try:
+            future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
+        except SeedRunnerError as exc:  # the executor can take no more (a Dask scheduler lost): said, not raised
+            entry.attempts.append({"run_id": None, "status": "error", "run_dir": None, "error": "not-submitted",
+                                   "category": "system", "message": f"not submitted: {exc}"})
+            self.finished(entry)
+            return
         self.futures[future] = entry
         future.add_done_callback(self.ended_runs.put)
 
@@ -191,6 +199,11 @@ class _Drive:
                                        "message": "interrupted while waiting to be retried"})
                 self.finished(entry)
             self.due.clear()
+            for entry in todo:  # never submitted (a Ctrl-C while the rows were being submitted): never started
+                if len(entry.attempts) == self.before[entry.row]:
+                    entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
+                                           "message": "interrupted before it started"})
+                    self.finished(entry)
             self.progress(force=True)
             self.summary("interrupted", force=True)
             return "interrupted"
