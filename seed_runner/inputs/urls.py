@@ -14,7 +14,7 @@ PUBLIC_QUERY_ENV = "SEED_PUBLIC_QUERY_PARAMS"
 """Every query value is masked in what is shown or written, but for the parameters this variable names
 (comma-separated, any case; ``*``: every one), and never for names that look like credentials (below)."""
 # Query parameters whose value is a credential: masked even when SEED_PUBLIC_QUERY_PARAMS names them.
-_SECRET_PARAM = re.compile(r"token|key|sig|secret|password|passwd|pwd|auth|credential|session|signature|"
+_SECRET_PARAM = re.compile(r"token|key|sig|secret|password|passwd|pwd|auth|credential|session|signature|jwt|^pass$|^pw$|"
                            r"^x-amz-|^x-goog-|^sv$|^se$|^sp$|^code$", re.IGNORECASE)
 _PIN = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
