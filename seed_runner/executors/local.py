@@ -178,14 +178,16 @@ class LocalExecutor(ExecutorBase):
             if self._stopping:
                 return
             capacity = self.capacity
-            for future in list(self._pending):
-                if len(self._running) >= self.parallel:
+            # No copy of the queue a call: a batch submits 100,000 runs, each submit dispatches.
+            for future in self._pending:
+                if len(self._running) + len(starting) >= self.parallel:
                     break
                 if future.footprint.fits(capacity - self._in_use):
-                    self._pending.remove(future)
-                    self._running.add(future)
                     self._in_use = self._in_use + future.footprint
                     starting.append(future)
+            for future in starting:
+                self._pending.remove(future)  # near the queue's head: started in order
+                self._running.add(future)
         for future in starting:
             threading.Thread(target=self._run, args=(future,), name=f"seed-run-{future.run_id}",
                              daemon=True).start()
