@@ -7,8 +7,9 @@
 
 ``batch.json`` is rewritten (atomically) as runs end, so a reader never sees half a file; ``complete`` is true
 only once every run has ended, and ``status`` says how the batch ended (``running`` while it runs,
-``interrupted`` after a Ctrl-C). It also keeps each run's request (secret values never: ``****``) for
-``seed batch resume``.
+``interrupted`` after a Ctrl-C). It also keeps each run's request (secret values never: ``****``; a URL without
+its userinfo and query values) and the executor's description for ``seed batch resume``, which reads it back
+bounded and strictly (``summary_file``) and believes the run folders over it (``reconcile``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Retries (``retries``) are for system failures only (the engine, the container's creation, the runner), with
 exponential backoff; a job's or its data's failure is never retried. A Ctrl-C (KeyboardInterrupt) cancels every
-run (their containers are stopped and removed), marks the unfinished ones ``interrupted`` and writes batch.json
-before returning. Resume (``resume_batch``) runs again the rows whose last attempt did not succeed.
+run (their containers are stopped and removed), marks the unfinished ones ``interrupted`` (the rows not yet
+submitted too: no row is left ``pending``) and writes batch.json before returning. A row the executor no longer
+takes (a Dask scheduler lost) ends ``error`` ``not-submitted``. Resume (``resume_batch``) runs again the rows whose last attempt did not succeed.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@
   ``--resources "CPU=8,MEM=32768"`` take only what fits; a run that fits no worker is refused at ``submit``
   (``DoesNotFit``, naming the biggest worker).
 - Run folders: on ``shared_dir``, a folder every worker and this machine see at the same path (checked at start:
-  every worker writes a file there, this machine and every other worker read it back). A request's relative
+  every worker writes a file there, this machine and every other worker read it back; a worker that joins later
+  is checked by each task before its run starts: it reads a file the executor keeps there, and a worker that
+  cannot starts nothing, the run ending ``shared-folder-unseen``). A request's relative
   ``run_dir`` is taken below it, none gives ``<shared_dir>/<image>-<time>-<run id>``. Without a shared folder,
   ``outputs_to`` (an fsspec URL: ``file:///srv/runs``, ``s3://bucket/runs``) receives a copy of each run folder
   after the run (``dask_outputs``), and the result's ``run_dir`` names the copy (None for a URL that is not a
@@ -27,6 +29,9 @@
   the same run id, so the run store keeps one row. Past that, the run ends ``error`` (``worker-lost``, system).
   Either way the future ends once. The dead worker's container is removed by the next run on its engine (every
   run reaps containers whose runner is provably dead) and, at ``close``, on every worker's engine.
+- A lost scheduler (the client's connection to it broke): each run in flight ends with what its run folder says
+  (``result.json``, when the run ended on its worker), else ``error`` ``scheduler-lost``; ``contact_lost`` is
+  set, ``submit`` refuses (DaskClusterError) and ``close`` skips what needs the scheduler.
 - The result is a ``RunResult`` rebuilt from what the task returns (the document, the folder, the outcome;
   ``plan`` is None). The worker's run-store record is copied into this machine's store.
 
