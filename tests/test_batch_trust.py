@@ -100,14 +100,19 @@ def test_url_credentials_are_written_nowhere_and_resume_takes_the_table_again(tm
                            timeout=120)
     assert asked.returncode == 2, asked.stderr
     assert asked.stderr.strip() == ("seed: error: row 1: the URL of input DATA held credentials (user:password@ or "
-                                    "query values), which were not written down; give the table again (seed batch "
-                                    "resume BATCH --table FILE)")
+                                    "query values), which were not written down; give the table again (--table "
+                                    "FILE), or the URL for every row (-i DATA=URL)")
     resumed = subprocess.run([SEED, "batch", "resume", "out", "--table", str(inputs / "runs.csv"), "--json"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert not [s for s in secrets if s in resumed.stdout + resumed.stderr]
     assert files_holding(tmp_path, secrets, but=inputs) == []
     assert json.loads((tmp_path / "out" / "batch.json").read_text())["counts"] == {"total": 1, "succeeded": 1}
+    shutil.rmtree(tmp_path / "out" / "runs")  # once more, the URL given for every row (a shared -i, say)
+    shared = subprocess.run([SEED, "batch", "resume", "out", "-i", f"data={url}"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert shared.returncode == 0, shared.stderr
+    assert files_holding(tmp_path, secrets, but=inputs) == []
 
 
 def test_resume_believes_the_run_folders_over_a_batch_json_left_behind(tmp_path: Path, busybox_image: str) -> None:

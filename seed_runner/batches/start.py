@@ -238,13 +238,13 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
                  options: RunOptions | None = None, on_start: Announce | None = None,
                  on_finished: Callable[[bf.RunEntry], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 table: str | Path | None = None) -> BatchResult:
+                 table: str | Path | None = None, file_inputs: dict[str, list[str]] | None = None) -> BatchResult:
     """Run again the rows of the batch ``batch`` (its folder, or its id: ``find_batch``) whose last attempt did
     not succeed (or whose run
     folder is gone); the others are kept. What the run folders say beats batch.json (a run that ended after
     batch.json was last written is not run again). Secret settings and URL credentials were never written: give
-    the batch's ``table`` again (each row's own values), or the settings in ``settings`` (any case, one value
-    for every row). Without ``executor`` the batch's own is made again (batch.json keeps it; ``parallel``,
+    the batch's ``table`` again (each row's own values), or the settings in ``settings`` and the URLs in
+    ``file_inputs`` (any case, one value for every row). Without ``executor`` the batch's own is made again (batch.json keeps it; ``parallel``,
     ``cpus``, ``mem``, ``gpus`` override its caps). A batch still running in another process is refused (its
     folder's lock, ``batch.lock``)."""
     where = find_batch(batch)
@@ -252,7 +252,7 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
     try:
         with bf.hold(where):
             return _resume(where, _loaded(where), settings or {}, executor, parallel, cpus, mem, gpus, retries,
-                           backoff, options, on_start, on_finished, on_progress, table)
+                           backoff, options, on_start, on_finished, on_progress, table, file_inputs or {})
     except bf.BatchFolderError as exc:
         raise BatchError(str(exc)) from None
 
@@ -261,7 +261,8 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
             cpus: float | None, mem: float | None, gpus: float | None, retries: int | None,
             backoff: float | None, options: RunOptions | None, on_start: Announce | None,
             on_finished: Callable[[bf.RunEntry], None] | None,
-            on_progress: Callable[[Progress], None] | None, table: str | Path | None) -> BatchResult:
+            on_progress: Callable[[Progress], None] | None, table: str | Path | None,
+            file_inputs: dict[str, list[str]]) -> BatchResult:
     from ..manifest.names import normalize_name
     from .reconcile import given_again, masked_urls, reconcile
     from ..store.history import rerun_request
@@ -284,11 +285,14 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
         if table is not None and entry.row not in rows:
             raise BatchError(f"row {entry.row} of the batch is not in {table}; give the table the batch was run with")
         files, per_row = given_again(entry, rows.get(entry.row))
+        shared = {normalize_name(n): v for n, v in file_inputs.items()}  # -i NAME=URL: the same for every row
+        files.update({name: list(shared[normalize_name(name)]) for name in masked_urls(entry.request)
+                      if name not in files and normalize_name(name) in shared})
         unrestored = [name for name in masked_urls(entry.request) if name not in files]
         if unrestored:
             raise BatchError(f"row {entry.row}: the URL of input {unrestored[0]} held credentials (user:password@ "
-                             "or query values), which were not written down; give the table again (seed batch "
-                             "resume BATCH --table FILE)")
+                             "or query values), which were not written down; give the table again (--table FILE), "
+                             f"or the URL for every row (-i {unrestored[0]}=URL)")
         recorded_names = {normalize_name(n): n for n in entry.request.get("settings") or {}}
         given = {recorded_names.get(normalize_name(n), n): v for n, v in settings.items()}  # -e token: TOKEN
         request = {**entry.request, "file_inputs": {**entry.request["file_inputs"], **files}}

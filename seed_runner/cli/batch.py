@@ -251,6 +251,9 @@ def resume_command(
         "--setting", "-e", metavar="NAME=VALUE", help="A secret setting again (bare NAME: from the environment).")
     ] = None,
     secret_files: Annotated[Optional[list[str]], typer.Option("--secret", metavar="NAME=FILE")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", "-i", metavar="NAME=URL", help="A URL input again, for every row whose URL lost credentials.")
+    ] = None,
     parallel: Annotated[Optional[int], typer.Option(min=1)] = None,
     cpus: Annotated[Optional[float], typer.Option()] = None,
     mem: Annotated[Optional[float], typer.Option()] = None,
@@ -269,12 +272,12 @@ def resume_command(
     """Run again the runs of a batch that did not succeed (the others are kept), on the batch's own executor.
 
     Secret settings and URL credentials were never written down: give the table again (--table FILE: each row's
-    own), or a setting for every row with -e NAME or --secret NAME=FILE.
+    own), or a setting for every row with -e NAME or --secret NAME=FILE, a URL with -i NAME=URL.
     """
     from ..batches.start import resume_batch
     from .request_options import request_parts
 
-    parts = request_parts(None, None, settings, secret_files, None, None)
+    parts = request_parts(inputs, None, settings, secret_files, None, None)
     if executor is None and scheduler is not None:
         executor = "dask"
     chosen = None if executor is None else _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus,
@@ -283,7 +286,8 @@ def resume_command(
     _drive(lambda: resume_batch(
         batch, settings=parts.settings, executor=chosen, parallel=parallel, cpus=cpus, mem=mem, gpus=gpus,
         retries=retries, on_start=report.start, on_finished=report.finished, on_progress=report.progress,
-        table=table), chosen, report, as_json)
+        table=table, file_inputs={n: [str(v) for v in vs] for n, vs in parts.file_inputs.items()}), chosen, report,
+        as_json)
 
 
 def _manifest(path: Path | None) -> Any:
