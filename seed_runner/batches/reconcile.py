@@ -58,13 +58,12 @@ def reconcile(folder: Path, entries: list[bf.RunEntry]) -> int:
     return changed
 
 
-def given_again(entry: bf.RunEntry, row: Row | None) -> tuple[dict[str, Any], dict[str, str]]:
+def given_again(request: Mapping[str, Any], row: Row | None) -> tuple[dict[str, Any], dict[str, str]]:
     """(the row's file inputs, its settings) as the table gives them again, for what batch.json masked: a URL
     whose credentials were not written, a secret setting. ``row`` None: nothing given again."""
     from ..inputs.urls import MASK, holds_credentials
     from ..manifest.names import normalize_name
 
-    request = entry.request
     if row is None:
         return {}, {}
     cells = {normalize_name(name): value for name, value in row.values.items()}

@@ -121,11 +121,12 @@ class _Drive:
         self.futures[future] = entry
         future.add_done_callback(self.ended_runs.put)
 
-    def summary(self, status: str = "running", force: bool = False) -> dict[str, Any] | None:
+    def summary(self, status: str = "running", force: bool = False, full: bool = False) -> dict[str, Any] | None:
         if not force and time.monotonic() - self.written < self.interval:
             return None
         began = time.monotonic()
-        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started)
+        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started,
+                                    full=full)
         self.written = time.monotonic()
         self.interval = max(SUMMARY_SECONDS, (self.written - began) / SUMMARY_SHARE)
         return document

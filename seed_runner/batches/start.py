@@ -68,10 +68,12 @@ def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) ->
 
     sizes: dict[int, Footprint] = {}
     problems: list[Problem] = []
+    same: dict[tuple[Any, ...], Footprint] = {}  # one Footprint for the rows of one size, not one a row
     for run in runs:
         # The check planned each row already: its allocations are the run's (a URL input's size included).
         need = Footprint.of(run.allocations) if run.allocations is not None else \
             footprint(manifest, run.request, image_env)
+        need = same.setdefault((need.cpus, need.mem, need.gpus, tuple(sorted(need.extra.items()))), need)
         sizes[run.row] = need
         try:
             executor.check_fits(need)
@@ -142,9 +144,10 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
                        on_finished=on_finished, on_progress=on_progress)
         drive.requests = {run.row: run.request for run in runs}
+        del runs, found  # what the rows were read and checked as: the drive keeps what it needs
         with bf.hold(where):  # a resume in another process waits for this one to end
             status = drive.run(entries, on_start=on_start)
-            return BatchResult(batch_id, where, status, drive.summary(status, force=True))
+            return BatchResult(batch_id, where, status, drive.summary(status, force=True, full=True))
     finally:
         if owned:
             runner.close(cancel=True)
@@ -284,18 +287,20 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
     for entry in todo:
         if table is not None and entry.row not in rows:
             raise BatchError(f"row {entry.row} of the batch is not in {table}; give the table the batch was run with")
-        files, per_row = given_again(entry, rows.get(entry.row))
+        asked = entry.request  # parsed once: it is kept as text
+        masked = masked_urls(asked)
+        files, per_row = given_again(asked, rows.get(entry.row))
         shared = {normalize_name(n): v for n, v in file_inputs.items()}  # -i NAME=URL: the same for every row
-        files.update({name: list(shared[normalize_name(name)]) for name in masked_urls(entry.request)
+        files.update({name: list(shared[normalize_name(name)]) for name in masked
                       if name not in files and normalize_name(name) in shared})
-        unrestored = [name for name in masked_urls(entry.request) if name not in files]
+        unrestored = [name for name in masked if name not in files]
         if unrestored:
             raise BatchError(f"row {entry.row}: the URL of input {unrestored[0]} held credentials (user:password@ "
                              "or query values), which were not written down; give the table again (--table FILE), "
                              f"or the URL for every row (-i {unrestored[0]}=URL)")
-        recorded_names = {normalize_name(n): n for n in entry.request.get("settings") or {}}
+        recorded_names = {normalize_name(n): n for n in asked.get("settings") or {}}
         given = {recorded_names.get(normalize_name(n), n): v for n, v in settings.items()}  # -e token: TOKEN
-        request = {**entry.request, "file_inputs": {**entry.request["file_inputs"], **files}}
+        request = {**asked, "file_inputs": {**asked["file_inputs"], **files}}
         try:
             requests[entry.row] = rerun_request({"id": f"row {entry.row}", "request": request},
                                                 settings={**per_row, **given})[0]
@@ -320,7 +325,7 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
                        on_finished=on_finished, on_progress=on_progress)
         drive.requests = requests
         status = drive.run(todo, on_start=on_start)
-        return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True))
+        return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True, full=True))
     finally:
         if owned:
             runner.close(cancel=True)
