@@ -161,7 +161,7 @@ def test_the_executor_and_its_caps_are_kept_for_resume(tmp_path: Path, busybox_i
 
 
 class _InterruptedWhileSubmitting(LocalExecutor):
-    """A LocalExecutor on the real engine, and a Ctrl-C that arrives as the batch submits its 150th row."""
+    """A LocalExecutor on the real engine, and a Ctrl-C that arrives as the batch submits its 40th row."""
 
     def __init__(self, **caps: Any) -> None:
         super().__init__(**caps)
@@ -169,7 +169,7 @@ class _InterruptedWhileSubmitting(LocalExecutor):
 
     def submit(self, *args: Any, **kwargs: Any) -> Any:
         self.submitted += 1
-        if self.submitted == 150:
+        if self.submitted == 40:
             raise KeyboardInterrupt
         return super().submit(*args, **kwargs)
 
@@ -185,7 +185,7 @@ def test_a_ctrl_c_during_submission_leaves_every_row_with_a_state_and_starts_not
     executor.close(cancel=True)
     written = json.loads((tmp_path / "out" / "batch.json").read_text())
     assert result.status == written["status"] == "interrupted" and written["complete"] is False
-    assert "pending" not in written["counts"], written["counts"]  # before: 151 rows pending for good
+    assert "pending" not in written["counts"], written["counts"]  # before: 261 rows pending for good
     assert written["counts"]["total"] == 300 and written["counts"]["interrupted"] >= 297
     # Only what had started at the Ctrl-C (3 at most) has a folder: nothing started during the shutdown.
     assert len(list((tmp_path / "out" / "runs").iterdir())) <= 3

@@ -182,9 +182,15 @@ class _Drive:
             self.summary("running", force=True)
             if on_start is not None:
                 on_start(self.folder, self.header["batch_id"])
-            for entry in todo:
-                self.submit(entry)
-            while self.futures or self.due:
+            # Rows are submitted as room is made (the executor's submit_window: runs queued at once), not all at
+            # once: 100,000 futures would hold more memory than their rows, and a Ctrl-C finds few to cancel.
+            window = getattr(self.executor, "submit_window", None)
+            upcoming = iter(todo)
+            left = len(todo)
+            while left or self.futures or self.due:
+                while left and (window is None or len(self.futures) < window):
+                    left -= 1
+                    self.submit(next(upcoming))
                 now = time.monotonic()
                 for when, entry in [d for d in self.due if d[0] <= now]:
                     self.due.remove((when, entry))

@@ -72,6 +72,11 @@ class LocalExecutor(ExecutorBase):
                                        gpus=given.gpus)
         return self._capacity
 
+    @property
+    def submit_window(self) -> int:
+        """How many runs a batch keeps submitted at once: enough that first fit finds a run that fits."""
+        return max(64, 4 * self.parallel)
+
     def description(self) -> dict[str, Any]:
         """What batch.json keeps of this executor (``seed batch resume`` makes the same one): the caps given."""
         given = self._given
