@@ -191,3 +191,37 @@ def test_a_ctrl_c_during_submission_leaves_every_row_with_a_state_and_starts_not
     assert len(list((tmp_path / "out" / "runs").iterdir())) <= 3
     assert docker_client.containers.list(all=True, filters={"label": "io.seed-runner.job=checker",
                                                             "status": "running"}) == []
+
+
+PER_ROW = {"seedVersion": "1.0.0", "job": {
+    "name": "per-row-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "t", "description": "d",
+    "maintainer": {"name": "n", "email": "e"}, "timeout": 60,
+    "resources": {"scalar": [{"name": "cpus", "value": 0.25}, {"name": "mem", "value": 16}]},
+    "interface": {"command": "sh -c 'test \"${TOKEN}\" = \"$(cat ${EXPECTED})\"'",
+                  "inputs": {"files": [{"name": "EXPECTED"}]}, "settings": [{"name": "TOKEN", "secret": True}]},
+    "errors": [{"code": 1, "name": "wrong-token", "category": "data"}]}}
+
+
+def test_resume_takes_each_row_s_own_secret_from_the_table_given_again(tmp_path: Path, busybox_image: str) -> None:
+    (tmp_path / "job.json").write_text(json.dumps(PER_ROW))
+    (tmp_path / "one.txt").write_text("tok-one-71c2")
+    (tmp_path / "two.txt").write_text("not yet")
+    (tmp_path / "runs.csv").write_text("EXPECTED,TOKEN\none.txt,tok-one-71c2\ntwo.txt,tok-two-5d0e\n")
+    home = tmp_path / "home"
+    env = {**os.environ, "SEED_HOME": str(home)}
+    first = subprocess.run([SEED, "batch", busybox_image, "--manifest", "job.json", "--table", "runs.csv", "-o",
+                            "out"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 1, first.stderr  # row 2's expected token is not there yet
+    (tmp_path / "two.txt").write_text("tok-two-5d0e")
+    # One value for every row would be row 1's, wrong for row 2: the table gives each row its own.
+    wrong = subprocess.run([SEED, "batch", "resume", "out", "-e", "TOKEN=tok-one-71c2"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 1, wrong.stderr
+    resumed = subprocess.run([SEED, "batch", "resume", "out", "--table", "runs.csv"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    batch = json.loads((tmp_path / "out" / "batch.json").read_text())
+    assert batch["counts"] == {"total": 2, "succeeded": 2}
+    assert [len(run["attempts"]) for run in batch["runs"]] == [1, 3]  # row 1 never ran again
+    for secret in ("tok-one-71c2", "tok-two-5d0e"):
+        assert files_holding(tmp_path / "out", [secret]) == [] and files_holding(home, [secret]) == []
