@@ -153,3 +153,27 @@ def test_a_mutated_summary_is_checked_or_refused_and_what_passes_can_be_resumed(
             rerun_request({"id": f"row {entry.row}", "request": entry.request}, settings={})
         except StoreError:
             pass  # a secret to give again: a one-line BatchError at resume
+
+
+# -- fuzz: a run folder's result.json, as resume's reconciliation reads it --------------------------------------
+
+_RESULT = st.fixed_dictionaries({"status": st.sampled_from(["succeeded", "failed", "error", "x"]) | _JSON},
+                                optional={"error": _JSON | st.fixed_dictionaries({"name": _JSON, "category": _JSON}),
+                                          "outputs": _JSON | st.dictionaries(st.text(max_size=4), _JSON, max_size=2),
+                                          "timings": _JSON, "message": _JSON, "run_id": _JSON, "exit_code": _JSON})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400) | _RESULT.map(lambda d: json.dumps(d).encode()))
+def test_any_result_json_in_a_run_folder_is_taken_or_left_by_reconcile(tmp_path: Path, data: bytes) -> None:
+    from seed_runner.batches.reconcile import reconcile
+
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (folder / "runs" / "0001-abc").mkdir(parents=True)
+    (folder / "runs" / "0001-abc" / "result.json").write_bytes(data)
+    entries = [bf.RunEntry(1, {"image": "x"})]
+    reconcile(folder, entries)  # never raises
+    assert entries[0].status in ("pending", "succeeded", "failed", "error", "rejected", "timed-out", "interrupted",
+                                 "cancelled")

@@ -41,7 +41,10 @@ def reconcile(folder: Path, entries: list[bf.RunEntry]) -> int:
             found = ended_in(str(path))
             if found is None:
                 continue
-            attempt = bf.attempt({**found.document, "run_dir": str(path)})
+            try:
+                attempt = bf.attempt({**found.document, "run_dir": str(path)})
+            except (AttributeError, TypeError):  # a result.json of the wrong shape: its end is not known
+                continue
             recorded = known.get(str(path))
             if recorded is None:
                 entry.attempts.append(attempt)

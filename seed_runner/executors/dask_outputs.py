@@ -167,10 +167,6 @@ def lost(request: "RunRequest", name: str, message: str) -> "RunResult":
     return RunResult(outcome, document, None)
 
 
-_FINAL = frozenset({"succeeded", "failed", "error", "timed-out", "cancelled", "interrupted", "cached",
-                    "killed-externally"})
-
-
 def ended_in(run_dir: str | None) -> "RunResult | None":
     """The result a run wrote in its folder (``result.json``), when it says the run ended; None otherwise. For a
     run whose scheduler was lost: it may have ended on its worker all the same."""
@@ -186,9 +182,9 @@ def ended_in(run_dir: str | None) -> "RunResult | None":
     except OSError:
         return None
     document, problems = parse_json_document(data, what="result.json")
-    if problems or not isinstance(document, dict) or document.get("status") not in _FINAL or \
+    if problems or not isinstance(document, dict) or not isinstance(document.get("status"), str) or \
             document["status"] not in EXIT_BY_STATUS:
-        return None
+        return None  # no end written (yet), or not a result document: the run's end is not known
     error = document.get("error") if isinstance(document.get("error"), dict) else None
     named = None if error is None else BUILTIN.get(str(error.get("name"))) or RunError(
         str(error.get("name")), str(error.get("title") or ""), str(error.get("description") or ""),
