@@ -156,7 +156,12 @@ class DaskExecutor(ExecutorBase):
         if self.contact_lost:
             raise DaskClusterError("the connection to the Dask scheduler was lost; start it again and resume")
         need = footprint if footprint is not None else self.footprint(request, options)
-        resources = self.check_fits(need)
+        try:
+            resources = self.check_fits(need)
+        except (OSError, TimeoutError):  # the scheduler's answer about its workers never came
+            self.contact_lost = True
+            raise DaskClusterError("the connection to the Dask scheduler was lost; start it again and resume") \
+                from None
         future = DaskRunFuture(with_run_id(request), options, need)
         run_id = str(future.run_id)
         placement = self._placement(future.request)
