@@ -104,8 +104,11 @@ def measure(kind: str, table: Path) -> dict[str, float]:
         rows, problems = read_table(table)
         runs, more = batch_requests(manifest, rows, RunRequest("bench-rows:1"))
         assert not problems and not more, (problems + more)[:3]
-        kept = ([bf.RunEntry(run.row, request_record(run.request, manifest)) for run in runs],
-                {run.row: run.request for run in runs})
+        from seed_runner.batches.requests import request_of
+
+        entries = [bf.RunEntry(run.row, request_record(run.request, manifest)) for run in runs]
+        kept = (entries, {run.row: run.request for run, entry in zip(runs, entries)
+                          if request_of(entry.request) != run.request})  # what run_batch keeps
         del rows, runs
     took = time.perf_counter() - started
     gc.collect()

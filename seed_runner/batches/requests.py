@@ -169,3 +169,15 @@ def once_for_all(problems: list[Problem], numbers: set[int]) -> list[Problem]:
             said_once.add(key)
             said.append(replace(problem, path=f"$.rows[*]{key[2]}", message=f"every row: {key[3]}"))
     return said
+
+
+def request_of(record: Mapping[str, Any]) -> RunRequest:
+    """The request a batch.json record (``request_record``) was made from, when nothing of it was masked: a batch
+    keeps a row's request only when this does not give it back (a secret, a URL's credentials, a relative path),
+    and makes it again from the record when the row is submitted."""
+    json_inputs = {name: JsonText(v["text"]) if "text" in v else v["value"]
+                   for name, v in record["json_inputs"].items()}
+    return RunRequest(image=record["image"], file_inputs=record["file_inputs"], json_inputs=json_inputs,
+                      settings=record["settings"], mounts=record["mounts"], resources=record["resources"],
+                      timeout=record["timeout"], grace_period=record["grace_period"], user=record["user"],
+                      network=record["network"])

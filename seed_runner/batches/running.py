@@ -96,6 +96,8 @@ class _Drive:
         self.started = time.monotonic()
         self.futures: dict[RunFuture, bf.RunEntry] = {}
         self.requests: dict[int, RunRequest] = {}
+        self.remade = False
+        """A row without a request in ``requests`` is submitted as its record gives it back (``request_of``)."""
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
         self.written = 0.0
         self.interval = SUMMARY_SECONDS
@@ -109,8 +111,13 @@ class _Drive:
 
     def submit(self, entry: bf.RunEntry) -> None:
         run_id = os.urandom(6).hex()
-        request = replace(self.requests[entry.row], run_id=run_id, batch_id=self.header["batch_id"],
-                          run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
+        given = self.requests.get(entry.row)
+        if given is None and self.remade:  # its record gives it back exactly (checked when the batch began)
+            from .requests import request_of
+
+            given = request_of(entry.request)
+        request = replace(self.requests[entry.row] if given is None else given, run_id=run_id,
+                          batch_id=self.header["batch_id"], run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
         try:
             future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
         except SeedRunnerError as exc:  # the executor can take no more (a Dask scheduler lost): said, not raised

@@ -140,10 +140,17 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
                                                                 "packageVersion": job.package_version},
                   "created": bf.now_text(),
                   "options": {**_recorded_options(options, retries, backoff), "executor": _described(runner)}}
-        entries = [bf.RunEntry(run.row, request_record(run.request, manifest)) for run in runs]
+        from .requests import request_of
+
+        entries: list[bf.RunEntry] = []
+        kept: dict[int, RunRequest] = {}  # the requests their records cannot give back (the others are remade)
+        for run in runs:
+            entries.append(bf.RunEntry(run.row, request_record(run.request, manifest)))
+            if request_of(entries[-1].request) != run.request:  # as it is read back at submit, from its text
+                kept[run.row] = run.request
         drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
                        on_finished=on_finished, on_progress=on_progress)
-        drive.requests = {run.row: run.request for run in runs}
+        drive.requests, drive.remade = kept, True
         del runs, found  # what the rows were read and checked as: the drive keeps what it needs
         with bf.hold(where):  # a resume in another process waits for this one to end
             status = drive.run(entries, on_start=on_start)
