@@ -130,7 +130,8 @@ def test_a_worker_that_joins_without_the_shared_folder_runs_nothing_in_it(
             options = RunOptions(manifest=load_manifest(CHECKER))
             futures = [executor.submit(RunRequest(busybox_image, file_inputs={"DATA": [str(shared / "d.txt")]},
                                                   json_inputs={"PAUSE": 1}), options) for _ in range(12)]
-            results = [(f.worker, f.result(timeout=300)) for f in futures]
+            ended = [f.result(timeout=300) for f in futures]
+            results = [(f.worker, result) for f, result in zip(futures, ended)]  # a future's worker, once it ended
             executor.close()
         on_blind = [result for worker, result in results if worker == blind]
         assert on_blind, "the scheduler gave the late worker nothing: the test tested nothing"
