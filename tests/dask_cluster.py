@@ -96,20 +96,34 @@ def start_cluster(workers: list[WorkerSpec], directory: Path, *, scheduler_env: 
                                          "--no-dashboard", "--idle-timeout", "900"], directory / "scheduler.log",
                                         {**os.environ, **(scheduler_env or {})}))
         for spec in workers:
-            argv = [DASK, "worker", cluster.address, "--name", spec.name, "--nthreads", str(spec.nthreads),
-                    "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60",
-                    "--local-directory", str(directory / f"scratch-{spec.name}")]
-            if spec.resources:
-                argv += ["--resources", spec.resources]
-            if spec.wrap:
-                argv = [*spec.wrap[:-1], f"{spec.wrap[-1]} {shlex.join(argv)}"]
-            cluster.processes.append(_start(argv, directory / f"worker-{spec.name}.log", dict(os.environ)))
+            cluster.processes.append(_start_worker(cluster, spec, directory))
         with Client(cluster.address, timeout=timeout, set_as_default=False) as client:
             client.wait_for_workers(len(workers), timeout=timeout)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def _start_worker(cluster: Cluster, spec: WorkerSpec, directory: Path) -> subprocess.Popen[bytes]:
+    argv = [DASK, "worker", cluster.address, "--name", spec.name, "--nthreads", str(spec.nthreads),
+            "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60",
+            "--local-directory", str(directory / f"scratch-{spec.name}")]
+    if spec.resources:
+        argv += ["--resources", spec.resources]
+    if spec.wrap:
+        argv = [*spec.wrap[:-1], f"{spec.wrap[-1]} {shlex.join(argv)}"]
+    return _start(argv, directory / f"worker-{spec.name}.log", dict(os.environ))
+
+
+def add_worker(cluster: Cluster, spec: WorkerSpec, directory: Path, *, timeout: float = 60.0) -> None:
+    """One more worker, joining the running cluster (stopped with it); returns once it has joined."""
+    from distributed import Client
+
+    with Client(cluster.address, timeout=timeout, set_as_default=False) as client:
+        before = len(client.scheduler_info(n_workers=-1)["workers"])
+        cluster.processes.append(_start_worker(cluster, spec, directory))
+        client.wait_for_workers(before + 1, timeout=timeout)
 
 
 def _start(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -202,11 +202,17 @@ def test_credentials_are_never_shown_or_stored(server: str, seed_home: Path) -> 
     stored = b"".join(p.read_bytes() for p in seed_home.rglob("*") if p.is_file() and "blobs" not in p.parts)
     assert PASSWORD.encode() not in stored and TOKEN.encode() not in stored
     (entry,) = DownloadCache().entries()
-    assert entry.url == f"http://****@{host}/private.png?token=****&v=2"
+    assert entry.url == f"http://****@{host}/private.png?token=****&v=****"  # every query value, by default
 
 
-def test_url_text() -> None:
-    assert redact("https://u:p@h/x?X-Amz-Signature=abc&part=1") == "https://****@h/x?X-Amz-Signature=****&part=1"
+def test_url_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEED_PUBLIC_QUERY_PARAMS", raising=False)
+    assert redact("https://u:p@h/x?X-Amz-Signature=abc&part=1") == "https://****@h/x?X-Amz-Signature=****&part=****"
+    assert redact("https://h/x?jwt=a.b.c&pass=p") == "https://h/x?jwt=****&pass=****"
+    monkeypatch.setenv("SEED_PUBLIC_QUERY_PARAMS", "part, PASS_THROUGH")  # shown, but never a credential's name
+    assert redact("https://h/x?part=1&token=t&pass_through=2") == "https://h/x?part=1&token=****&pass_through=2"
+    monkeypatch.setenv("SEED_PUBLIC_QUERY_PARAMS", "*")
+    assert redact("https://h/x?part=1&api_key=k") == "https://h/x?part=1&api_key=****"
     assert file_name("/a/b/") == "b" and file_name("/") == "download" and file_name("/..%2F..%2Fetc") == "_.._etc"
     assert parse_size("10G") == 10 * 1024 ** 3 and parse_size("512") == 512
 

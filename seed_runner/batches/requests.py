@@ -21,7 +21,7 @@ from ..runtime.plan import PlanError, RunRequest, make_plan
 from .rows import Row, row_path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one a row: 100,000 of them
 class BatchRun:
     row: int
     request: RunRequest
@@ -121,6 +121,7 @@ def batch_requests(manifest: Manifest, rows: Sequence[Row], template: RunRequest
     PlanError); the runs get the request as the row gave it, so the run store records the URL."""
     runs: list[BatchRun] = []
     problems: list[Problem] = []
+    sizes: dict[tuple[tuple[str, float], ...], Mapping[str, float]] = {}  # one mapping for rows of one size
     for row in rows:
         request = row_request(manifest, row, template)
         cells: list[Problem] = []
@@ -135,7 +136,8 @@ def batch_requests(manifest: Manifest, rows: Sequence[Row], template: RunRequest
                                  message=f"row {row.number}: {p.message}") for p in exc.problems]
             continue
         if not cells:
-            runs.append(BatchRun(row.number, request, dict(plan.allocations)))
+            allocations = tuple(sorted(plan.allocations.items()))
+            runs.append(BatchRun(row.number, request, sizes.setdefault(allocations, dict(allocations))))
     if not rows and not problems:
         problems.append(error("no-rows", "$.rows", "the batch has no rows: nothing to run"))
     return runs, once_for_all(problems, {row.number for row in rows})
@@ -167,3 +169,15 @@ def once_for_all(problems: list[Problem], numbers: set[int]) -> list[Problem]:
             said_once.add(key)
             said.append(replace(problem, path=f"$.rows[*]{key[2]}", message=f"every row: {key[3]}"))
     return said
+
+
+def request_of(record: Mapping[str, Any]) -> RunRequest:
+    """The request a batch.json record (``request_record``) was made from, when nothing of it was masked: a batch
+    keeps a row's request only when this does not give it back (a secret, a URL's credentials, a relative path),
+    and makes it again from the record when the row is submitted."""
+    json_inputs = {name: JsonText(v["text"]) if "text" in v else v["value"]
+                   for name, v in record["json_inputs"].items()}
+    return RunRequest(image=record["image"], file_inputs=record["file_inputs"], json_inputs=json_inputs,
+                      settings=record["settings"], mounts=record["mounts"], resources=record["resources"],
+                      timeout=record["timeout"], grace_period=record["grace_period"], user=record["user"],
+                      network=record["network"])

@@ -2,8 +2,9 @@
 
 Retries (``retries``) are for system failures only (the engine, the container's creation, the runner), with
 exponential backoff; a job's or its data's failure is never retried. A Ctrl-C (KeyboardInterrupt) cancels every
-run (their containers are stopped and removed), marks the unfinished ones ``interrupted`` and writes batch.json
-before returning. Resume (``resume_batch``) runs again the rows whose last attempt did not succeed.
+run (their containers are stopped and removed), marks the unfinished ones ``interrupted`` (the rows not yet
+submitted too: no row is left ``pending``) and writes batch.json before returning. A row the executor no longer
+takes (a Dask scheduler lost) ends ``error`` ``not-submitted``. Resume (``resume_batch``) runs again the rows whose last attempt did not succeed.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import SeedRunnerError
 from ..executors.base import Footprint, RunFuture, RunOptions
 from ..problems import Problem
 from ..runtime.plan import RunRequest
 from . import folder as bf
 
-RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost"})
+RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost",
+                       "shared-folder-unseen"})
 """System failures a retry may cure. Not ``killed-externally`` (someone meant it), not ``container-not-removed``
 (the job ran), never a job or data error."""
 DONE = frozenset({"succeeded", "cached"})
@@ -93,6 +96,8 @@ class _Drive:
         self.started = time.monotonic()
         self.futures: dict[RunFuture, bf.RunEntry] = {}
         self.requests: dict[int, RunRequest] = {}
+        self.remade = False
+        """A row without a request in ``requests`` is submitted as its record gives it back (``request_of``)."""
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
         self.written = 0.0
         self.interval = SUMMARY_SECONDS
@@ -106,17 +111,29 @@ class _Drive:
 
     def submit(self, entry: bf.RunEntry) -> None:
         run_id = os.urandom(6).hex()
-        request = replace(self.requests[entry.row], run_id=run_id, batch_id=self.header["batch_id"],
-                          run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
-        future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
+        given = self.requests.get(entry.row)
+        if given is None and self.remade:  # its record gives it back exactly (checked when the batch began)
+            from .requests import request_of
+
+            given = request_of(entry.request)
+        request = replace(self.requests[entry.row] if given is None else given, run_id=run_id,
+                          batch_id=self.header["batch_id"], run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
+        try:
+            future = self.executor.submit(request, self.options, footprint=self.footprints.get(entry.row))
+        except SeedRunnerError as exc:  # the executor can take no more (a Dask scheduler lost): said, not raised
+            entry.attempts.append({"run_id": None, "status": "error", "run_dir": None, "error": "not-submitted",
+                                   "category": "system", "message": f"not submitted: {exc}"})
+            self.finished(entry)
+            return
         self.futures[future] = entry
         future.add_done_callback(self.ended_runs.put)
 
-    def summary(self, status: str = "running", force: bool = False) -> dict[str, Any] | None:
+    def summary(self, status: str = "running", force: bool = False, full: bool = False) -> dict[str, Any] | None:
         if not force and time.monotonic() - self.written < self.interval:
             return None
         began = time.monotonic()
-        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started)
+        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started,
+                                    full=full)
         self.written = time.monotonic()
         self.interval = max(SUMMARY_SECONDS, (self.written - began) / SUMMARY_SHARE)
         return document
@@ -172,9 +189,15 @@ class _Drive:
             self.summary("running", force=True)
             if on_start is not None:
                 on_start(self.folder, self.header["batch_id"])
-            for entry in todo:
-                self.submit(entry)
-            while self.futures or self.due:
+            # Rows are submitted as room is made (the executor's submit_window: runs queued at once), not all at
+            # once: 100,000 futures would hold more memory than their rows, and a Ctrl-C finds few to cancel.
+            window = getattr(self.executor, "submit_window", None)
+            upcoming = iter(todo)
+            left = len(todo)
+            while left or self.futures or self.due:
+                while left and (window is None or len(self.futures) < window):
+                    left -= 1
+                    self.submit(next(upcoming))
                 now = time.monotonic()
                 for when, entry in [d for d in self.due if d[0] <= now]:
                     self.due.remove((when, entry))
@@ -191,6 +214,11 @@ class _Drive:
                                        "message": "interrupted while waiting to be retried"})
                 self.finished(entry)
             self.due.clear()
+            for entry in todo:  # never submitted (a Ctrl-C while the rows were being submitted): never started
+                if len(entry.attempts) == self.before[entry.row]:
+                    entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
+                                           "message": "interrupted before it started"})
+                    self.finished(entry)
             self.progress(force=True)
             self.summary("interrupted", force=True)
             return "interrupted"

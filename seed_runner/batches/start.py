@@ -68,10 +68,12 @@ def _sizes(executor: Any, manifest: Any, runs: Sequence[Any], image_env: Any) ->
 
     sizes: dict[int, Footprint] = {}
     problems: list[Problem] = []
+    same: dict[tuple[Any, ...], Footprint] = {}  # one Footprint for the rows of one size, not one a row
     for run in runs:
         # The check planned each row already: its allocations are the run's (a URL input's size included).
         need = Footprint.of(run.allocations) if run.allocations is not None else \
             footprint(manifest, run.request, image_env)
+        need = same.setdefault((need.cpus, need.mem, need.gpus, tuple(sorted(need.extra.items()))), need)
         sizes[run.row] = need
         try:
             executor.check_fits(need)
@@ -127,24 +129,78 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         if problems or unfit:
             return BatchResult(None, None, "refused", problems=problems + unfit)
         batch_id = batch_id or os.urandom(6).hex()
-        try:
-            where = bf.claim(Path(folder) if folder else bf.default_folder(manifest.job.name, batch_id))
-        except bf.BatchFolderError as exc:
+        try:  # where the executor can hold it, checked before anything is written
+            target = _placed(runner, Path(folder) if folder else None,
+                             bf.default_folder(manifest.job.name, batch_id))
+            where = bf.claim(target)
+        except (bf.BatchFolderError, SeedRunnerError) as exc:
             raise BatchError(str(exc)) from None
         job = manifest.job
         header = {"batch_id": batch_id, "image": image, "job": {"name": job.name, "jobVersion": job.job_version,
                                                                 "packageVersion": job.package_version},
-                  "created": bf.now_text(), "options": _recorded_options(options, retries, backoff)}
-        entries = [bf.RunEntry(run.row, request_record(run.request, manifest)) for run in runs]
+                  "created": bf.now_text(),
+                  "options": {**_recorded_options(options, retries, backoff), "executor": _described(runner)}}
+        from .requests import request_of
+
+        entries: list[bf.RunEntry] = []
+        kept: dict[int, RunRequest] = {}  # the requests their records cannot give back (the others are remade)
+        for run in runs:
+            entries.append(bf.RunEntry(run.row, request_record(run.request, manifest)))
+            if request_of(entries[-1].request) != run.request:  # as it is read back at submit, from its text
+                kept[run.row] = run.request
         drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
                        on_finished=on_finished, on_progress=on_progress)
-        drive.requests = {run.row: run.request for run in runs}
+        drive.requests, drive.remade = kept, True
+        del runs, found  # what the rows were read and checked as: the drive keeps what it needs
         with bf.hold(where):  # a resume in another process waits for this one to end
             status = drive.run(entries, on_start=on_start)
-            return BatchResult(batch_id, where, status, drive.summary(status, force=True))
+            return BatchResult(batch_id, where, status, drive.summary(status, force=True, full=True))
     finally:
         if owned:
             runner.close(cancel=True)
+
+
+def _placed(runner: Any, given: Path | None, default: Path) -> Path:
+    """The batch folder: ``given``, or the default; an executor that makes run folders elsewhere (Dask's shared
+    folder) places it, and refuses a folder its workers would not see."""
+    place = getattr(runner, "batch_folder", None)
+    if place is None:
+        return given if given is not None else default
+    return Path(place(given, default.name))
+
+
+def _described(runner: Any) -> dict[str, Any] | None:
+    """What batch.json keeps of the executor (resume makes the same one); None for one of the caller's own."""
+    describe = getattr(runner, "description", None)
+    try:
+        found = describe() if describe is not None else None
+    except Exception:  # noqa: BLE001 - a description is a convenience for resume, never a reason to stop
+        return None
+    return found if isinstance(found, dict) and found.get("kind") in ("local", "dask") else None
+
+
+def _recorded_executor(recorded: dict[str, Any] | None, parallel: int | None, cpus: float | None,
+                       mem: float | None, gpus: float | None) -> tuple[Any, bool]:
+    """The executor batch.json describes (the caps given override its own); a LocalExecutor when it names none."""
+    recorded = recorded or {"kind": "local"}
+    if recorded.get("kind") == "dask":
+        try:
+            from ..executors.dask import DaskExecutor
+        except ImportError as exc:
+            raise BatchError(f"the batch ran on Dask, which is not installed here ({exc})") from None
+        if not recorded.get("scheduler"):
+            raise BatchError("the batch ran on Dask, but batch.json does not say where its scheduler is; give "
+                             "--executor dask --scheduler tcp://HOST:8786")
+        return DaskExecutor(recorded["scheduler"], shared_dir=recorded.get("shared_dir"),
+                            outputs_to=recorded.get("outputs_to")), True
+
+    def kept(given: Any, name: str) -> Any:
+        return given if given is not None else recorded.get(name)
+
+    from ..executors.local import LocalExecutor
+
+    return LocalExecutor(parallel=kept(parallel, "parallel"), cpus=kept(cpus, "cpus"), mem=kept(mem, "mem"),
+                         gpus=kept(gpus, "gpus")), True
 
 
 def _loaded(folder: Path) -> dict[str, Any]:
@@ -191,17 +247,22 @@ def resume_batch(batch: str | Path, *, settings: dict[str, str] | None = None, e
                  gpus: float | None = None, retries: int | None = None, backoff: float | None = None,
                  options: RunOptions | None = None, on_start: Announce | None = None,
                  on_finished: Callable[[bf.RunEntry], None] | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> BatchResult:
+                 on_progress: Callable[[Progress], None] | None = None,
+                 table: str | Path | None = None, file_inputs: dict[str, list[str]] | None = None) -> BatchResult:
     """Run again the rows of the batch ``batch`` (its folder, or its id: ``find_batch``) whose last attempt did
     not succeed (or whose run
-    folder is gone); the others are kept. Secret settings were never written: give them in ``settings`` (any
-    case). A batch still running in another process is refused (its folder's lock, ``batch.lock``)."""
+    folder is gone); the others are kept. What the run folders say beats batch.json (a run that ended after
+    batch.json was last written is not run again). Secret settings and URL credentials were never written: give
+    the batch's ``table`` again (each row's own values), or the settings in ``settings`` and the URLs in
+    ``file_inputs`` (any case, one value for every row). Without ``executor`` the batch's own is made again (batch.json keeps it; ``parallel``,
+    ``cpus``, ``mem``, ``gpus`` override its caps). A batch still running in another process is refused (its
+    folder's lock, ``batch.lock``)."""
     where = find_batch(batch)
     _loaded(where)  # a batch folder at all, before its lock file is made
     try:
         with bf.hold(where):
             return _resume(where, _loaded(where), settings or {}, executor, parallel, cpus, mem, gpus, retries,
-                           backoff, options, on_start, on_finished, on_progress)
+                           backoff, options, on_start, on_finished, on_progress, table, file_inputs or {})
     except bf.BatchFolderError as exc:
         raise BatchError(str(exc)) from None
 
@@ -210,8 +271,10 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
             cpus: float | None, mem: float | None, gpus: float | None, retries: int | None,
             backoff: float | None, options: RunOptions | None, on_start: Announce | None,
             on_finished: Callable[[bf.RunEntry], None] | None,
-            on_progress: Callable[[Progress], None] | None) -> BatchResult:
+            on_progress: Callable[[Progress], None] | None, table: str | Path | None,
+            file_inputs: dict[str, list[str]]) -> BatchResult:
     from ..manifest.names import normalize_name
+    from .reconcile import given_again, masked_urls, reconcile
     from ..store.history import rerun_request
     from ..store.runstore import StoreError
 
@@ -223,22 +286,42 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
         options = RunOptions(pull=recorded.get("pull", False), strict=recorded.get("strict", False),
                              cache=recorded.get("cache", False), manifest=_load_manifest(recorded.get("manifest")))
     entries = bf.entries_of(document, where)
+    reconcile(where, entries)  # the run folders beat a batch.json written before its runs' ends
     todo = [e for e in entries if e.status not in ("succeeded", "cached")
             or not (e.last and e.last.get("run_dir") and Path(e.last["run_dir"]).is_dir())]
+    rows = _table_rows(table) if table is not None else {}
     requests: dict[int, RunRequest] = {}
     for entry in todo:
-        recorded_names = {normalize_name(n): n for n in entry.request.get("settings") or {}}
+        if table is not None and entry.row not in rows:
+            raise BatchError(f"row {entry.row} of the batch is not in {table}; give the table the batch was run with")
+        asked = entry.request  # parsed once: it is kept as text
+        masked = masked_urls(asked)
+        files, per_row = given_again(asked, rows.get(entry.row))
+        shared = {normalize_name(n): v for n, v in file_inputs.items()}  # -i NAME=URL: the same for every row
+        files.update({name: list(shared[normalize_name(name)]) for name in masked
+                      if name not in files and normalize_name(name) in shared})
+        unrestored = [name for name in masked if name not in files]
+        if unrestored:
+            raise BatchError(f"row {entry.row}: the URL of input {unrestored[0]} held credentials (user:password@ "
+                             "or query values), which were not written down; give the table again (--table FILE), "
+                             f"or the URL for every row (-i {unrestored[0]}=URL)")
+        recorded_names = {normalize_name(n): n for n in asked.get("settings") or {}}
         given = {recorded_names.get(normalize_name(n), n): v for n, v in settings.items()}  # -e token: TOKEN
+        request = {**asked, "file_inputs": {**asked["file_inputs"], **files}}
         try:
-            requests[entry.row] = rerun_request({"id": f"row {entry.row}", "request": entry.request},
-                                                settings=given)[0]
+            requests[entry.row] = rerun_request({"id": f"row {entry.row}", "request": request},
+                                                settings={**per_row, **given})[0]
         except StoreError as exc:
             raise BatchError(f"row {entry.row}: {exc}") from None
         except (KeyError, TypeError, AttributeError):
             raise BatchError(f"{where / bf.BATCH_FILE} is damaged (the request of row {entry.row} is incomplete); "
                              "run the batch again in a new folder") from None
     manifest, image_env = _manifest(header["image"], options)
-    runner, owned = _executor(executor, parallel, cpus, mem, gpus)
+    if executor is not None:
+        runner, owned = executor, False
+    else:
+        runner, owned = _recorded_executor(recorded.get("executor"), parallel, cpus, mem, gpus)
+    header["options"] = {**recorded, "executor": _described(runner) or recorded.get("executor")}
     try:
         from .requests import BatchRun
 
@@ -249,18 +332,35 @@ def _resume(where: Path, document: dict[str, Any], settings: dict[str, str], exe
                        on_finished=on_finished, on_progress=on_progress)
         drive.requests = requests
         status = drive.run(todo, on_start=on_start)
-        return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True))
+        return BatchResult(header["batch_id"], where, status, drive.summary(status, force=True, full=True))
     finally:
         if owned:
             runner.close(cancel=True)
 
 
+def _table_rows(table: str | Path) -> dict[int, Row]:
+    """The rows of the table given again at resume, by number."""
+    try:
+        found, problems = read_table(table)
+    except RowsError as exc:
+        raise BatchError(str(exc)) from None
+    if problems:
+        raise BatchError(f"{table}: {problems[0].message}")
+    return {row.number: row for row in found}
+
+
 def _load_manifest(document: dict[str, Any] | None) -> Any:
+    """The --manifest kept in batch.json, validated again (an edited one is refused, never half-used)."""
     if not document:
         return None
-    from ..manifest.model import Manifest
+    from ..api import load_manifest
+    from ..errors import InvalidManifestError
 
-    return Manifest.from_dict(document)
+    try:
+        return load_manifest(document)
+    except InvalidManifestError as exc:
+        raise BatchError(f"the manifest kept in batch.json is no longer valid ({exc}); run the batch again in a "
+                         "new folder") from None
 
 
 batch = run_batch

@@ -126,7 +126,7 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
     shown = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "total")
     typer.echo(f"seed: batch {result.batch_id} {result.status}: {counts.get('total', 0)} runs ({shown}); "
                f"{result.folder}/batch.json", err=True)
-    if result.status == "interrupted":
+    if result.status == "interrupted" or not document.get("complete", True):
         typer.echo(f"seed: resume it with: seed batch resume {result.folder}", err=True)
     raise typer.Exit(result.exit_status)
 
@@ -145,7 +145,8 @@ def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
         typer.echo("seed: interrupted; no run was started", err=True)
         raise typer.Exit(130) from None
     finally:
-        executor.close(cancel=True)
+        if executor is not None:  # None: the batch's own, made and closed by resume
+            executor.close(cancel=True)
     _finish(result, report, as_json)
 
 
@@ -257,6 +258,9 @@ def resume_command(
     ] = None,
     secret_files: Annotated[Optional[list[str]], typer.Option(
         "--secret", metavar="NAME=FILE", help="A secret setting again, read from FILE.")] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", "-i", metavar="NAME=URL", help="A URL input again, for every row whose URL lost credentials.")
+    ] = None,
     parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
                         ] = None,
     cpus: Annotated[Optional[float], typer.Option(help="CPUs the runs in flight may declare together.")] = None,
@@ -264,26 +268,35 @@ def resume_command(
     gpus: Annotated[Optional[float], typer.Option(help="GPUs the runs in flight may declare together.")] = None,
     retries: Annotated[Optional[int], typer.Option(
         min=0, help="Retries of a run that failed for a system reason (default: the batch's).")] = None,
-    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    table: Annotated[Optional[Path], typer.Option(
+        "--table", help="The batch's table again: each row's secret settings and URL credentials.")] = None,
+    executor: Annotated[Optional[str], typer.Option(
+        help="local, or dask (with --scheduler); default: the batch's own (batch.json keeps it).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
     outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
 ) -> None:
-    """Run again the runs of a batch that did not succeed (the others are kept).
+    """Run again the runs of a batch that did not succeed (the others are kept), on the batch's own executor.
 
-    Secret settings were never written down: give them again with -e NAME or --secret NAME=FILE.
+    Secret settings and URL credentials were never written down: give the table again (--table FILE: each row's
+    own), or a setting for every row with -e NAME or --secret NAME=FILE, a URL with -i NAME=URL.
     """
     from ..batches.start import resume_batch
     from .request_options import request_parts
 
-    parts = request_parts(None, None, settings, secret_files, None, None)
-    chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus)
+    parts = request_parts(inputs, None, settings, secret_files, None, None)
+    if executor is None and scheduler is not None:
+        executor = "dask"
+    chosen = None if executor is None else _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus,
+                                                     mem, gpus)
     report = _Report(quiet)
     _drive(lambda: resume_batch(
-        batch, settings=parts.settings, executor=chosen, retries=retries, on_start=report.start,
-        on_finished=report.finished, on_progress=report.progress), chosen, report, as_json)
+        batch, settings=parts.settings, executor=chosen, parallel=parallel, cpus=cpus, mem=mem, gpus=gpus,
+        retries=retries, on_start=report.start, on_finished=report.finished, on_progress=report.progress,
+        table=table, file_inputs={n: [str(v) for v in vs] for n, vs in parts.file_inputs.items()}), chosen, report,
+        as_json)
 
 
 def _manifest(path: Path | None) -> Any:

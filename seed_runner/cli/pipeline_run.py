@@ -200,16 +200,18 @@ def resume_command(
     settings: Annotated[Optional[list[str]], typer.Option(
         "--setting", "-e", metavar="[STEP.]NAME=VALUE", help="A secret setting again (bare NAME: from the "
                                                              "environment).")] = None,
-    secret_files: Annotated[Optional[list[str]], typer.Option("--secret", metavar="[STEP.]NAME=FILE")] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1)] = None,
+    secret_files: Annotated[Optional[list[str]], typer.Option(
+        "--secret", metavar="[STEP.]NAME=FILE", help="A secret setting again, read from FILE.")] = None,
+    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
+                        ] = None,
     keep_going: Annotated[Optional[bool], typer.Option("--keep-going/--stop-at-failure",
                                                        help="Default: as the pipeline was run.")] = None,
     retries: Annotated[Optional[int], typer.Option(min=0, help="Default: the pipeline's.")] = None,
-    executor: Annotated[str, typer.Option()] = "local",
-    scheduler: Annotated[Optional[str], typer.Option()] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option()] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
+    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print pipeline.json at the end.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
 ) -> None:
     """Go on with a pipeline stopped by Ctrl-C, SIGTERM, a crash or a lost worker: no run that succeeded is
     repeated.

@@ -14,7 +14,9 @@
   ``--resources "CPU=8,MEM=32768"`` take only what fits; a run that fits no worker is refused at ``submit``
   (``DoesNotFit``, naming the biggest worker).
 - Run folders: on ``shared_dir``, a folder every worker and this machine see at the same path (checked at start:
-  every worker writes a file there, this machine and every other worker read it back). A request's relative
+  every worker writes a file there, this machine and every other worker read it back; a worker that joins later
+  is checked by each task before its run starts: it reads a file the executor keeps there, and a worker that
+  cannot starts nothing, the run ending ``shared-folder-unseen``). A request's relative
   ``run_dir`` is taken below it, none gives ``<shared_dir>/<image>-<time>-<run id>``. Without a shared folder,
   ``outputs_to`` (an fsspec URL: ``file:///srv/runs``, ``s3://bucket/runs``) receives a copy of each run folder
   after the run (``dask_outputs``), and the result's ``run_dir`` names the copy (None for a URL that is not a
@@ -27,6 +29,9 @@
   the same run id, so the run store keeps one row. Past that, the run ends ``error`` (``worker-lost``, system).
   Either way the future ends once. The dead worker's container is removed by the next run on its engine (every
   run reaps containers whose runner is provably dead) and, at ``close``, on every worker's engine.
+- A lost scheduler (the client's connection to it broke): each run in flight ends with what its run folder says
+  (``result.json``, when the run ended on its worker), else ``error`` ``scheduler-lost``; ``contact_lost`` is
+  set, ``submit`` refuses (DaskClusterError) and ``close`` skips what needs the scheduler.
 - The result is a ``RunResult`` rebuilt from what the task returns (the document, the folder, the outcome;
   ``plan`` is None). The worker's run-store record is copied into this machine's store.
 
@@ -53,7 +58,8 @@ except ImportError as exc:
 from ..errors import SeedRunnerError
 from ..runtime.cancellation import Reason
 from .base import ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, unstarted, with_run_id
-from .dask_cluster import RESOURCE_NAMES, DaskClusterError, Workers, connect, probe_shared_dir, wait_for_workers
+from .dask_cluster import (RESOURCE_NAMES, DaskClusterError, Workers, connect, probe_shared_dir, share_marker,
+                           wait_for_workers)
 from .dask_task import Placement
 
 if TYPE_CHECKING:
@@ -74,6 +80,8 @@ class DaskRunFuture(RunFuture):
 
     worker: str | None = None
     """The address of the Dask worker that gave the result (None before, or when no worker did)."""
+    placed_in: str | None = None
+    """Its run folder on the shared folder (None: spooled on the worker)."""
 
 
 class DaskExecutor(ExecutorBase):
@@ -100,6 +108,8 @@ class DaskExecutor(ExecutorBase):
             self.shared_dir = None if shared_dir is None else Path(shared_dir).absolute()
             if self.shared_dir is not None:
                 probe_shared_dir(self.client, self.shared_dir)
+            # Workers that join later were never probed: each task reads this file before its run starts.
+            self._share_check = None if self.shared_dir is None else share_marker(self.shared_dir)
         except BaseException:
             if self._owns_client:
                 self.client.close()
@@ -114,6 +124,8 @@ class DaskExecutor(ExecutorBase):
         self._early: set[str] = set()  # runs announced started before submit() filed them
         self._manifests: dict[str, Any] = {}
         self._closed = self._finished = self._worker_died = False
+        self.contact_lost = False
+        """The connection to the scheduler was lost: runs whose end is unknown ended ``scheduler-lost``."""
         self.reaped: list[str] = []
         """The containers of dead runners that ``close`` removed on the workers' engines."""
         self._topic = f"seed-runner-started-{os.urandom(6).hex()}"
@@ -141,15 +153,23 @@ class DaskExecutor(ExecutorBase):
         caller knows it."""
         if self._closed:
             raise ExecutorClosed("this executor is closed; make a new one")
+        if self.contact_lost:
+            raise DaskClusterError("the connection to the Dask scheduler was lost; start it again and resume")
         from .chaining import references, submit_when_ready
 
         if references(request):  # an input from another run: submitted once that run has ended
             return submit_when_ready(request, options, self.submit)  # type: ignore[return-value]
         need = footprint if footprint is not None else self.footprint(request, options)
-        resources = self.check_fits(need)
+        try:
+            resources = self.check_fits(need)
+        except (OSError, TimeoutError):  # the scheduler's answer about its workers never came
+            self.contact_lost = True
+            raise DaskClusterError("the connection to the Dask scheduler was lost; start it again and resume") \
+                from None
         future = DaskRunFuture(with_run_id(request), options, need)
         run_id = str(future.run_id)
         placement = self._placement(future.request)
+        future.placed_in = placement.run_dir
         document = None if options.manifest is None else dict(options.manifest.data)  # a Manifest is not picklable
         from .dask_task import run_task
 
@@ -166,6 +186,23 @@ class DaskExecutor(ExecutorBase):
         dask_future.add_done_callback(partial(self._ended, future))
         return future
 
+    def batch_folder(self, given: Path | None, name: str) -> Path:
+        """Where a batch's folder goes, checked before anything is written: in the shared folder (its run folders
+        are made there by the workers); ``name`` below it when none is given."""
+        if self.shared_dir is None:
+            return given if given is not None else Path("seed-runs") / name
+        folder = Path(os.path.normpath(given.absolute())) if given is not None else self.shared_dir / name
+        if not folder.is_relative_to(self.shared_dir) or folder == self.shared_dir:
+            raise DaskSetupError(f"the batch folder {folder} is not in the shared folder {self.shared_dir}, where the "
+                                 f"workers make its run folders; give -o {self.shared_dir}/NAME (or no -o)")
+        return folder
+
+    def description(self) -> dict[str, Any]:
+        """What batch.json keeps of this executor, for ``seed batch resume``."""
+        return {"kind": "dask", "scheduler": str(self.client.scheduler.address) if self.client.scheduler else None,
+                "shared_dir": None if self.shared_dir is None else str(self.shared_dir),
+                "outputs_to": self.outputs_to}
+
     def close(self, *, cancel: bool = False, reason: Reason = "cancelled") -> None:
         """No more submissions; wait for every run (``cancel``: stop them first), remove what dead runners
         left on the workers' engines, and close the client if this executor made it."""
@@ -177,7 +214,8 @@ class DaskExecutor(ExecutorBase):
                 live = [future for future, _ in self._live.values()]
             for future in live:
                 future.cancellation.cancel(reason)
-            self._cancel(live, reason)
+            if not self.contact_lost:
+                self._cancel(live, reason)
         while True:
             with self._lock:
                 waiting = [future for future, _ in self._live.values()]
@@ -186,6 +224,12 @@ class DaskExecutor(ExecutorBase):
             concurrent.futures.wait(waiting)
             time.sleep(0.005)  # a future just given its result leaves the list a moment later
         self._finished = True
+        if self._share_check is not None:
+            Path(self._share_check[0]).unlink(missing_ok=True)
+        if self.contact_lost:  # no scheduler to reach the workers through
+            if self._owns_client:
+                self.client.close(timeout=5)
+            return
         try:
             from .dask_task import reap_dead
 
@@ -194,6 +238,8 @@ class DaskExecutor(ExecutorBase):
             reaped = self.client.run(reap_dead, on_error="return")
             self.reaped = sorted({c for found in reaped.values() if isinstance(found, list) for c in found})
             self.client.unsubscribe_topic(self._topic)
+        except (OSError, TimeoutError, distributed.client.FutureCancelledError):
+            self.contact_lost = True  # the scheduler went as the last runs ended: each run's end is known
         finally:
             if self._owns_client:
                 self.client.close()
@@ -214,7 +260,7 @@ class DaskExecutor(ExecutorBase):
             raise DaskSetupError(f"the run folder {run_dir} is not in the shared folder {self.shared_dir}, so the "
                                  "workers may not see it; give a folder in it (or a relative one)")
         return Placement(run_dir=str(run_dir), fresh=not named or _absent_or_empty(run_dir),
-                         started_topic=self._topic)
+                         started_topic=self._topic, share_check=self._share_check)
 
     def _cancelled(self, future: RunFuture) -> None:
         self._cancel([future], future.cancellation.reason)
@@ -262,7 +308,7 @@ class DaskExecutor(ExecutorBase):
     def _ended(self, future: DaskRunFuture, dask_future: Any) -> None:
         """(Dask's callback thread) The task ended: its future gets its result, exactly once."""
         try:
-            result = _result_of(future, dask_future)
+            result = _result_of(future, dask_future, self)
         except BaseException as exc:  # noqa: BLE001 - a bug of ours: kept for the caller, never lost
             result, error = None, exc
         else:
@@ -303,8 +349,8 @@ def _absent_or_empty(folder: Path) -> bool:
         return False
 
 
-def _result_of(future: DaskRunFuture, dask_future: Any) -> "RunResult":
-    from .dask_outputs import keep_record, lost
+def _result_of(future: DaskRunFuture, dask_future: Any, executor: DaskExecutor) -> "RunResult":
+    from .dask_outputs import ended_in, keep_record, lost
 
     if dask_future.status == "finished":
         delivered = dask_future.result()
@@ -314,6 +360,13 @@ def _result_of(future: DaskRunFuture, dask_future: Any) -> "RunResult":
     if dask_future.status == "cancelled":
         if future.cancellation.cancelled:
             return unstarted(future.request, future.cancellation.reason)
+        why = getattr(getattr(dask_future, "_state", None), "exception", None)
+        if getattr(why, "reason", None) == "scheduler-connection-lost" or executor.client.status != "running":
+            executor.contact_lost = True  # the run may have ended on its worker: its folder says so
+            found = ended_in(future.placed_in)
+            return found if found is not None else lost(
+                future.request, "scheduler-lost", "the connection to the Dask scheduler was lost before the run's "
+                "end was known; resume the batch (seed batch resume) once the scheduler is back")
         return lost(future.request, "worker-lost", "its Dask task was dropped by the scheduler (it restarted, or "
                                                    "the connection to it was lost); the run did not finish")
     error = dask_future.exception()

@@ -162,3 +162,19 @@ def probe_shared_dir(client: Any, shared_dir: Path) -> None:
             probe.rmdir()
         except OSError:
             pass
+
+
+SHARE_MARKER_PREFIX = ".seed-runner-share-"
+
+
+def share_marker(shared_dir: Path) -> tuple[str, str]:
+    """(path, text) of a file this machine writes in ``shared_dir`` for the executor's life: a task reads it
+    before its run starts (``dask_task.sees_share``), so that a worker that joined after the probe, and does not
+    see the folder, never runs anything in it. Removed at ``close``."""
+    token = os.urandom(12).hex()
+    path = shared_dir / f"{SHARE_MARKER_PREFIX}{token[:12]}"
+    try:
+        path.write_text(token, encoding="utf-8")
+    except OSError as exc:
+        raise DaskClusterError(f"cannot write in the shared folder {shared_dir} ({exc.strerror})") from None
+    return str(path), token

@@ -165,3 +165,29 @@ def lost(request: "RunRequest", name: str, message: str) -> "RunResult":
                 "message": message}
     restate(str(request.run_id), document=document)
     return RunResult(outcome, document, None)
+
+
+def ended_in(run_dir: str | None) -> "RunResult | None":
+    """The result a run wrote in its folder (``result.json``), when it says the run ended; None otherwise. For a
+    run whose scheduler was lost: it may have ended on its worker all the same."""
+    if not run_dir:
+        return None
+    from ..manifest.jsontext import MAX_DOCUMENT_BYTES, parse_json_document
+    from ..manifest.sources import read_regular_file
+    from ..runtime.outcome import EXIT_BY_STATUS, BUILTIN, Outcome, RunError
+    from ..runtime.runner import RunResult
+
+    try:
+        data = read_regular_file(Path(run_dir) / "result.json", MAX_DOCUMENT_BYTES)
+    except OSError:
+        return None
+    document, problems = parse_json_document(data, what="result.json")
+    if problems or not isinstance(document, dict) or not isinstance(document.get("status"), str) or \
+            document["status"] not in EXIT_BY_STATUS:
+        return None  # no end written (yet), or not a result document: the run's end is not known
+    error = document.get("error") if isinstance(document.get("error"), dict) else None
+    named = None if error is None else BUILTIN.get(str(error.get("name"))) or RunError(
+        str(error.get("name")), str(error.get("title") or ""), str(error.get("description") or ""),
+        error.get("category") if error.get("category") in ("job", "data", "system") else "system")
+    message = document.get("message") if isinstance(document.get("message"), str) else None
+    return RunResult(Outcome(document["status"], named, message), document, Path(run_dir))

@@ -50,6 +50,9 @@ class Placement:
     """The run folder's name in the spool and under ``outputs_to``."""
     started_topic: str | None = None
     """The Dask event topic the task announces its start on (the client marks the future running)."""
+    share_check: tuple[str, str] | None = None
+    """(path, text) of the file the executor keeps in the shared folder: a worker that does not read this text
+    there does not see the folder, and starts nothing (``sees_share``)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def run_task(request: "RunRequest", options: "RunOptions", manifest_document: di
     if not isinstance(token, Cancellation):  # cancelled before it came here: nothing starts
         return Delivered(stopped_before_start(request, token), None, _worker_address())
     try:
+        if placement.share_check is not None and not sees_share(*placement.share_check):
+            return Delivered(unseen_share(request, placement.share_check[0]), None, _worker_address())
         _announce(placement.started_topic, run_id)
         return _run_here(request, options, manifest_document, placement, token)
     finally:
@@ -150,6 +155,35 @@ def _run_here(request: "RunRequest", options: "RunOptions", manifest_document: d
     from .dask_outputs import store_record
 
     return Delivered(replace(result, plan=None), store_record(str(request.run_id)), _worker_address())
+
+
+_seen: dict[str, bool] = {}  # marker path -> whether this worker process read its text (checked once)
+
+
+def sees_share(path: str, text: str) -> bool:
+    """Whether this worker sees the executor's shared folder: it reads the marker's text there. Asked before
+    every run (a worker that joined after the executor's probe was never probed); read once a worker process."""
+    if path not in _seen:
+        try:
+            with open(path, encoding="utf-8") as file:
+                _seen[path] = file.read(len(text) + 1) == text
+        except OSError:
+            _seen[path] = False
+    return _seen[path]
+
+
+def unseen_share(request: "RunRequest", marker: str) -> "RunResult":
+    """The result of a run given to a worker that does not see the shared folder: nothing started, no folder."""
+    from ..runtime.outcome import system_failure
+    from ..runtime.runner import RunResult, stopped_before_start
+
+    where = _worker_address() or "a Dask worker"
+    message = (f"Dask worker {where} does not see the shared folder {os.path.dirname(marker)} (it joined after the "
+               "folder was checked); nothing was started there: mount the folder on it at the same path, or stop it")
+    outcome = system_failure("shared-folder-unseen", message)
+    document = {**stopped_before_start(request).document, "status": outcome.status,
+                "error": outcome.error.to_dict(), "message": message}  # type: ignore[union-attr]
+    return RunResult(outcome, document, None)
 
 
 def clear_lost_attempt(run_dir: Path) -> None:

@@ -49,6 +49,8 @@ class LocalExecutor(ExecutorBase):
         self._running: set[RunFuture] = set()
         self._in_use = Footprint()
         self._closed = False
+        self._stopping = False
+        """close(cancel=True) began: nothing more starts."""
         from .sizing import ManifestCache
 
         self._manifests = ManifestCache(self._engine_factory)
@@ -69,6 +71,17 @@ class LocalExecutor(ExecutorBase):
                                        mem=given.mem if given.mem >= 0 else host.mem,  # type: ignore[union-attr]
                                        gpus=given.gpus)
         return self._capacity
+
+    @property
+    def submit_window(self) -> int:
+        """How many runs a batch keeps submitted at once: enough that first fit finds a run that fits."""
+        return max(64, 4 * self.parallel)
+
+    def description(self) -> dict[str, Any]:
+        """What batch.json keeps of this executor (``seed batch resume`` makes the same one): the caps given."""
+        given = self._given
+        return {"kind": "local", "parallel": self.parallel, "cpus": given.cpus if given.cpus >= 0 else None,
+                "mem": given.mem if given.mem >= 0 else None, "gpus": given.gpus or None}
 
     def footprint(self, request: "RunRequest", options: RunOptions = RunOptions()) -> Footprint:
         """What the run will hold (its plan's allocations); nothing when its manifest cannot be read."""
@@ -111,18 +124,28 @@ class LocalExecutor(ExecutorBase):
         them (nothing is left running)."""
         self._closed = True
         if cancel:
+            with self._lock:  # before any cancel: a run ending meanwhile must not start a waiting one
+                self._stopping = True
             self._cancel_all(reason)
         try:
             self._wait_all(stopping=cancel)
         except KeyboardInterrupt:
+            with self._lock:
+                self._stopping = True
             self._cancel_all("interrupted")
             self._wait_all(stopping=True)
             raise
 
     def _cancel_all(self, reason: Reason) -> None:
-        with self._lock:
-            everything = [*self._pending, *self._running]
-        for future in everything:
+        with self._lock:  # the queue taken whole: one removal a run from 100,000 waiting ones is quadratic
+            waiting, self._pending = list(self._pending), deque()
+            running = list(self._running)
+        for future in waiting:
+            if not future.done():
+                future.cancellation.cancel(reason)
+                if future.set_running_or_notify_cancel():
+                    future.set_result(unstarted(future.request, reason))
+        for future in running:
             self.cancel(future, reason)
 
     def _wait_all(self, *, stopping: bool) -> None:
@@ -161,15 +184,19 @@ class LocalExecutor(ExecutorBase):
         """Start every pending run that fits now, in submission order (first fit)."""
         starting: list[RunFuture] = []
         with self._lock:
+            if self._stopping:
+                return
             capacity = self.capacity
-            for future in list(self._pending):
-                if len(self._running) >= self.parallel:
+            # No copy of the queue a call: a batch submits 100,000 runs, each submit dispatches.
+            for future in self._pending:
+                if len(self._running) + len(starting) >= self.parallel:
                     break
                 if future.footprint.fits(capacity - self._in_use):
-                    self._pending.remove(future)
-                    self._running.add(future)
                     self._in_use = self._in_use + future.footprint
                     starting.append(future)
+            for future in starting:
+                self._pending.remove(future)  # near the queue's head: started in order
+                self._running.add(future)
         for future in starting:
             threading.Thread(target=self._run, args=(future,), name=f"seed-run-{future.run_id}",
                              daemon=True).start()

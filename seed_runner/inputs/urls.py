@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Anything with a scheme of two letters or more (one letter is a Windows drive, C:\...).
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
-# Query parameters whose value is a credential: masked in everything shown or written.
-_SECRET_PARAM = re.compile(r"token|key|sig|secret|password|passwd|pwd|auth|credential|session|signature|"
+MASK = "****"
+PUBLIC_QUERY_ENV = "SEED_PUBLIC_QUERY_PARAMS"
+"""Every query value is masked in what is shown or written, but for the parameters this variable names
+(comma-separated, any case; ``*``: every one), and never for names that look like credentials (below)."""
+# Query parameters whose value is a credential: masked even when SEED_PUBLIC_QUERY_PARAMS names them.
+_SECRET_PARAM = re.compile(r"token|key|sig|secret|password|passwd|pwd|auth|credential|session|signature|jwt|^pass$|^pw$|"
                            r"^x-amz-|^x-goog-|^sv$|^se$|^sp$|^code$", re.IGNORECASE)
 _PIN = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
@@ -75,21 +80,38 @@ def _netloc(parts) -> str:
     return host if port is None else f"{host}:{port}"
 
 
+def _public_params() -> frozenset[str]:
+    return frozenset(n.strip().lower() for n in os.environ.get(PUBLIC_QUERY_ENV, "").split(",") if n.strip())
+
+
 def redact(url: str) -> str:
-    """The URL without user:password@ and with credential-like query values (and the fragment's pin kept)
-    as ``****``."""
+    """The URL as it may be shown or written: ``user:password@`` as ``****@``, every query value as ``****``
+    (but those of the parameters SEED_PUBLIC_QUERY_PARAMS names that do not look like credentials); the
+    fragment's pin is kept."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<a URL that cannot be parsed>"
     netloc = parts.netloc.rpartition("@")[2]
     if "@" in parts.netloc:
-        netloc = f"****@{netloc}"
+        netloc = f"{MASK}@{netloc}"
     query = parts.query
     if query:
+        public = _public_params()
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "****" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+        query = urlencode([(k, v if (k.lower() in public or "*" in public) and not _SECRET_PARAM.search(k)
+                            else MASK) for k, v in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def holds_credentials(url: str) -> bool:
+    """Whether ``redact`` hides something of ``url`` (so that it cannot be fetched again from what was written)."""
+    return MASK in redact(url).rpartition("#")[0 if "#" in redact(url) else 2] if is_url(url) else False
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted (a message that quotes a URL)."""
+    return re.sub(r"[A-Za-z][A-Za-z0-9+.-]+://[^\s'\"<>]+", lambda m: redact(m.group()), text)
 
 
 def file_name(path: str) -> str:

@@ -88,6 +88,11 @@ BUILTIN = {e.name: e for e in (
     RunError("worker-lost", "Worker Lost", "The Dask worker running the run died more often than the "
              "scheduler allows (distributed.scheduler.allowed-failures), or its task failed; the run did not "
              "finish anywhere.", "system"),
+    RunError("scheduler-lost", "Scheduler Lost", "The connection to the Dask scheduler was lost before the run's "
+             "end was known (and its folder did not say it had ended); resuming the batch runs it again.", "system"),
+    RunError("shared-folder-unseen", "Shared Folder Unseen", "The Dask worker given the run does not see the "
+             "executor's shared folder (it joined after the folder was probed); nothing was started there.",
+             "system"),
     RunError("outputs-not-copied", "Outputs Not Copied", "The run ended, but its folder could not be copied to "
              "the executor's outputs_to destination; it is kept on the worker (see the message).", "system"),
 )}

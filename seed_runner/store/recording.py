@@ -51,7 +51,7 @@ def request_record(request: Any, manifest: Any, choices: dict[str, Any] | None =
     settings = {name: MASK if normalize_name(name) in secret else value for name, value in request.settings.items()}
     return {
         "image": request.image,
-        "file_inputs": {name: [str(Path(p).absolute()) for p in paths] for name, paths in request.file_inputs.items()},
+        "file_inputs": {name: [_recorded_path(p) for p in paths] for name, paths in request.file_inputs.items()},
         "json_inputs": {name: {"text": str(value)} if isinstance(value, JsonText) else {"value": value}
                         for name, value in request.json_inputs.items()},
         "settings": settings,
@@ -60,6 +60,14 @@ def request_record(request: Any, manifest: Any, choices: dict[str, Any] | None =
         "user": request.user, "network": request.network, **(choices or {}),
         **({"read_only_mounts": list(request.read_only_mounts)} if request.read_only_mounts else {}),
     }
+
+
+def _recorded_path(value: Any) -> str:
+    """A file input as written down: a path made absolute; a URL as given, without its credentials (``redact``:
+    userinfo and query values are ``****``: a rerun asks for them again)."""
+    from ..inputs.urls import is_url, redact
+
+    return redact(value) if is_url(value) else str(Path(value).absolute())
 
 
 def started(context: dict[str, Any], request: Any, plan: Any, image: Any) -> None:
