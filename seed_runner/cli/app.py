@@ -298,6 +298,8 @@ def _register_command_groups() -> None:
     testing.register(app)  # seed test: a job's test cases
     from . import conformance
     conformance.register(app)  # seed conformance: the runners' suite
+    from . import serve
+    serve.register(app)  # seed serve: OGC API - Processes
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's

@@ -12,10 +12,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
+from .address_policy import RefusedAddress
 from .download_cache import DownloadCache, Entry
 from .urls import InputUrl
+
+if TYPE_CHECKING:
+    from .guarded import Guard
 
 MAX_REDIRECTS = 5
 CHUNK = 1 << 16
@@ -43,18 +47,21 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 
 def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float,
-          progress: bool | None = None) -> Entry:
-    """The cache entry for ``url``: reused when present (and matching its pin), else downloaded."""
+          progress: bool | None = None, guard: "Guard | None" = None) -> Entry:
+    """The cache entry for ``url``: reused when present (and matching its pin), else downloaded. ``guard``
+    (`seed serve`): only the addresses its policy allows are connected to, and the cache is not read (the
+    server must judge every reference's addresses, even one fetched before)."""
     key = cache.key(url.fetch)
     with cache.lock(key):
-        entry = cache.lookup(key)
+        entry = None if guard is not None else cache.lookup(key)
         if entry is not None and (url.pin is None or entry.sha256 == url.pin):
             return entry
         fd, temp = cache.temp_file()
         try:
             with os.fdopen(fd, "wb") as out:
                 digest, size, content_type = _download(url, out, max_bytes=max_bytes, timeout=timeout,
-                                                       progress=sys.stderr.isatty() if progress is None else progress)
+                                                       progress=sys.stderr.isatty() if progress is None else progress,
+                                                       guard=guard)
             if url.pin is not None and digest != url.pin:
                 raise DownloadFailed("input-hash-mismatch", f"{url.shown}: its sha256 is {digest}, not the pinned "
                                                             f"{url.pin}; the file changed, or the pin is wrong")
@@ -64,11 +71,13 @@ def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float
             temp.unlink(missing_ok=True)
 
 
-def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, progress: bool
-              ) -> tuple[str, int, str | None]:
+def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, progress: bool,
+              guard: "Guard | None" = None) -> tuple[str, int, str | None]:
     deadline = time.monotonic() + timeout
     if url.scheme in ("http", "https"):
-        source, expected, content_type = _open_http(url, timeout)
+        source, expected, content_type = _open_http(url, timeout, guard)
+    elif guard is not None:
+        raise DownloadFailed("input-refused-url", f"{url.shown}: only http:// and https:// references are taken")
     else:
         source, expected, content_type = _open_fsspec(url)
     limit = _limit_text(max_bytes)
@@ -116,12 +125,12 @@ def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, p
     return digest.hexdigest(), size, content_type
 
 
-def _open_http(url: InputUrl, timeout: float):
+def _open_http(url: InputUrl, timeout: float, guard: "Guard | None" = None):
     request = urllib.request.Request(url.fetch, headers={"User-Agent": "seed-runner"})
     if url.username is not None:  # sent to this host only: an unredirected header is dropped on redirects
         token = base64.b64encode(f"{url.username}:{url.password or ''}".encode()).decode()
         request.add_unredirected_header("Authorization", f"Basic {token}")
-    opener = urllib.request.build_opener(_Redirects())
+    opener = urllib.request.build_opener(_Redirects(), *(guard.handlers() if guard is not None else ()))
     try:
         response = opener.open(request, timeout=min(timeout, 60.0))
     except DownloadFailed as exc:
@@ -134,6 +143,8 @@ def _open_http(url: InputUrl, timeout: float):
         raise DownloadFailed("input-download-failed", f"{url.shown}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
+        if isinstance(reason, RefusedAddress):
+            raise DownloadFailed("input-refused-url", f"{url.shown}: {reason}") from None
         text = getattr(reason, "strerror", None) or type(reason).__name__ if not isinstance(reason, str) else reason
         if isinstance(reason, (TimeoutError, socket.timeout)):
             text = f"timed out after {min(timeout, 60.0):g} s (SEED_DOWNLOAD_TIMEOUT)"
