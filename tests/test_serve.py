@@ -251,3 +251,42 @@ def test_owslib_lists_describes_and_executes(server: Server) -> None:
     assert answer == {"OVERALL_MEAN": 2.625}
     job = api.execute("python-stats", body["inputs"], body["outputs"], async_=True)
     assert job["status"] in ("accepted", "running", "successful") and job["jobID"]
+
+
+def test_a_reference_to_the_servers_own_machine_fails_the_job_unless_allowed(tmp_path: Path, sleeper: str) -> None:
+    import http.server
+    import threading
+
+    class Files(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"hello\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    href = f"http://127.0.0.1:{files.server_address[1]}/data.txt"
+    body = {"inputs": {"SECONDS": 0, "INPUT": {"href": href}}}
+    env_home = tmp_path / "a"
+    env_home.mkdir()
+    refusing = Server(env_home, "--images", "serve-test-*").start()
+    try:
+        with refusing.client() as client:
+            info = client.post("/processes/serve-test-sleep/execution", json=body,
+                               headers={"Prefer": "respond-async"}).json()
+            failed = check("statusInfo", wait_for(client, info["jobID"]))
+            assert failed["status"] == "failed" and "loopback" in failed["message"]
+    finally:
+        refusing.stop()
+    allowing = Server(tmp_path, "--images", "serve-test-*", "--allow-url", "127.0.0.1").start()
+    try:
+        with allowing.client() as client:
+            results = client.post("/processes/serve-test-sleep/execution", json=body).json()
+            assert client.get(results["COPY"]["href"]).content == b"hello\n"
+    finally:
+        allowing.stop()
+        files.shutdown()

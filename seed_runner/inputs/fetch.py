@@ -135,6 +135,8 @@ def _open_http(url: InputUrl, timeout: float, guard: "Guard | None" = None):
         response = opener.open(request, timeout=min(timeout, 60.0))
     except DownloadFailed as exc:
         raise DownloadFailed(exc.code, f"{url.shown}: {exc.message}") from None
+    except RefusedAddress as exc:  # the guard's (seed serve): an address the server may not reach
+        raise DownloadFailed("input-refused-url", f"{url.shown}: {exc}") from None
     except urllib.error.HTTPError as exc:
         exc.close()
         if 300 <= exc.code < 400:

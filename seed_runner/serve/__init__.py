@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from .service.app import ServeSettings, create_app
+from ..service.app import ServeSettings, create_app
 
 __all__ = ["ServeSettings", "create_app", "read_config"]
 
