@@ -290,3 +290,86 @@ def test_a_reference_to_the_servers_own_machine_fails_the_job_unless_allowed(tmp
     finally:
         allowing.stop()
         files.shutdown()
+
+
+SECRET_JOB = "serve-test-secret-1.0.0-seed:1.0.0"
+SECRET_MANIFEST = {
+    "seedVersion": "1.0.0",
+    "job": {
+        "name": "serve-test-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "Secret",
+        "description": "Uses a secret setting", "maintainer": {"name": "t", "email": "t@example.com"},
+        "timeout": 60,
+        "interface": {"command": "sh -c 'echo key=${API_KEY}; echo ${API_KEY} > ${OUTPUT_DIR}/used.txt'",
+                      "settings": [{"name": "API_KEY", "secret": True}, {"name": "REGION"}],
+                      "outputs": {"files": [{"name": "USED", "pattern": "used.txt", "mediaType": "text/plain"}]}},
+    },
+}
+
+
+def test_settings_come_from_the_servers_configuration_and_secrets_are_never_shown(
+        tmp_path: Path, docker_client: Any, busybox_image: str) -> None:
+    _build(docker_client, {"Dockerfile": f"FROM {busybox_image}\n".encode()}, SECRET_JOB,
+           {"com.ngageoint.seed.manifest": json.dumps(SECRET_MANIFEST)})
+    secret = "s3cr3t-value-never-shown"
+    config = tmp_path / "serve.json"
+    config.write_text(json.dumps({"processes": {"serve-test-secret": {"settings": {"API_KEY": secret,
+                                                                                   "REGION": "eu"}}}}))
+    server = Server(tmp_path, "--images", "serve-test-secret-*", "--config", str(config)).start()
+    seen = []
+    try:
+        with server.client() as client:
+            described = client.get("/processes/serve-test-secret")
+            seen.append(described.text)
+            assert "API_KEY" not in described.json().get("inputs", {})
+            refused = client.post("/processes/serve-test-secret/execution", json={"inputs": {"API_KEY": "mine"}})
+            assert refused.status_code == 400 and "unknown input 'API_KEY'" in refused.json()["detail"]
+            results = client.post("/processes/serve-test-secret/execution", json={"inputs": {}})
+            assert results.status_code == 200, results.text
+            job_id = results.headers["location"].rsplit("/", 1)[1]
+            assert client.get(results.json()["USED"]["href"]).text.strip() == secret  # the job had it
+            for path in ("/", "/processes", f"/jobs/{job_id}", f"/jobs/{job_id}?f=html", "/jobs",
+                         f"/jobs/{job_id}/results"):
+                seen.append(client.get(path).text)
+            seen.append(results.text)
+    finally:
+        server.stop()
+        docker_client.images.remove(SECRET_JOB, force=True)
+    seen.append(server.log.read_text())
+    assert not [text for text in seen if secret in text]
+    from seed_runner.store.runstore import RunStore
+
+    with RunStore.open(tmp_path / "runs.sqlite3") as store:
+        assert store.get(job_id)["settings"] == {"API_KEY": "****", "REGION": "eu"}
+
+
+def test_a_synchronous_job_past_its_wait_is_answered_as_an_asynchronous_one(tmp_path: Path, sleeper: str) -> None:
+    server = Server(tmp_path, "--images", "serve-test-*", "--sync-wait", "1").start()
+    try:
+        with server.client() as client:
+            answer = client.post("/processes/serve-test-sleep/execution", json={"inputs": {"SECONDS": 8}})
+            assert answer.status_code == 201 and "preference-applied" not in answer.headers
+            info = check("statusInfo", answer.json())
+            assert answer.headers["location"].endswith(info["jobID"])
+            assert wait_for(client, info["jobID"])["status"] == "successful"
+    finally:
+        server.stop()
+
+
+def test_slow_clients_hold_no_worker(server: Server) -> None:
+    import socket
+
+    slow = []
+    for _ in range(60):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"POST /processes/serve-test-sleep/execution HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"inp")
+        slow.append(sock)
+    try:
+        started = time.monotonic()
+        with server.client() as client:
+            for _ in range(5):
+                assert client.get("/processes").status_code == 200
+        assert time.monotonic() - started < 30
+    finally:
+        for sock in slow:
+            sock.close()

@@ -139,3 +139,15 @@ def test_the_documents_are_valid_against_the_official_schemas() -> None:
     check("exception", documents.exception(404, "no-such-job", "no such job", "no job 'x'"))
     for link in documents.landing_page(base)["links"]:
         assert link["href"].endswith({J: "?f=json", H: "?f=html"}.get(link["type"], link["href"][-8:]))
+
+
+@given(st.one_of(st.binary(max_size=300).map(lambda b: b.decode("latin-1")), _JSONISH.map(json.dumps)))
+def test_a_config_file_of_any_bytes_reads_or_says_why(tmp_path_factory: Any, text: str) -> None:
+    from seed_runner.serve import read_config
+
+    path = tmp_path_factory.mktemp("config") / "serve.json"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    try:
+        read_config(path)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
