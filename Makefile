@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry images demo test bench clean
+.PHONY: setup engine registry browser images demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,10 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: images registry
+browser:
+	scripts/install-browser.sh
+
+test: images registry browser
 	$(BIN)/python -m pytest
 
 bench: images

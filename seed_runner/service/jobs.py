@@ -255,6 +255,19 @@ class Jobs:
             files.append((path, file.get("media_type")))
         return files
 
+    def log_tails(self, record: Mapping[str, Any], size: int) -> list[tuple[str, str]]:
+        """The last ``size`` bytes of the run's stdout and stderr (secrets already masked by the runner)."""
+        tails = []
+        for stream in ("stdout", "stderr"):
+            path = Path(str(record.get("run_dir") or "")) / "logs" / f"{stream}.log"
+            try:
+                with open(path, "rb") as file:
+                    file.seek(max(0, path.stat().st_size - size))
+                    tails.append((stream, file.read(size).decode("utf-8", "replace")))
+            except OSError:
+                continue
+        return tails
+
     # -- dismissing -------------------------------------------------------------------------------------
 
     def dismiss(self, job_id: str, wait: float = 120.0) -> dict[str, Any]:

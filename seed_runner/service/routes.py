@@ -34,14 +34,16 @@ def base(request: Request) -> str:
 
 
 def answer(request: Request, document: Any, status: int = 200, *, title: str = "seed-runner",
-           headers: dict[str, str] | None = None, html: bool = True) -> Response:
+           headers: dict[str, str] | None = None, html: bool = True, page: str = "generic",
+           context: dict[str, Any] | None = None) -> Response:
     media = negotiate(request.headers.get("accept"), request.query_params.get("f"),
                       (JSON, HTML) if html else (JSON,))
     if media is None:
         media = JSON
         status, document = 406, exception(406, "not-acceptable", "no representation the request accepts",
                                           "this resource is application/json" + (" or text/html" if html else ""))
-    return Response(render(document, media, title), status, headers=headers,
+    page_context = {"base": base(request), **(context or {})}
+    return Response(render(document, media, title, page, page_context), status, headers=headers,
                     media_type=media + ("; charset=utf-8" if media == HTML else ""))
 
 
@@ -56,11 +58,11 @@ def _state(request: Request) -> Any:
 
 
 async def landing(request: Request) -> Response:
-    return answer(request, documents.landing_page(base(request)), title="seed-runner")
+    return answer(request, documents.landing_page(base(request)), title="seed-runner", page="landing")
 
 
 async def conformance(request: Request) -> Response:
-    return answer(request, documents.conformance(), title="conformance")
+    return answer(request, documents.conformance(), title="conformance", page="conformance")
 
 
 async def openapi(request: Request) -> Response:
@@ -71,7 +73,8 @@ async def openapi(request: Request) -> Response:
 
 async def processes(request: Request) -> Response:
     found = await anyio.to_thread.run_sync(_state(request).catalog.processes)
-    return answer(request, documents.process_list([p.manifest for p in found], base(request)), title="processes")
+    return answer(request, documents.process_list([p.manifest for p in found], base(request)), title="processes",
+                  page="processes")
 
 
 async def _process(request: Request) -> Any:
@@ -84,7 +87,8 @@ async def _process(request: Request) -> Any:
 
 async def process(request: Request) -> Response:
     found = await _process(request)
-    return answer(request, documents.process_description(found.manifest, base(request)), title=found.id)
+    return answer(request, documents.process_description(found.manifest, base(request)), title=found.id,
+                  page="process")
 
 
 async def read_body(request: Request, limit: int) -> Any:
@@ -189,7 +193,8 @@ async def jobs(request: Request) -> Response:
     kept = [(k, v) for k, v in params.multi_items() if k not in ("offset", "f")]
     query = "?" + urlencode([*kept, ("offset", str(offset))])
     next_query = "?" + urlencode([*kept, ("offset", str(offset + limit))]) if more else None
-    return answer(request, documents.job_list(statuses_out, base(request), query, next_query), title="jobs")
+    return answer(request, documents.job_list(statuses_out, base(request), query, next_query), title="jobs",
+                  page="jobs")
 
 
 async def _record(request: Request) -> dict[str, Any]:
@@ -199,9 +204,23 @@ async def _record(request: Request) -> dict[str, Any]:
         raise Refused(404, "no-such-job", "no such job", str(exc)) from None
 
 
+LOG_TAIL = 8192
+
+
 async def job(request: Request) -> Response:
+    state = _state(request)
     record = await _record(request)
-    return answer(request, _state(request).jobs.status(record, base(request)), title=f"job {record['id']}")
+    info = state.jobs.status(record, base(request))
+    context: dict[str, Any] = {}
+    if negotiate(request.headers.get("accept"), request.query_params.get("f")) == HTML:
+        def page_parts() -> dict[str, Any]:
+            _, result = state.jobs.result(record["id"])
+            outputs = documents.results_document(result, base(request), record["id"]) if result else None
+            return {"live": info["status"] in ("accepted", "running"), "outputs": outputs, "tail": LOG_TAIL,
+                    "logs": state.jobs.log_tails(record, LOG_TAIL)}
+
+        context = await anyio.to_thread.run_sync(page_parts)
+    return answer(request, info, title=f"job {record['id']}", page="job", context=context)
 
 
 async def dismiss(request: Request) -> Response:
