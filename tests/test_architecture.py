@@ -25,7 +25,7 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.outputs",
         "seed_runner.service.negotiation", "seed_runner.service.documents", "seed_runner.service.execute_request",
         "seed_runner.service.tokens", "seed_runner.service.openapi", "seed_runner.service.render",
-        "seed_runner.inputs.address_policy")
+        "seed_runner.inputs.address_policy", "seed_runner.service.packages")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors",
           "seed_runner.testing.suite")

@@ -134,7 +134,11 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
         Route("/openapi", _guarded(routes.openapi)),
         Route("/api", _guarded(routes.openapi)),
         Route("/processes", _guarded(routes.processes)),
+        Route("/processes", _guarded(routes.deploy), methods=["POST"]),
         Route("/processes/{process_id}", _guarded(routes.process)),
+        Route("/processes/{process_id}", _guarded(routes.replace), methods=["PUT"]),
+        Route("/processes/{process_id}", _guarded(routes.undeploy), methods=["DELETE"]),
+        Route("/processes/{process_id}/package", _guarded(routes.package)),
         Route("/processes/{process_id}/execution", _guarded(routes.execute), methods=["POST"]),
         Route("/jobs", _guarded(routes.jobs)),
         Route("/jobs/{job_id}", _guarded(routes.job)),
@@ -142,7 +146,13 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
         Route("/jobs/{job_id}/results", _guarded(routes.results)),
         Route("/jobs/{job_id}/results/{output_id}", _guarded(routes.output)),
     ], lifespan=lifespan, exception_handlers={HTTPException: _http_error, Exception: _server_error})
-    app.state.catalog = catalog or Catalog(settings.images)
+    if catalog is None:
+        from ..store.runstore import default_path
+        from .deployments import Deployments
+
+        jobs_parent = settings.jobs_dir.parent if settings.jobs_dir else Path(store_path or default_path()).parent
+        catalog = Catalog(settings.images, deployments=Deployments(jobs_parent / "serve-deployments.json"))
+    app.state.catalog = catalog
     app.state.tokens = settings.tokens
     app.state.sync_wait = settings.sync_wait
     app.state.max_body = settings.max_body

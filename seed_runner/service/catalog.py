@@ -37,7 +37,7 @@ def _version_key(version: str) -> tuple[Any, ...]:
 class Catalog:
     def __init__(self, patterns: tuple[str, ...] = (), *, ttl: float = 10.0,
                  list_images: Callable[[], list[Any]] | None = None,
-                 read_manifest: Callable[[str], "Manifest"] | None = None) -> None:
+                 read_manifest: Callable[[str], "Manifest"] | None = None, deployments: Any = None) -> None:
         self.patterns = patterns
         self.ttl = ttl
         self._list_images = list_images or _seed_images
@@ -46,6 +46,22 @@ class Catalog:
         self._read_at = -1e9
         self._processes: dict[str, list[Process]] = {}
         self._manifests: dict[str, "Manifest | None"] = {}  # by image id: a label never changes under an id
+        self.deployments = deployments
+        """Deployed processes (Part 2), offered before the images matched: ``deployments.Deployments``."""
+
+    def _deployed(self, process_id: str) -> "Process | None":
+        if self.deployments is None:
+            return None
+        manifest = self.deployments.manifest(process_id)
+        if manifest is None:
+            return None
+        image = self.deployments.package(process_id)["executionUnit"]["image"]
+        return Process(process_id, manifest.job.job_version, image, manifest)
+
+    def offered(self, process_id: str) -> bool:
+        """Whether ``--images`` offers a process of this id (deploying one of the same id is a conflict)."""
+        self.refresh(force=True)
+        return process_id in self._processes
 
     def _matches(self, reference: str) -> bool:
         return not self.patterns or any(fnmatch.fnmatchcase(reference, p) for p in self.patterns)
@@ -78,9 +94,17 @@ class Catalog:
 
     def processes(self) -> list[Process]:
         self.refresh()
-        return [versions[0] for _, versions in sorted(self._processes.items())]
+        found = {name: versions[0] for name, versions in self._processes.items()}
+        for process_id in (self.deployments.ids() if self.deployments is not None else ()):
+            deployed = self._deployed(process_id)
+            if deployed is not None:
+                found[process_id] = deployed
+        return [found[name] for name in sorted(found)]
 
     def get(self, process_id: str, version: str | None = None) -> Process:
+        deployed = self._deployed(process_id)
+        if deployed is not None and version in (None, deployed.version):
+            return deployed
         self.refresh()
         versions = self._processes.get(process_id)
         if versions is None:

@@ -269,3 +269,71 @@ async def output(request: Request) -> Response:
              enumerate(files)]
     return answer(request, {"links": links}, html=False)
 
+
+
+# -- Part 2: deploy, replace, undeploy ---------------------------------------------------------------------
+
+
+async def _package(request: Request) -> Any:
+    from .packages import BadPackage, read_package
+
+    body = await read_body(request, 1024 * 1024)
+    try:
+        return read_package(body)
+    except BadPackage as exc:
+        raise Refused(400, "invalid-parameter-value", "the application package cannot be deployed", str(exc)
+                      ) from None
+
+
+async def _deploy(request: Request, replace: str | None) -> Any:
+    from .deployments import Conflict
+    from .packages import BadPackage
+
+    state = _state(request)
+    if state.catalog.deployments is None:
+        raise Refused(405, "not-allowed", "this server deploys no processes")
+    package = await _package(request)
+    try:
+        return await anyio.to_thread.run_sync(lambda: state.catalog.deployments.deploy(
+            package, replace=replace, taken=state.catalog.offered))
+    except BadPackage as exc:
+        raise Refused(400, "invalid-parameter-value", "the application package cannot be deployed", str(exc)
+                      ) from None
+    except Conflict as exc:
+        raise Refused(409, "duplicated-process", "the process exists", str(exc)) from None
+
+
+async def deploy(request: Request) -> Response:
+    manifest = await _deploy(request, None)
+    location = f"{base(request)}/processes/{manifest.job.name}"
+    return answer(request, documents.process_summary(manifest, base(request)), 201, html=False,
+                  headers={"Location": location})
+
+
+def _deployed_only(request: Request) -> str:
+    process_id = request.path_params["process_id"]
+    if _state(request).catalog.deployments is None:
+        raise Refused(405, "not-allowed", "this server deploys no processes")
+    if _state(request).catalog.deployments.package(process_id) is None:
+        raise Refused(404 if process_id not in {p.id for p in _state(request).catalog.processes()} else 403,
+                      "no-such-process", "not a deployed process",
+                      f"{process_id[:80]!r} was not deployed (the server's --images offers it, or nothing does)")
+    return process_id
+
+
+async def replace(request: Request) -> Response:
+    process_id = await anyio.to_thread.run_sync(_deployed_only, request)
+    await _deploy(request, process_id)
+    return Response(status_code=204)
+
+
+async def undeploy(request: Request) -> Response:
+    process_id = await anyio.to_thread.run_sync(_deployed_only, request)
+    await anyio.to_thread.run_sync(_state(request).catalog.deployments.undeploy, process_id)
+    return Response(status_code=204)
+
+
+async def package(request: Request) -> Response:
+    process_id = await anyio.to_thread.run_sync(_deployed_only, request)
+    document = _state(request).catalog.deployments.package(process_id)
+    return Response(json.dumps(document).encode(), media_type="application/ogcapppkg+json")
