@@ -151,3 +151,27 @@ def test_a_config_file_of_any_bytes_reads_or_says_why(tmp_path_factory: Any, tex
         read_config(path)
     except ValueError as exc:
         assert "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_JSONISH, st.fixed_dictionaries({"executionUnit": st.one_of(_JSONISH, st.fixed_dictionaries(
+    {"type": st.sampled_from(["docker", "oci", "cwl"]), "image": st.one_of(st.text(max_size=80), _JSONISH)}))},
+    optional={"processDescription": st.one_of(_JSONISH, st.fixed_dictionaries({"process": _JSONISH}))})))
+def test_hostile_application_packages_are_read_or_refused_in_one_line(body: Any) -> None:
+    from seed_runner.service.packages import BadPackage, check_agrees, read_package
+
+    try:
+        check_agrees(read_package(body), _manifest())
+    except BadPackage as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 600
+
+
+def test_a_package_that_repeats_the_manifest_is_taken() -> None:
+    from seed_runner.service.packages import check_agrees, read_package
+
+    manifest = _manifest()
+    described = documents.process_description(manifest, "http://x")
+    package = read_package({"executionUnit": {"type": "docker", "image": "registry.example.org:5000/org/a-1.0.0-seed:1"},
+                            "processDescription": {"process": described}})
+    check_agrees(package, manifest)
+    assert package.image == "registry.example.org:5000/org/a-1.0.0-seed:1"
