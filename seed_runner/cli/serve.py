@@ -47,7 +47,7 @@ def serve(
     config: Annotated[Optional[Path], typer.Option(help="The server's settings and mounts by process (JSON).")
                       ] = None,
     jobs_dir: Annotated[Optional[Path], typer.Option(help="Where jobs' folders go (default: serve-jobs beside "
-                                                          "the run store).")] = None,
+                                                          "the run store; with --shared-dir, in it).")] = None,
 ) -> None:
     """Serve the Seed images on the engine as OGC API - Processes (Part 1: Core): each image a process, each
     job a run of the run store (`seed runs` lists them).
@@ -84,6 +84,8 @@ def serve(
     from .batch import _executor
 
     chosen = _executor(executor, scheduler, shared_dir, None, parallel, None, None, None)
+    if jobs_dir is None and shared_dir is not None:
+        jobs_dir = shared_dir / "serve-jobs"  # every Dask worker sees the jobs' inputs and run folders there
     settings = ServeSettings(images=tuple(images or ()), tokens=tokens, allow_url=tuple(allow_url or ()),
                              queue=queue, sync_wait=sync_wait, jobs_dir=jobs_dir, processes=processes)
     app = create_app(settings, executor=chosen)
