@@ -16,6 +16,7 @@ import concurrent.futures
 import os
 import shutil
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -80,8 +81,11 @@ class Jobs:
         return rows[0]
 
     def message(self, record: Mapping[str, Any]) -> str | None:
+        """Why a job failed (its run's message, or why it never began); None for any other job."""
         from ..store.history import result_document
 
+        if documents.STATUS.get(str(record.get("status"))) != "failed":
+            return None  # a listing of thousands of jobs reads no file for those
         folder = self.jobs_dir / str(record["id"])
         try:
             return (folder / MESSAGE_FILE).read_text(encoding="utf-8")[:2000]
@@ -131,7 +135,7 @@ class Jobs:
                                  run_id=job_id)
             record = {"id": job_id, "image": process.image, "job_name": process.id,
                       "job_version": process.version, "package_version": process.manifest.job.package_version,
-                      "status": "accepted", "run_dir": str(folder / "run"),
+                      "status": "accepted", "run_dir": str(folder / "run"), "recorded_at": time.time(),
                       "json_inputs": dict(execute.json_inputs),
                       "request": request_record(request, process.manifest, {"references": references})}
             with self._store_lock:

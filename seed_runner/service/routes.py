@@ -131,7 +131,7 @@ async def execute(request: Request) -> Response:
         ended = await anyio.to_thread.run_sync(state.jobs.wait, job_id, state.sync_wait)
         if ended:
             return await _sync_answer(request, job_id, wanted)
-    record = await anyio.to_thread.run_sync(state.jobs.record, job_id)
+        record = await anyio.to_thread.run_sync(state.jobs.record, job_id)  # it may have started meanwhile
     headers = {"Location": location}
     if asynchronous:
         headers["Preference-Applied"] = "respond-async"
