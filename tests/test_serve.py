@@ -373,3 +373,23 @@ def test_slow_clients_hold_no_worker(server: Server) -> None:
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_a_server_stopped_with_jobs_queued_runs_them_after_a_restart(tmp_path: Path, sleeper: str,
+                                                                     docker_client: Any) -> None:
+    args = ("--images", "serve-test-*", "--parallel", "1")
+    server = Server(tmp_path, *args).start()
+    with server.client() as client:
+        ids = [client.post("/processes/serve-test-sleep/execution", json={"inputs": {"SECONDS": seconds}},
+                           headers={"Prefer": "respond-async"}).json()["jobID"] for seconds in (300, 0)]
+        assert wait_for(client, ids[0], ("running",), 120)["status"] == "running"
+    server.stop()  # SIGINT: running runs are stopped, queued ones stay accepted
+    assert _containers(docker_client, ids[0]) == []
+    again = Server(tmp_path, *args, port=server.port).start()
+    try:
+        with again.client() as client:
+            stopped = check("statusInfo", client.get(f"/jobs/{ids[0]}").json())
+            assert stopped["status"] == "failed" and stopped["message"]
+            assert wait_for(client, ids[1])["status"] == "successful"
+    finally:
+        again.stop()

@@ -170,6 +170,8 @@ class Jobs:
         except PlanError as exc:
             self._fail(job_id, "rejected", "input-download-failed", "; ".join(p.message for p in exc.problems))
         except Exception as exc:  # noqa: BLE001 - the executor refused it (too big, closed): the job says why
+            if self._closing:
+                return self._forget(job_id)  # the server stops: still accepted, it runs after a restart
             self._fail(job_id, "rejected", type(exc).__name__, str(exc) or type(exc).__name__)
 
     def _fail(self, job_id: str, status: str, name: str, message: str) -> None:
