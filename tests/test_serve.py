@@ -107,6 +107,13 @@ def test_an_async_job_is_a_run_with_results_served(server: Server, tmp_path: Pat
     runs = subprocess.run([SEED, "runs", "--json"], env={"SEED_HOME": str(server.home), "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, check=True)
     assert [r["id"] for r in json.loads(runs.stdout)["runs"]] == [info["jobID"]]
+    env = {"SEED_HOME": str(server.home), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    logs = subprocess.run([SEED, "logs", info["jobID"]], env=env, capture_output=True, text=True)
+    assert logs.returncode == 0, logs.stderr
+    rerun = subprocess.run([SEED, "rerun", info["jobID"], "--json"], env=env, capture_output=True, text=True,
+                           cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["json_outputs"]["OVERALL_MEAN"] == 2.625
 
 
 def test_the_results_schema_of_1_0_cannot_hold_an_integer_or_a_string() -> None:
