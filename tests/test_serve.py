@@ -104,6 +104,11 @@ def test_an_async_job_is_a_run_with_results_served(server: Server, tmp_path: Pat
         listed = check("jobList", client.get("/jobs", params={"processID": "python-stats"}).json())
         assert [j["jobID"] for j in listed["jobs"]] == [info["jobID"]]
         assert check("jobList", client.get("/jobs?status=failed").json())["jobs"] == []
+        for query, found in (("datetime=2000-01-01T00:00:00Z/..", 1), ("datetime=../2000-01-01T00:00:00Z", 0),
+                             ("minDuration=0", 1), ("maxDuration=0", 0), ("type=process", 1)):
+            assert len(check("jobList", client.get(f"/jobs?{query}").json())["jobs"]) == found, query
+        assert client.get("/jobs?datetime=soon").status_code == 400
+        assert client.get("/jobs?status=finished").status_code == 400
     runs = subprocess.run([SEED, "runs", "--json"], env={"SEED_HOME": str(server.home), "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, check=True)
     assert [r["id"] for r in json.loads(runs.stdout)["runs"]] == [info["jobID"]]

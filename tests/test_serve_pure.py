@@ -175,3 +175,20 @@ def test_a_package_that_repeats_the_manifest_is_taken() -> None:
                             "processDescription": {"process": described}})
     check_agrees(package, manifest)
     assert package.image == "registry.example.org:5000/org/a-1.0.0-seed:1"
+
+
+def test_the_datetime_filter() -> None:
+    assert documents.interval("") == (None, None)
+    assert documents.interval("2026-01-01T00:00:00Z/..") == (1767225600.0, None)
+    assert documents.interval("../2026-01-01T00:00:00Z") == (None, 1767225600.0)
+    assert documents.interval("2026-01-01T00:00:00Z") == (1767225600.0, 1767225601.0)
+    with pytest.raises(ValueError, match="RFC 3339"):
+        documents.interval("yesterday/..")
+
+
+@given(st.text(max_size=60))
+def test_any_datetime_text_is_read_or_refused(text: str) -> None:
+    try:
+        documents.interval(text)
+    except ValueError as exc:
+        assert "\n" not in str(exc)

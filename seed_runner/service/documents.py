@@ -206,3 +206,22 @@ def job_list(statuses: list[dict[str, Any]], base: str, query: str, next_query: 
     if next_query is not None:
         links.append({"href": f"{base}/jobs{next_query}", "rel": "next", "type": JSON})
     return {"jobs": statuses, "links": links}
+
+
+def interval(text: str) -> tuple[float | None, float | None]:
+    """An OGC ``datetime`` parameter (``INSTANT``, ``START/END``, ``../END``, ``START/..``) as (from, to) Unix
+    times; ValueError naming the problem."""
+    def instant(part: str) -> float | None:
+        if part in ("", ".."):
+            return None
+        try:
+            parsed = datetime.fromisoformat(part.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{part[:40]!r} is not an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+    if "/" in text:
+        start, _, end = text.partition("/")
+        return instant(start), instant(end)
+    moment = instant(text)
+    return moment, None if moment is None else moment + 1.0

@@ -223,9 +223,18 @@ class Jobs:
     # -- reading ----------------------------------------------------------------------------------------
 
     def list(self, *, process_ids: list[str] | None = None, statuses: list[str] | None = None, limit: int = 10,
-             offset: int = 0) -> list[dict[str, Any]]:
+             offset: int = 0, created: tuple[float | None, float | None] = (None, None),
+             durations: tuple[float | None, float | None] = (None, None)) -> list[dict[str, Any]]:
+        """The server's jobs, newest first; ``created``: (from, to) Unix times; ``durations``: (min, max) s."""
         where = ["run_dir >= ? AND run_dir < ?"]
         params: list[Any] = [self._prefix(), self._prefix() + "\uffff"]
+        for column, (low, high) in (("recorded_at", created), ("duration", durations)):
+            if low is not None:
+                where.append(f"{column} >= ?")
+                params.append(low)
+            if high is not None:
+                where.append(f"{column} <= ?")
+                params.append(high)
         if process_ids:
             where.append(f"job_name IN ({', '.join('?' * len(process_ids))})")
             params += process_ids

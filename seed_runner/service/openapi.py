@@ -69,7 +69,11 @@ def openapi_document(process_ids: list[str], *, secured: bool) -> dict[str, Any]
                 "type": "string", "enum": ["process"]}}},
             {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
                                                                           "maximum": 1000, "default": 10}},
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}],
+            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+            {"name": "datetime", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "created at an instant or within START/END (.. open)"},
+            {"name": "minDuration", "in": "query", "required": False, "schema": {"type": "number"}},
+            {"name": "maxDuration", "in": "query", "required": False, "schema": {"type": "number"}}],
             "responses": {"200": _answer("jobList", html=True), "400": _answer("a bad filter"), **_ERRORS}}},
         "/jobs/{jobID}": {
             "get": {"summary": "a job's status", "operationId": "getStatus", "parameters": [job, _F],

@@ -181,11 +181,20 @@ async def jobs(request: Request) -> Response:
     process_ids = [p for v in params.getlist("processID") for p in v.split(",") if p][:100]
     limit = _int(request, "limit", 10, 1, MAX_LIMIT)
     offset = _int(request, "offset", 0, 0, 10 ** 9)
+    try:
+        created = documents.interval(params.get("datetime", ""))
+        durations = tuple(None if params.get(name) is None else float(params[name])
+                          for name in ("minDuration", "maxDuration"))
+    except ValueError as exc:
+        raise Refused(400, "invalid-parameter-value", "a bad filter",
+                      f"datetime: {exc}" if "RFC" in str(exc) else "minDuration and maxDuration are seconds"
+                      ) from None
     if types and "process" not in types:
         records: list[dict[str, Any]] = []
     else:
         records = await anyio.to_thread.run_sync(lambda: state.jobs.list(
-            process_ids=process_ids, statuses=statuses, limit=limit + 1, offset=offset))
+            process_ids=process_ids, statuses=statuses, limit=limit + 1, offset=offset, created=created,
+            durations=durations))  # type: ignore[arg-type]
     more = len(records) > limit
     statuses_out = [state.jobs.status(r, base(request)) for r in records[:limit]]
     from urllib.parse import urlencode
