@@ -69,6 +69,10 @@ def test_the_documents_of_a_server_are_valid(server: Server) -> None:
         openapi = client.get("/openapi")
         assert openapi.headers["content-type"].startswith("application/vnd.oai.openapi+json")
         assert openapi.json()["openapi"].startswith("3.0") and "/jobs/{jobID}" in openapi.json()["paths"]
+        from openapi_spec_validator import validate
+        from openapi_spec_validator.validation import OpenAPIV30SpecValidator
+
+        validate(openapi.json(), cls=OpenAPIV30SpecValidator)
         listing = check("processList", client.get("/processes").json())
         assert {p["id"] for p in listing["processes"]} == {"python-stats", "serve-test-sleep"}
         stats = check("process", client.get("/processes/python-stats").json())

@@ -192,3 +192,16 @@ def test_any_datetime_text_is_read_or_refused(text: str) -> None:
         documents.interval(text)
     except ValueError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("secured", [False, True])
+def test_the_openapi_document_is_valid_openapi_3_0(secured: bool) -> None:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation import OpenAPIV30SpecValidator
+
+    from seed_runner.service.openapi import openapi_document
+
+    document = openapi_document(["python-stats", "x"], secured=secured)
+    validate(document, cls=OpenAPIV30SpecValidator)
+    assert ("security" in document) is secured
+    assert {"post", "get"} <= set(document["paths"]["/processes"])

@@ -79,9 +79,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """A bug (500), or the engine or run store out of reach (503: a SeedRunnerError of the system); the body
+    names the kind of error only (its text may name the server's paths), the log says what."""
+    from ..errors import SeedRunnerError
+
     log.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    body = exception(500, "server-error", "the server could not answer", type(exc).__name__)
-    return Response(json.dumps(body).encode(), 500, media_type="application/json")
+    status = 503 if isinstance(exc, SeedRunnerError) else 500
+    body = exception(status, "server-error" if status == 500 else "service-unavailable",
+                     "the server could not answer" if status == 500 else
+                     "the engine or the run store cannot be used now", type(exc).__name__)
+    return Response(json.dumps(body).encode(), status, media_type="application/json",
+                    headers={"Retry-After": "30"} if status == 503 else None)
 
 
 def _guarded(handler: Any) -> Any:

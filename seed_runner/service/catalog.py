@@ -1,6 +1,12 @@
 """The processes a server offers: the Seed images on the engine whose references match its patterns (every Seed
 image by default), one process per job name (the newest job version; ``version=`` picks another). Read from the
-engine at most every ``ttl`` seconds; an image whose label is not a valid manifest is left out."""
+engine at most every ``ttl`` seconds; an image whose label is not a valid manifest is left out. Deployed processes
+(Part 2, ``deployments``) come first.
+
+The seam for pipelines as processes: a ``Process`` is what a job runs (``image`` and ``manifest`` today). A
+pipeline source would add its processes here (``processes``/``get``) and ``Jobs.submit`` would hand a pipeline
+process to the pipelines twin of ``seed_runner.run`` instead of the executor; routes and documents need only a
+description, which ``documents.process_description`` derives from a manifest-shaped interface."""
 
 from __future__ import annotations
 

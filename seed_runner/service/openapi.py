@@ -60,6 +60,10 @@ def openapi_document(process_ids: list[str], *, secured: bool) -> dict[str, Any]
                           "500": _answer("the job failed (synchronous)"),
                           "503": _answer("the queue is full", headers={"Retry-After": {"schema": {"type": "integer"}}}),
                           **_ERRORS}}},
+        "/processes/{processID}/package": {"get": {
+            "summary": "the application package a deployed process was deployed with", "operationId": "getPackage",
+            "parameters": [process], "responses": {"200": {"description": "the package", "content": {
+                "application/ogcapppkg+json": {"schema": {"type": "object"}}}}, "404": _answer("not deployed")}}},
         "/jobs": {"get": {"summary": "the jobs", "operationId": "getJobs", "parameters": [
             _F, {"name": "processID", "in": "query", "required": False, "schema": {"type": "array",
                                                                                   "items": {"type": "string"}}},
@@ -92,6 +96,23 @@ def openapi_document(process_ids: list[str], *, secured: bool) -> dict[str, Any]
             "responses": {"200": {"description": "the file", "content": {
                 "*/*": {"schema": {"type": "string", "format": "binary"}}}}, "404": _answer("no such output")}}},
     }
+    package = {"required": True, "content": {"application/ogcapppkg+json": {"schema": {"type": "object"}},
+                                             "application/json": {"schema": {"type": "object"}}}}
+    paths["/processes"]["post"] = {
+        "summary": "deploy a process (a Seed image in an application package; a deploy token)",
+        "operationId": "deploy", "requestBody": package,
+        "responses": {"201": _answer("processSummary", headers={"Location": {"schema": {"type": "string"}}}),
+                      "400": _answer("a package that cannot be deployed"), "403": _answer("not a deploy token"),
+                      "409": _answer("the process exists"), **_ERRORS}}
+    paths["/processes/{processID}"]["put"] = {
+        "summary": "replace a deployed process", "operationId": "replace", "parameters": [process],
+        "requestBody": package, "responses": {"204": {"description": "replaced"}, "400": _answer("refused"),
+                                              "403": _answer("not deployed, or not a deploy token"),
+                                              "404": _answer("no such process"), **_ERRORS}}
+    paths["/processes/{processID}"]["delete"] = {
+        "summary": "undeploy a deployed process", "operationId": "undeploy", "parameters": [process],
+        "responses": {"204": {"description": "undeployed"}, "403": _answer("not deployed, or not a deploy token"),
+                      "404": _answer("no such process"), **_ERRORS}}
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "seed-runner: Seed jobs as OGC API - Processes", "version": __version__,
