@@ -343,6 +343,7 @@ def test_settings_come_from_the_servers_configuration_and_secrets_are_never_show
             assert results.status_code == 200, results.text
             job_id = results.headers["location"].rsplit("/", 1)[1]
             assert client.get(results.json()["USED"]["href"]).text.strip() == secret  # the job had it
+            assert "key=****" in client.get(f"/jobs/{job_id}?f=html").text  # the log tail, masked by the runner
             for path in ("/", "/processes", f"/jobs/{job_id}", f"/jobs/{job_id}?f=html", "/jobs",
                          f"/jobs/{job_id}/results"):
                 seen.append(client.get(path).text)

@@ -98,7 +98,14 @@ def test_the_pages_render_link_and_run_a_job_from_the_form(tmp_path: Path, sleep
         browser.get(server.url + "/jobs")
         assert job_id in browser.find_element(By.TAG_NAME, "table").text
         _shot(browser, tmp_path, "jobs")
-        browser.get(server.url + f"/processes/serve-test-sleep?f=html")
+        browser.get(server.url + f"/jobs/{job_id}")
+        browser.find_element(By.ID, "dismiss").click()  # the job's page: dismiss it (after a confirmation)
+        WebDriverWait(browser, 10).until(ec.alert_is_present())
+        browser.switch_to.alert.accept()
+        WebDriverWait(browser, 60).until(ec.url_contains("/jobs?f=html"))
+        assert job_id not in browser.find_element(By.TAG_NAME, "main").text
+        assert httpx.get(f"{server.url}/jobs/{job_id}").status_code == 404
+        browser.get(server.url + "/processes/serve-test-sleep?f=html")
         browser.find_element(By.ID, "in-SECONDS").send_keys("not a number")
         browser.find_element(By.ID, "run").click()
         WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "error").text)
