@@ -205,3 +205,23 @@ def test_the_openapi_document_is_valid_openapi_3_0(secured: bool) -> None:
     validate(document, cls=OpenAPIV30SpecValidator)
     assert ("security" in document) is secured
     assert {"post", "get"} <= set(document["paths"]["/processes"])
+
+
+def test_every_page_escapes_what_it_shows() -> None:
+    from seed_runner.service.render import PAGES, render
+
+    evil = "<script>alert(1)</script>"
+    manifest = _manifest()
+    description = documents.process_description(manifest, "http://x")
+    description.update(title=evil, description=evil, keywords=[evil])
+    status = {**documents.status_info({"id": "ab", "job_name": evil, "status": "failed"}, "http://x"),
+              "message": evil}
+    pages = {"landing": {**documents.landing_page("http://x"), "title": evil, "description": evil},
+             "conformance": {"conformsTo": [evil]}, "processes": {"processes": [description], "links": []},
+             "process": description, "jobs": {"jobs": [status], "links": []}, "job": status, "generic": {"a": evil}}
+    assert set(pages) == set(PAGES)
+    for page, document in pages.items():
+        context = {"base": "http://x", "logs": [("stdout", evil)], "tail": 10,
+                   "outputs": {"A": {"href": "http://x/a", "title": evil}, "B": evil}}
+        html = render(document, documents.HTML, evil, page, context).decode()
+        assert evil not in html and "&lt;script&gt;" in html, page
