@@ -410,3 +410,21 @@ def test_a_server_stopped_with_jobs_queued_runs_them_after_a_restart(tmp_path: P
             assert wait_for(client, ids[1])["status"] == "successful"
     finally:
         again.stop()
+
+
+def test_a_server_that_cannot_work_says_why_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "runs.sqlite3").write_text("not a database")
+    env = {**os.environ, "SEED_HOME": str(tmp_path)}
+    corrupt = subprocess.run([SEED, "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60)
+    assert corrupt.returncode == 4 and corrupt.stderr.count("\n") == 1 and "corrupt" in corrupt.stderr
+    (tmp_path / "runs.sqlite3").unlink()
+    away = subprocess.run([SEED, "serve", "--port", "1"], env={**env, "DOCKER_HOST": "unix:///nonexistent.sock"},
+                          capture_output=True, text=True, timeout=60)
+    assert away.returncode == 4 and away.stderr.count("\n") == 1 and "does not answer" in away.stderr
+    tokens = tmp_path / "tokens"
+    tokens.write_text("short\n")
+    bad = subprocess.run([SEED, "serve", "--host", "0.0.0.0", "--token-file", str(tokens)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "line 1" in bad.stderr and "short" not in bad.stderr.replace("--token-file", "")

@@ -81,6 +81,16 @@ def serve(
             _fail(f"--config {exc}")
     if queue < 1:
         _fail("--queue must be 1 or more")
+    from ..errors import SeedRunnerError
+    from ..store.runstore import RunStore
+
+    try:  # the run store and the engine, checked before listening: one line and exit 4, not a traceback
+        RunStore.open().close()
+        from ..engine.images import connect
+
+        connect(timeout=10)
+    except SeedRunnerError as exc:
+        _fail(str(exc), 4)
     from .batch import _executor
 
     chosen = _executor(executor, scheduler, shared_dir, None, parallel, None, None, None)

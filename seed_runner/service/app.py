@@ -112,6 +112,7 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from ..inputs.address_policy import AddressPolicy
         from ..inputs.guarded import Guard
+        from ..errors import SeedRunnerError
         from ..store.runstore import RunStore, default_path
         from .jobs import Jobs
 
@@ -125,7 +126,11 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
         jobs = Jobs(store, jobs_dir, chosen, queue=settings.queue, config=settings.processes,
                     guard=guard or Guard(AddressPolicy(settings.allow_url)), max_download=settings.max_download)
         app.state.jobs = jobs
-        manifests = {p.image: p.manifest for p in app.state.catalog.processes()}
+        try:
+            manifests = {p.image: p.manifest for p in app.state.catalog.processes()}
+        except SeedRunnerError as exc:  # the engine is away: jobs are resumed all the same (they read no manifest)
+            log.warning("the processes cannot be read now: %s", exc)
+            manifests = {}
         resubmitted, ended = jobs.recover(manifests)
         if resubmitted or ended:
             log.warning("resumed %d accepted jobs; ended %d jobs that were running when the server stopped",
