@@ -99,6 +99,21 @@ class Jobs:
         return None
 
     def status(self, record: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The statusInfo; a ``running`` record that is not this server's run is judged (its result written
+        but not recorded, e.g. a Dask worker's after a restart; or its runner gone: failed)."""
+        with self._lock:
+            ours = record["id"] in self._active
+        if record.get("status") == "running" and not ours:
+            from ..store.history import RUNNER_GONE, result_document, state
+
+            shown = state(dict(record))
+            if shown == RUNNER_GONE:
+                return documents.status_info(record, base, status="failed",
+                                             message="the run's runner is gone (its process ended)")
+            if shown != "running":
+                document = result_document(dict(record)) or {}
+                return documents.status_info(record, base, status=documents.STATUS.get(shown, "failed"),
+                                             message=document.get("message"))
         return documents.status_info(record, base, message=self.message(record))
 
     # -- submitting -------------------------------------------------------------------------------------
