@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dask_cluster import WorkerSpec, start_cluster  # noqa: E402
 from ogc_schemas import check  # noqa: E402
 from serve_fixture import SEED, Server  # noqa: E402
-from test_serve import _stats_request  # noqa: E402
+from serve_fixture import wait_for  # noqa: E402
+from test_serve import _stats_request, sleeper  # noqa: E402,F401 - sleeper: the fixture
 
 pytestmark = pytest.mark.engine
 
@@ -45,4 +46,31 @@ def test_jobs_run_on_a_dask_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     finally:
         if server is not None:
             server.stop()
+        cluster.stop()
+
+
+def test_a_dask_job_outlives_a_killed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleeper: str) -> None:
+    """The run goes on on its worker when the server is killed; the restarted server shows how it ended."""
+    monkeypatch.setenv("SEED_HOME", str(tmp_path))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    cluster = start_cluster([WorkerSpec("w1")], tmp_path / "dask")
+    args = ("--images", "serve-test-*", "--executor", "dask", "--scheduler", cluster.address, "--shared-dir",
+            str(shared))
+    server = again = None
+    try:
+        server = Server(tmp_path, *args).start()
+        with server.client() as client:
+            job_id = client.post("/processes/serve-test-sleep/execution", json={"inputs": {"SECONDS": 6}},
+                                 headers={"Prefer": "respond-async"}).json()["jobID"]
+            assert wait_for(client, job_id, ("running",), 120)["status"] == "running"
+        server.kill()
+        again = Server(tmp_path, *args, port=server.port).start()
+        with again.client() as client:
+            assert check("statusInfo", wait_for(client, job_id))["status"] == "successful"
+            assert client.get(f"/jobs/{job_id}/results/DONE").text == "done\n"
+    finally:
+        for running in (server, again):
+            if running is not None:
+                running.stop()
         cluster.stop()
