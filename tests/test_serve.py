@@ -45,7 +45,9 @@ def server(tmp_path: Path, sleeper: str) -> Iterator[Server]:
 
 
 def _containers(docker_client: Any, run_id: str) -> list[Any]:
-    return docker_client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    """The run's containers (one listing call: the SDK's ``containers.list`` inspects each one after, which
+    fails for a container removed in between)."""
+    return docker_client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
 
 
 def _stats_request(outputs: list[str] | None = None) -> dict[str, Any]:
