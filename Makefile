@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry node images demo test bench clean docs docs-serve cli-docs
+.PHONY: setup engine registry node browser images demo test bench clean docs docs-serve cli-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,10 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: images registry node
+browser:
+	scripts/install-browser.sh
+
+test: images registry node browser
 	$(BIN)/python -m pytest
 
 bench: images

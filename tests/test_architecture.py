@@ -29,6 +29,10 @@ PURE += ("seed_runner.pipelines.model", "seed_runner.pipelines.yamltext", "seed_
          "seed_runner.pipelines.check", "seed_runner.pipelines.check_sources", "seed_runner.pipelines.codes",
          "seed_runner.pipelines.filters", "seed_runner.pipelines.scale", "seed_runner.pipelines.writing",
          "seed_runner.pipelines.graph", "seed_runner.pipelines.plan")
+# The service's pure parts (seed serve).
+PURE += ("seed_runner.service.negotiation", "seed_runner.service.documents", "seed_runner.service.execute_request",
+         "seed_runner.service.tokens", "seed_runner.service.openapi", "seed_runner.service.render",
+         "seed_runner.inputs.address_policy", "seed_runner.service.packages")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors",
           "seed_runner.testing.suite")

@@ -306,6 +306,8 @@ def _register_command_groups() -> None:
     pipeline_check.register(app)  # seed pipeline check|convert|graph (run and resume join it below)
     from . import pipeline_run
     pipeline_run.register(app)  # seed pipeline run|resume, seed pipelines [show]
+    from . import serve
+    serve.register(app)  # seed serve: OGC API - Processes
     from .render import help_text
 
     for info in app.registered_commands:  # the source's line breaks are not the terminal's

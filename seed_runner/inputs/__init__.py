@@ -22,13 +22,15 @@ def max_download(value: int | str | None = None) -> int:
 
 
 def resolve_url_inputs(request: Any, *, max_bytes: int | None = None, timeout: float | None = None,
-                       progress: bool | None = None, sources: dict[str, dict[str, Any]] | None = None) -> Any:
+                       progress: bool | None = None, sources: dict[str, dict[str, Any]] | None = None,
+                       guard: Any = None) -> Any:
     """``request`` with every URL among its file inputs replaced by the cached file (named as the URL's last
     segment). Raises PlanError with one problem per URL that failed (``input-download-failed``,
     ``input-hash-mismatch``, ``input-download-too-large``, ``input-bad-url``), before anything starts.
 
     ``sources``, when given, receives for each cached file (by its absolute path) where it came from: ``url``
-    (without credentials) and ``media_type`` (the server's Content-Type, or None)."""
+    (without credentials) and ``media_type`` (the server's Content-Type, or None). ``guard`` (an
+    ``inputs.guarded.Guard``, `seed serve`'s): http(s) only, to the addresses its policy allows."""
     if not any("://" in str(v) for values in request.file_inputs.values() for v in values):
         return request  # no URL (``is_url`` needs "://"): nothing more imported on a run's way to its container
     from ..problems import error
@@ -60,8 +62,11 @@ def resolve_url_inputs(request: Any, *, max_bytes: int | None = None, timeout: f
                 continue
             try:
                 url = parse_input_url(str(value))
-                if url.scheme in ("http", "https") or url.scheme == "file" or _fsspec_knows(url.scheme):
-                    entry = fetch(url, cache, max_bytes=limit, timeout=timeout, progress=progress)
+                if guard is not None and url.scheme not in ("http", "https"):
+                    problems.append(error("input-refused-url", at, f"input {name}: {url.shown}: only http:// and "
+                                          "https:// references are taken"))
+                elif url.scheme in ("http", "https") or url.scheme == "file" or _fsspec_knows(url.scheme):
+                    entry = fetch(url, cache, max_bytes=limit, timeout=timeout, progress=progress, guard=guard)
                     out.append(cache.named_path(entry))
                     if sources is not None:
                         sources[str(Path(out[-1]).absolute())] = {"url": url.shown, "media_type": entry.content_type}

@@ -13,10 +13,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
+from .address_policy import RefusedAddress
 from .download_cache import DownloadCache, Entry
 from .urls import InputUrl
+
+if TYPE_CHECKING:
+    from .guarded import Guard
 
 MAX_REDIRECTS = 5
 CHUNK = 1 << 16
@@ -44,12 +48,14 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 
 def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float,
-          progress: bool | None = None) -> Entry:
+          progress: bool | None = None, guard: "Guard | None" = None) -> Entry:
     """The cache entry for ``url``: reused when present, matching its pin and still holding the bytes it was
-    fetched with (read again on every use), else downloaded (a changed entry is discarded first)."""
+    fetched with (read again on every use), else downloaded (a changed entry is discarded first). ``guard``
+    (`seed serve`): only the addresses its policy allows are connected to, and the cache is not read (the
+    server must judge every reference's addresses, even one fetched before)."""
     key = cache.key(url.fetch)
     with cache.lock(key):
-        entry = cache.lookup(key)
+        entry = None if guard is not None else cache.lookup(key)
         if entry is not None and (url.pin is None or entry.sha256 == url.pin):
             if cache.intact(entry):
                 return entry
@@ -58,7 +64,8 @@ def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float
         try:
             with os.fdopen(fd, "wb") as out:
                 digest, size, content_type = _download(url, out, max_bytes=max_bytes, timeout=timeout,
-                                                       progress=sys.stderr.isatty() if progress is None else progress)
+                                                       progress=sys.stderr.isatty() if progress is None else progress,
+                                                       guard=guard)
             if url.pin is not None and digest != url.pin:
                 raise DownloadFailed("input-hash-mismatch", f"{url.shown}: its sha256 is {digest}, not the pinned "
                                                             f"{url.pin}; the file changed, or the pin is wrong")
@@ -68,15 +75,15 @@ def fetch(url: InputUrl, cache: DownloadCache, *, max_bytes: int, timeout: float
             temp.unlink(missing_ok=True)
 
 
-def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, progress: bool
-              ) -> tuple[str, int, str | None]:
+def _download(url: InputUrl, out: BinaryIO, *, max_bytes: int, timeout: float, progress: bool,
+              guard: "Guard | None" = None) -> tuple[str, int, str | None]:
     """Stream ``url`` into ``out``: (sha256, size, Content-Type). One deadline over all of it (``http_deadline``):
     whatever broke off once it passed is said as the timeout it is."""
     from .http_deadline import Deadline
 
     watch = Deadline(timeout)
     try:
-        return _transfer(url, out, max_bytes=max_bytes, watch=watch, progress=progress)
+        return _transfer(url, out, max_bytes=max_bytes, watch=watch, progress=progress, guard=guard)
     except DownloadFailed:
         if watch.expired:
             raise _timed_out(url, timeout) from None
@@ -90,12 +97,14 @@ def _timed_out(url: InputUrl, timeout: float) -> DownloadFailed:
                                                    "(SEED_DOWNLOAD_TIMEOUT)")
 
 
-def _transfer(url: InputUrl, out: BinaryIO, *, max_bytes: int, watch, progress: bool  # noqa: ANN001
-              ) -> tuple[str, int, str | None]:
+def _transfer(url: InputUrl, out: BinaryIO, *, max_bytes: int, watch, progress: bool,  # noqa: ANN001
+              guard: "Guard | None" = None) -> tuple[str, int, str | None]:
     timeout = watch.seconds
     deadline = watch.end
     if url.scheme in ("http", "https"):
-        source, expected, content_type = _open_http(url, watch)
+        source, expected, content_type = _open_http(url, watch, guard)
+    elif guard is not None:
+        raise DownloadFailed("input-refused-url", f"{url.shown}: only http:// and https:// references are taken")
     else:
         source, expected, content_type = _open_fsspec(url)
     limit = _limit_text(max_bytes)
@@ -147,7 +156,7 @@ def _transfer(url: InputUrl, out: BinaryIO, *, max_bytes: int, watch, progress: 
     return digest.hexdigest(), size, content_type
 
 
-def _open_http(url: InputUrl, watch):  # noqa: ANN001 - an http_deadline.Deadline
+def _open_http(url: InputUrl, watch, guard: "Guard | None" = None):  # noqa: ANN001 - an http_deadline.Deadline
     from .http_deadline import handlers
 
     timeout = watch.seconds
@@ -155,11 +164,18 @@ def _open_http(url: InputUrl, watch):  # noqa: ANN001 - an http_deadline.Deadlin
     if url.username is not None:  # sent to this host only: an unredirected header is dropped on redirects
         token = base64.b64encode(f"{url.username}:{url.password or ''}".encode()).decode()
         request.add_unredirected_header("Authorization", f"Basic {token}")
-    opener = urllib.request.build_opener(_Redirects(), *handlers(watch))
+    # The guard (seed serve) makes every connection, so it judges each address, redirects included; no proxy
+    # then, which would connect on its behalf to an address nobody checked.
+    chosen = handlers(watch, guard.create_connection if guard is not None else None)
+    if guard is not None:
+        chosen.insert(0, urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(_Redirects(), *chosen)
     try:
         response = opener.open(request, timeout=min(watch.remaining(), 60.0))
     except DownloadFailed as exc:
         raise DownloadFailed(exc.code, f"{url.shown}: {exc.message}") from None
+    except RefusedAddress as exc:  # the guard's (seed serve): an address the server may not reach
+        raise DownloadFailed("input-refused-url", f"{url.shown}: {exc}") from None
     except urllib.error.HTTPError as exc:
         exc.close()
         if 300 <= exc.code < 400:
@@ -168,6 +184,8 @@ def _open_http(url: InputUrl, watch):  # noqa: ANN001 - an http_deadline.Deadlin
         raise DownloadFailed("input-download-failed", f"{url.shown}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
+        if isinstance(reason, RefusedAddress):
+            raise DownloadFailed("input-refused-url", f"{url.shown}: {reason}") from None
         text = getattr(reason, "strerror", None) or type(reason).__name__ if not isinstance(reason, str) else reason
         if isinstance(reason, (TimeoutError, socket.timeout)):
             text = f"timed out after {min(timeout, 60.0):g} s (SEED_DOWNLOAD_TIMEOUT)"

@@ -58,9 +58,11 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
-def handlers(deadline: Deadline) -> list[urllib.request.BaseHandler]:
+def handlers(deadline: Deadline, connect: Any = None) -> list[urllib.request.BaseHandler]:
     """urllib handlers whose connections are watched by ``deadline`` (and wait no longer than it for a
-    connection)."""
+    connection). ``connect`` (``socket.create_connection``'s signature) makes the connection: `seed serve`'s
+    guard, which connects only to the addresses its policy allows."""
+    connect = connect or socket.create_connection
 
     def watched(base: type) -> type:
         class Watched(base):  # type: ignore[misc, valid-type]
@@ -69,7 +71,7 @@ def handlers(deadline: Deadline) -> list[urllib.request.BaseHandler]:
                 self._create_connection = self._watched_connection
 
             def _watched_connection(self, address: Any, timeout: Any = None, source: Any = None) -> socket.socket:
-                return deadline.watch(socket.create_connection(address, min(deadline.remaining(), 60.0), source))
+                return deadline.watch(connect(address, min(deadline.remaining(), 60.0), source))
 
         return Watched
 
