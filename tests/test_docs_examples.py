@@ -125,3 +125,24 @@ def test_the_readme_tour_runs(tmp_path: Path, docker_client: Any) -> None:
             docker_client.images.remove(f"{name}-0.1.0-seed:0.1.0", force=True)
         except Exception:  # noqa: BLE001 - never built
             pass
+
+
+@pytest.mark.engine
+def test_the_readme_pipeline_tour_runs(tmp_path: Path) -> None:
+    """The README's pipeline lines, on the tutorial's own shout.yaml: check, run, then the graph of the run."""
+    tutorial = (REPO / "docs" / "tutorials" / "pipeline.md").read_text()
+    (tmp_path / "shout.yaml").write_text(re.search(r"cat > shout.yaml <<'YAML'\n(.*?)\nYAML\n", tutorial, re.S)[1]
+                                         + "\n")
+    (tmp_path / "story.txt").write_text("once upon a time\nthere was a job\nthat ran in a pipeline\n")
+    tour = README[README.index("Compose jobs into a pipeline"):README.index("Serve every Seed image")]
+    lines = [line.split("  #")[0].strip() for block in re.findall(r"```sh\n(.*?)```", tour, re.S)
+             for line in block.splitlines()]
+    assert [line.split()[:3] for line in lines] == [["seed", "pipeline", "check"], ["seed", "pipeline", "run"],
+                                                    ["seed", "pipeline", "graph"]]
+    env = {**os.environ, "PATH": f"{Path(SEED).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for line in lines:
+        proc = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert proc.returncode == 0, (line, proc.stdout, proc.stderr)
+    assert (tmp_path / "shout-run" / "pipeline.json").is_file()
+    assert "<svg" in (tmp_path / "shout.svg").read_text()[:400]
