@@ -34,6 +34,8 @@ from ..runtime import layout
 from ..runtime.command import expand_command
 from ..runtime.json_inputs import encode_json_input
 from ..runtime.resources import DOCKER_MIN_MEMORY_MIB, format_allocation
+from .kubernetes_checks import (file_name_problem, kubelet_escape, label_name_problem, subdomain_problem,
+                                subpath_problem, url_problem)
 
 __all__ = ["KubernetesRequest", "ExportProblem", "kubernetes_job"]
 
@@ -94,6 +96,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     for variable, (name, _) in {**files, **jsons, **settings}.items():
         if variable not in known:
             problems.append(f"{name}: the manifest declares no such input or setting")
+    problems += _request_problems(request)
 
     env: dict[str, str] = {}
     volume_mounts: list[dict[str, Any]] = []
@@ -112,9 +115,20 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         folder = f"{layout.INPUTS_ROOT}/{spec.variable}"
         stage_lines.append(f"mkdir -p {folder}")
         records = []
+        bases: set[str] = set()
         for source in sources:
             base = _file_name(source)
             target = f"{folder}/{base}"
+            if why := (file_name_problem(f"input {spec.name}: {source!r}", base) or (
+                    url_problem(f"input {spec.name}", source) if _is_url(source) else
+                    subpath_problem(f"input {spec.name}: the path", source.strip("/")))):
+                problems.append(why)
+                continue
+            if base in bases:
+                problems.append(f"input {spec.name}: two files are named {base!r}; the job sees them in one folder, "
+                                "so give each a different name")
+                continue
+            bases.add(base)
             if _is_url(source):
                 parts = urlsplit(source)
                 if parts.username or parts.password or parts.query:
@@ -168,6 +182,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         env[scalar.variable] = format_allocation(scalar.name, value)
 
     volumes_by_mount = _mount_volumes(manifest, mounts_given, problems)
+    problems += _secret_use_problems(manifest)
     if problems:
         raise ExportProblem("\n".join(problems))
 
@@ -176,8 +191,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         if value in placeholders:
             env_list.append({"name": variable, "valueFrom": {"secretKeyRef": {
                 "name": secret_name, "key": next(s.name for s in face.settings if s.variable == variable)}}})
-        else:
-            env_list.append({"name": variable, "value": value})
+        else:  # the kubelet expands $(NAME) in env values too
+            env_list.append({"name": variable, "value": kubelet_escape(value)})
 
     volume_mounts = [{"name": "seed-inputs", "mountPath": layout.INPUTS_ROOT, "readOnly": True},
                      {"name": "seed-meta", "mountPath": layout.INPUT_METADATA_FILE,
@@ -209,7 +224,9 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     container.update(_resources(allocations))
     stager_mounts = [{"name": "seed-inputs", "mountPath": layout.INPUTS_ROOT}, {"name": "seed-meta", "mountPath": _META}]
     stager_mounts += [m for m in volume_mounts if m["name"] == "seed-input-claim"]
-    stager = {"name": "stage", "image": request.stager_image, "command": ["/bin/sh", "-c", "\n".join(stage_lines)],
+    # the kubelet expands $(NAME) and reduces $$ in an init container's command too: the script is escaped whole
+    stager = {"name": "stage", "image": request.stager_image,
+              "command": ["/bin/sh", "-c", kubelet_escape("\n".join(stage_lines))],
               "volumeMounts": stager_mounts}
 
     name = request.name or _dns_name(f"{job.name}-{job.job_version}")
@@ -241,7 +258,29 @@ def _is_url(source: str) -> bool:
 
 def _file_name(source: str) -> str:
     path = urlsplit(source).path if _is_url(source) else source
-    return path.rstrip("/").rpartition("/")[2] or "input"
+    if _is_url(source):
+        return path.rstrip("/").rpartition("/")[2] or "input"
+    return path.rstrip("/").rpartition("/")[2]  # a claim path names its file (or folder) itself
+
+
+def _request_problems(request: KubernetesRequest) -> list[str]:
+    """The names and paths of the request that the API server would refuse."""
+    found = [label_name_problem("--name", request.name) if request.name is not None else None,
+             label_name_problem("--namespace", request.namespace) if request.namespace is not None else None]
+    for what, value in (("--input-claim", request.input_claim), ("--output-claim", request.output_claim),
+                        ("--settings-secret", request.settings_secret)):
+        if value is not None:
+            found.append(subdomain_problem(what, value))
+    for name, given in request.mounts.items():
+        claim, _, subpath = given.partition(":")
+        found.append(subdomain_problem(f"mount {name}: the claim", claim))
+        found.append(subpath_problem(f"mount {name}: the sub-path", subpath) if subpath else None)
+    if request.output_subpath is not None:
+        found.append(subpath_problem("--output-subpath", request.output_subpath))
+    for what, image in (("--image", request.image), ("--stager-image", request.stager_image)):
+        if not image or any(c.isspace() or ord(c) < 32 for c in image):
+            found.append(f"{what} {image!r} is not an image reference")
+    return [problem for problem in found if problem]
 
 
 def _metadata_shell(name: str, folder: str, records: list[tuple[str, str | None]]) -> str:
@@ -265,17 +304,35 @@ def _joined(parts: list[str]) -> str:
 
 
 def _arguments(manifest: Manifest, env: Mapping[str, str], placeholders: Mapping[str, str]) -> list[str] | None:
-    """The expanded command; ``$(`` is escaped (the kubelet would expand it), secrets become ``$(NAME)``."""
+    """The expanded command, escaped for the kubelet (which expands ``$(NAME)`` and reduces ``$$``); a secret
+    becomes ``$(NAME)``, which the kubelet fills in, so an operator on a secret's value cannot be exported."""
     command = manifest.job.interface.command
     if command is None:
         return None
     words = []
     for word in expand_command(command, env):
-        word = word.replace("$(", "$$(")
+        word = kubelet_escape(word)
         for token, reference in placeholders.items():
             word = word.replace(token, reference)
         words.append(word)
     return words
+
+
+def _secret_use_problems(manifest: Manifest) -> list[str]:
+    """An operator that reads a secret's value (length, pattern, substitution) would be applied to a placeholder:
+    the kubelet can only pass the value whole (``${NAME}``, or tested by ``:-``, ``-``, ``:+``, ``+``)."""
+    from ..runtime.command import parse_command
+
+    command = manifest.job.interface.command
+    secret = {s.variable: s.name for s in manifest.job.interface.settings if s.secret}
+    if command is None or not secret:
+        return []
+    found = {}
+    for ref in parse_command(command).references:
+        if ref.name in secret and ref.operator not in (None, ":-", "-", ":+", "+"):
+            found[ref.name] = (f"the command applies {ref.operator!r} to the secret setting {secret[ref.name]}, "
+                               "whose value the cluster fills in whole: pass it as ${" + ref.name + "}")
+    return list(found.values())
 
 
 def _resources(allocations: Mapping[str, float]) -> dict[str, Any]:
