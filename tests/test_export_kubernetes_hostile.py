@@ -204,3 +204,111 @@ def test_the_init_script_takes_hostile_urls_and_values_literally(hostile_server:
     assert metadata["JOB"]["NOTE"] == note
     assert [r["file_name"] for r in metadata["JOB"]["INPUT_FILE"]] == [u.rpartition("/")[2] for u in urls]
     assert [r["file_size"] for r in metadata["JOB"]["INPUT_FILE"]] == list(range(1, len(urls) + 1))
+
+
+SECRET = "hunter2-SECRET-VALUE"
+# Values with what the kubelet, the shell and YAML read specially, and anything else text can hold.
+NASTY = st.one_of(st.text(max_size=30), st.sampled_from(["yes", "null", "*anchor", "&a", "!!python/object", "~", "",
+                                                          "$(DB_PASS)", "$$", "'", '"', "`id`", "a\nb", "- x", "{}",
+                                                          "0x1F", "1e3", "on", "#c", "%x"]))
+URL_PATH = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters="/?#"),
+            max_size=20),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"), max_size=20))
+DNS_LABEL = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?\Z")
+SUBPATH = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/"),
+                           min_size=1, max_size=8), min_size=1, max_size=3).map("/".join)
+CALLS = {"jobs": 0, "refused": 0}
+
+
+def _manifest_once() -> Any:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="seed-k8s-fuzz-"))
+    document = copy.deepcopy(CLEAN_MANIFEST)
+    face = document["job"]["interface"]
+    face["command"] = '${INPUT_FILE} "${NOTE}" ${DB_HOST} --pass=${DB_PASS} ${THRESHOLD:+-t $THRESHOLD}'
+    face["inputs"]["files"][0]["multiple"] = True
+    face["inputs"]["json"].append({"name": "NOTE", "type": "string", "required": False})
+    (folder / "seed.manifest.json").write_text(json.dumps(document))
+    return load_manifest(folder / "seed.manifest.json")
+
+
+FUZZ_MANIFEST = _manifest_once()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(host=NASTY, note=NASTY, threshold=st.floats(allow_nan=False, allow_infinity=False, width=32),
+       paths=st.lists(URL_PATH, min_size=1, max_size=3, unique=True), give_secret=st.sampled_from([False] * 5 + [True]),
+       name=st.one_of(st.none(), DNS_LABEL, DNS_LABEL, NASTY), namespace=st.one_of(st.none(), DNS_LABEL, NASTY),
+       subpath=st.one_of(st.none(), SUBPATH, SUBPATH, NASTY))
+def test_any_request_gives_a_valid_job_or_a_refusal(host: str, note: str, threshold: float, paths: list[str],
+                                                    give_secret: bool, name: str | None, namespace: str | None,
+                                                    subpath: str | None) -> None:
+    from urllib.parse import urlsplit
+
+    from seed_runner.export.yaml_text import to_yaml
+
+    urls = [f"https://data.example/in/{p}" for p in paths]
+    given_settings = {"DB_HOST": host, **({"DB_PASS": SECRET} if give_secret else {})}
+    try:
+        document = _job(FUZZ_MANIFEST, file_inputs={"INPUT_FILE": urls}, settings=given_settings,
+                        json_inputs={"THRESHOLD": threshold, "NOTE": note}, name=name, namespace=namespace,
+                        output_claim="results", output_subpath=subpath)
+    except ExportProblem as exc:
+        assert str(exc) and all(line.strip() for line in str(exc).splitlines())
+        assert SECRET not in str(exc)
+        CALLS["refused"] += 1
+        return
+    CALLS["jobs"] += 1
+    assert not give_secret, "a secret's value was accepted"
+    kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+    text = to_yaml(document)
+    assert SECRET not in text and yaml.safe_load(text) == document
+    # the container gets exactly the runner's expansion of the values (a secret filled in by the kubelet)
+    env, args = _container_view(document, {"DB_PASS": SECRET})
+    values = {k: v for k, v in env.items()}
+    assert env["DB_HOST"] == host and env.get("NOTE") == note
+    assert args == expand_command(FUZZ_MANIFEST.job.interface.command, values)
+    # the init script: each value is one shell word, read back as given
+    script = kubelet_expand(document["spec"]["template"]["spec"]["initContainers"][0]["command"][2], {})
+    fetched = [shlex_words(line) for line in script.splitlines() if line.startswith("fetch ")]
+    assert [(w[0], w[1]) for w in fetched] == [("fetch", u) for u in urls]
+    assert all(len(w) == 3 and w[2] == "/seed/inputs/INPUT_FILE/" + (
+        urlsplit(u).path.rstrip("/").rpartition("/")[2] or "input") for w, u in zip(fetched, urls))
+    # (shlex cannot read the line's "$(wc -c < '...')": the record is checked as the one quoted word it must be)
+    import shlex
+
+    assert f"printf '%s' {shlex.quote(chr(34) + 'NOTE' + chr(34) + ':' + json.dumps(note))}" in script
+
+
+def test_the_fuzz_reached_both_sides() -> None:
+    """The drive above made Jobs and refusals both (run after it, in file order)."""
+    if CALLS["jobs"] + CALLS["refused"]:
+        assert CALLS["jobs"] >= 10 and CALLS["refused"] >= 5, CALLS
+
+
+def shlex_words(line: str) -> list[str]:
+    import shlex
+
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)  # ; & | < > ( ) are words of their own
+    lexer.whitespace_split = True
+    return list(lexer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.text(), st.lists(st.text(), max_size=3)), max_size=4))
+def test_the_yaml_reads_back_as_written(document: dict) -> None:
+    """NEL and the Unicode line separators are line breaks to YAML: such a value must be written escaped."""
+    from seed_runner.export.yaml_text import to_yaml, to_yaml_stream
+
+    assert yaml.safe_load(to_yaml(document)) == document
+    assert list(yaml.safe_load_all(to_yaml_stream([document, document]))) == [document, document]
+    assert not any(c in to_yaml(document) for c in "\x85\u2028\u2029")
+
+
+def test_a_next_line_character_survives_the_yaml() -> None:
+    from seed_runner.export.yaml_text import to_yaml
+
+    for value in ["\x85", "a\x85\nb\n", "x\u2028y", "p\u2029"]:
+        assert yaml.safe_load(to_yaml({"v": value})) == {"v": value}
