@@ -312,3 +312,33 @@ def test_a_next_line_character_survives_the_yaml() -> None:
 
     for value in ["\x85", "a\x85\nb\n", "x\u2028y", "p\u2029"]:
         assert yaml.safe_load(to_yaml({"v": value})) == {"v": value}
+
+
+@pytest.mark.engine
+def test_a_claim_folders_metadata_is_json_with_seed_runs_records(tmp_path: Path, busybox_image: str) -> None:
+    """A multiple input from a claim's folder: the records are listed at pod start, as seed run writes them (a
+    quote or backslash in a file name escaped, the media type guessed by the runner's table)."""
+    from seed_runner.manifest.media_types import guess_media_type
+
+    manifest = _manifest(tmp_path, lambda m: m["job"]["interface"]["inputs"]["files"].__setitem__(
+        0, {"name": "INPUT_FILE", "multiple": True}))
+    document = _job(manifest, input_claim="inputs", file_inputs={"INPUT_FILE": ["runs/7"]})
+    kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+    stager = document["spec"]["template"]["spec"]["initContainers"][0]
+    claim, inputs, meta = tmp_path / "claim", tmp_path / "inputs", tmp_path / "meta"
+    names = ['a"b.csv', "back\\slash.TXT", "$(x).json", "plain", "arch.tar.gz", "q'.png"]
+    claim.mkdir()
+    for index, name in enumerate(names):
+        (claim / name).write_text("y" * index)
+    (claim / "a-folder").mkdir()
+    inputs.mkdir()
+    meta.mkdir()
+    script = [kubelet_expand(word, {}) for word in stager["command"]]
+    proc = subprocess.run(["docker", "run", "--rm", "-v", f"{inputs}:/seed/inputs",
+                           "-v", f"{claim}:/seed/inputs/INPUT_FILE:ro", "-v", f"{meta}:/seed/meta", busybox_image,
+                           *script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads((meta / "input-metadata.json").read_text())["JOB"]["INPUT_FILE"]
+    assert sorted(records, key=lambda r: r["file_name"]) == sorted((
+        {"file_name": name, "path": f"/seed/inputs/INPUT_FILE/{name}", "media_type": guess_media_type(name),
+         "file_size": index} for index, name in enumerate(names)), key=lambda r: r["file_name"])

@@ -34,6 +34,7 @@ from ..runtime import layout
 from ..runtime.command import expand_command
 from ..runtime.json_inputs import encode_json_input
 from ..runtime.resources import DOCKER_MIN_MEMORY_MIB, format_allocation
+from .stage_shell import MEDIA_TYPE_FUNCTION, claim_folder_records
 from .kubernetes_checks import (file_name_problem, kubelet_escape, label_name_problem, subdomain_problem,
                                 subpath_problem, url_problem)
 
@@ -101,7 +102,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     env: dict[str, str] = {}
     volume_mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = [{"name": "seed-inputs", "emptyDir": {}}, {"name": "seed-meta", "emptyDir": {}}]
-    stage_lines = ["set -eu", _FETCH, f"mkdir -p {layout.INPUTS_ROOT}"]
+    stage_lines = ["set -eu", _FETCH, MEDIA_TYPE_FUNCTION, f"mkdir -p {layout.INPUTS_ROOT}"]
     metadata_parts: list[str] = []  # shell words printing the JOB members
     for spec in face.file_inputs:
         _, sources = files.get(spec.variable, (None, ()))
@@ -287,10 +288,7 @@ def _metadata_shell(name: str, folder: str, records: list[tuple[str, str | None]
     """Shell printing ``"NAME":[{file records}]`` with the staged files' sizes (a claim folder: its files)."""
     quoted_name = shlex.quote(json.dumps(name) + ":[")
     if records and records[0][1] is None:  # a claim's folder, listed when the pod starts
-        loop = (f"sep=''; for f in {folder}/*; do [ -f \"$f\" ] || continue; b=${{f##*/}}; "
-                f"printf '%s{{\"file_name\":\"%s\",\"path\":\"%s\",\"file_size\":%s}}' \"$sep\" \"$b\" \"$f\" "
-                f"\"$(wc -c < \"$f\")\"; sep=','; done")
-        return f"printf '%s' {quoted_name}; {loop}; printf ']'"
+        return f"printf '%s' {quoted_name}; {claim_folder_records(folder)}; printf ']'"
     items = []
     for base, target in records:
         record = shlex.quote(f'{{"file_name":{json.dumps(base)},"path":{json.dumps(target)},'
