@@ -342,3 +342,18 @@ def test_a_claim_folders_metadata_is_json_with_seed_runs_records(tmp_path: Path,
     assert sorted(records, key=lambda r: r["file_name"]) == sorted((
         {"file_name": name, "path": f"/seed/inputs/INPUT_FILE/{name}", "media_type": guess_media_type(name),
          "file_size": index} for index, name in enumerate(names)), key=lambda r: r["file_name"])
+
+
+def test_a_huge_manifest_keeps_the_annotations_under_the_api_servers_limit(tmp_path: Path) -> None:
+    """The API server refuses a Job whose annotations pass 256 KiB: a manifest too big to carry is named by its
+    digest instead."""
+    import hashlib
+
+    manifest = _manifest(tmp_path, lambda m: m["job"]["interface"]["inputs"]["json"].extend(
+        {"name": f"EXTRA_{i}", "type": "string", "required": False} for i in range(6000)))
+    annotations = _job(manifest)["metadata"]["annotations"]
+    assert sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items()) <= 256 * 1024
+    digest = hashlib.sha256(json.dumps(dict(manifest.data), separators=(",", ":")).encode()).hexdigest()
+    assert annotations["seed-runner.io/manifest-sha256"] == digest and "seed-runner.io/manifest" not in annotations
+    small = _job(_manifest(tmp_path))["metadata"]["annotations"]
+    assert json.loads(small["seed-runner.io/manifest"])["job"]["name"] == "clean-job"

@@ -245,12 +245,25 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         spec["podFailurePolicy"] = {"rules": [
             {"action": "FailJob", "onExitCodes": {"containerName": CONTAINER, "operator": "In", "values": [code]}}
             for code in codes]}
-    metadata: dict[str, Any] = {"name": _dns_name(name), "labels": _labels(manifest), "annotations": {
-        "seed-runner.io/errors": json.dumps({str(e.code): e.name for e in job.errors}, separators=(",", ":")),
-        "seed-runner.io/manifest": json.dumps(dict(manifest.data), separators=(",", ":"))}}
+    metadata: dict[str, Any] = {"name": _dns_name(name), "labels": _labels(manifest),
+                                "annotations": _annotations(manifest)}
     if request.namespace:
         metadata["namespace"] = request.namespace
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+_ANNOTATIONS_LIMIT = 256 * 1024  # the API server's limit on a object's annotations, keys and values together
+
+
+def _annotations(manifest: Manifest) -> dict[str, str]:
+    """The errors by code, and the manifest (by its SHA-256 when it would pass the API server's limit)."""
+    found = {"seed-runner.io/errors": json.dumps({str(e.code): e.name for e in manifest.job.errors},
+                                                 separators=(",", ":")),
+             "seed-runner.io/manifest": json.dumps(dict(manifest.data), separators=(",", ":"))}
+    if sum(len(k.encode()) + len(v.encode()) for k, v in found.items()) > _ANNOTATIONS_LIMIT:
+        text = found.pop("seed-runner.io/manifest")
+        found["seed-runner.io/manifest-sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    return found
 
 
 def _is_url(source: str) -> bool:
