@@ -357,3 +357,11 @@ def test_a_huge_manifest_keeps_the_annotations_under_the_api_servers_limit(tmp_p
     assert annotations["seed-runner.io/manifest-sha256"] == digest and "seed-runner.io/manifest" not in annotations
     small = _job(_manifest(tmp_path))["metadata"]["annotations"]
     assert json.loads(small["seed-runner.io/manifest"])["job"]["name"] == "clean-job"
+
+
+@pytest.mark.parametrize("source", ["ftp://user:pw-SECRET@data.example/x.txt", "https://user:pw-SECRET@data.example/..",
+                                    "s3://key:pw-SECRET@bucket/x"])
+def test_a_refused_source_never_shows_its_credentials(tmp_path: Path, source: str) -> None:
+    with pytest.raises(ExportProblem) as caught:
+        _job(_manifest(tmp_path), file_inputs={"INPUT_FILE": [source]})
+    assert "pw-SECRET" not in str(caught.value) and "INPUT_FILE" in str(caught.value)

@@ -120,7 +120,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         for source in sources:
             base = _file_name(source)
             target = f"{folder}/{base}"
-            if why := (file_name_problem(f"input {spec.name}: {source!r}", base) or (
+            if why := (file_name_problem(f"input {spec.name}: {_shown(source)!r}", base) or (
                     url_problem(f"input {spec.name}", source) if _is_url(source) else
                     subpath_problem(f"input {spec.name}: the path", source.strip("/")))):
                 problems.append(why)
@@ -143,7 +143,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
                 if spec.multiple and len(sources) == 1:
                     target = None  # a folder of the claim: its files are listed at run time
             else:
-                problems.append(f"input {spec.name}: {source} is not an http(s) URL; give a URL, or name the "
+                problems.append(f"input {spec.name}: {_shown(source)} is not an http(s) URL; give a URL, or name the "
                                 "claim that holds it with --input-claim")
                 continue
             records.append((base, target))
@@ -264,6 +264,15 @@ def _annotations(manifest: Manifest) -> dict[str, str]:
         text = found.pop("seed-runner.io/manifest")
         found["seed-runner.io/manifest-sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return found
+
+
+def _shown(source: str) -> str:
+    """``source`` for a message: a URL's user and password left out."""
+    if "://" not in source or "@" not in source:
+        return source
+    scheme, _, rest = source.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _is_url(source: str) -> bool:
