@@ -365,3 +365,17 @@ def test_a_refused_source_never_shows_its_credentials(tmp_path: Path, source: st
     with pytest.raises(ExportProblem) as caught:
         _job(_manifest(tmp_path), file_inputs={"INPUT_FILE": [source]})
     assert "pw-SECRET" not in str(caught.value) and "INPUT_FILE" in str(caught.value)
+
+
+@pytest.mark.parametrize("path", ["/seed/outputs", "/seed/inputs/", "/dev/shm", "/seed/input-metadata.json"])
+def test_a_mount_on_a_contract_path_is_refused(tmp_path: Path, path: str) -> None:
+    manifest = _manifest(tmp_path, lambda m: (
+        m["job"]["interface"]["mounts"].__setitem__(0, {"name": "REFERENCE", "path": path, "mode": "ro"}),
+        m["job"]["resources"]["scalar"].append({"name": "sharedMem", "value": 64})))
+    with pytest.raises(ExportProblem, match="two volumes are mounted at"):
+        _job(manifest)
+
+
+def test_an_output_subpath_without_a_claim_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportProblem, match="--output-claim"):
+        _job(_manifest(tmp_path), output_subpath="run-1")

@@ -35,7 +35,7 @@ from ..runtime.command import expand_command
 from ..runtime.json_inputs import encode_json_input
 from ..runtime.resources import DOCKER_MIN_MEMORY_MIB, format_allocation
 from .stage_shell import MEDIA_TYPE_FUNCTION, claim_folder_records
-from .kubernetes_checks import (file_name_problem, kubelet_escape, label_name_problem, subdomain_problem,
+from .kubernetes_checks import (file_name_problem, kubelet_escape, mount_path_problems, request_problems,
                                 subpath_problem, url_problem)
 
 __all__ = ["KubernetesRequest", "ExportProblem", "kubernetes_job"]
@@ -97,7 +97,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     for variable, (name, _) in {**files, **jsons, **settings}.items():
         if variable not in known:
             problems.append(f"{name}: the manifest declares no such input or setting")
-    problems += _request_problems(request)
+    problems += request_problems(request)
 
     env: dict[str, str] = {}
     volume_mounts: list[dict[str, Any]] = []
@@ -215,6 +215,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     for name, (volume, mount) in volumes_by_mount.items():
         volumes.append(volume)
         volume_mounts.append(mount)
+    if found := mount_path_problems(volume_mounts):
+        raise ExportProblem("\n".join(found))
 
     stage_lines.append(f"{{ printf '{{\"JOB\":{{'; {_joined(metadata_parts)}; printf '}}}}'; }} "
                        f"> {_META}/input-metadata.json")
@@ -284,26 +286,6 @@ def _file_name(source: str) -> str:
     if _is_url(source):
         return path.rstrip("/").rpartition("/")[2] or "input"
     return path.rstrip("/").rpartition("/")[2]  # a claim path names its file (or folder) itself
-
-
-def _request_problems(request: KubernetesRequest) -> list[str]:
-    """The names and paths of the request that the API server would refuse."""
-    found = [label_name_problem("--name", request.name) if request.name is not None else None,
-             label_name_problem("--namespace", request.namespace) if request.namespace is not None else None]
-    for what, value in (("--input-claim", request.input_claim), ("--output-claim", request.output_claim),
-                        ("--settings-secret", request.settings_secret)):
-        if value is not None:
-            found.append(subdomain_problem(what, value))
-    for name, given in request.mounts.items():
-        claim, _, subpath = given.partition(":")
-        found.append(subdomain_problem(f"mount {name}: the claim", claim))
-        found.append(subpath_problem(f"mount {name}: the sub-path", subpath) if subpath else None)
-    if request.output_subpath is not None:
-        found.append(subpath_problem("--output-subpath", request.output_subpath))
-    for what, image in (("--image", request.image), ("--stager-image", request.stager_image)):
-        if not image or any(c.isspace() or ord(c) < 32 for c in image):
-            found.append(f"{what} {image!r} is not an image reference")
-    return [problem for problem in found if problem]
 
 
 def _metadata_shell(name: str, folder: str, records: list[tuple[str, str | None]]) -> str:
