@@ -379,3 +379,10 @@ def test_a_mount_on_a_contract_path_is_refused(tmp_path: Path, path: str) -> Non
 def test_an_output_subpath_without_a_claim_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ExportProblem, match="--output-claim"):
         _job(_manifest(tmp_path), output_subpath="run-1")
+
+
+def test_every_problem_is_one_line_whatever_the_names(tmp_path: Path) -> None:
+    with pytest.raises(ExportProblem) as caught:
+        _job(_manifest(tmp_path), file_inputs={"INPUT_FILE": ["x\ny"], "bo\ngus": ["1"]}, settings={"DB_HOST": "a",
+                                                                                                  "x\ry": "1"})
+    assert len(str(caught.value).splitlines()) == 3

@@ -93,10 +93,10 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     known = {s.variable for s in (*face.file_inputs, *face.json_inputs, *face.settings)}
     for variable, (name, _) in mounts_given.items():
         if variable not in {_by_variable({m.name: 0}).popitem()[0] for m in face.mounts}:
-            problems.append(f"{name}: the manifest declares no such mount")
+            problems.append(f"{_printable(name)}: the manifest declares no such mount")
     for variable, (name, _) in {**files, **jsons, **settings}.items():
         if variable not in known:
-            problems.append(f"{name}: the manifest declares no such input or setting")
+            problems.append(f"{_printable(name)}: the manifest declares no such input or setting")
     problems += request_problems(request)
 
     env: dict[str, str] = {}
@@ -143,7 +143,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
                 if spec.multiple and len(sources) == 1:
                     target = None  # a folder of the claim: its files are listed at run time
             else:
-                problems.append(f"input {spec.name}: {_shown(source)} is not an http(s) URL; give a URL, or name the "
+                problems.append(f"input {spec.name}: {_printable(_shown(source))} is not an http(s) URL; give a URL, or name the "
                                 "claim that holds it with --input-claim")
                 continue
             records.append((base, target))
@@ -266,6 +266,11 @@ def _annotations(manifest: Manifest) -> dict[str, str]:
         text = found.pop("seed-runner.io/manifest")
         found["seed-runner.io/manifest-sha256"] = hashlib.sha256(text.encode()).hexdigest()
     return found
+
+
+def _printable(text: str) -> str:
+    """``text`` for a one-line message: quoted and escaped when it holds a line break or a control character."""
+    return text if text.isprintable() else repr(text)
 
 
 def _shown(source: str) -> str:
