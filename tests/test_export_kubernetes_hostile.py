@@ -360,7 +360,7 @@ def test_a_huge_manifest_keeps_the_annotations_under_the_api_servers_limit(tmp_p
 
 
 @pytest.mark.parametrize("source", ["ftp://user:pw-SECRET@data.example/x.txt", "https://user:pw-SECRET@data.example/..",
-                                    "s3://key:pw-SECRET@bucket/x"])
+                                    "s3://key:pw-SECRET@bucket/x", "ftp://u:pw-SECRET@host/../x"])
 def test_a_refused_source_never_shows_its_credentials(tmp_path: Path, source: str) -> None:
     with pytest.raises(ExportProblem) as caught:
         _job(_manifest(tmp_path), file_inputs={"INPUT_FILE": [source]})

@@ -34,9 +34,9 @@ from ..runtime import layout
 from ..runtime.command import expand_command
 from ..runtime.json_inputs import encode_json_input
 from ..runtime.resources import DOCKER_MIN_MEMORY_MIB, format_allocation
-from .stage_shell import MEDIA_TYPE_FUNCTION, claim_folder_records
 from .kubernetes_checks import (file_name_problem, kubelet_escape, mount_path_problems, request_problems,
                                 subpath_problem, url_problem)
+from .stage_shell import MEDIA_TYPE_FUNCTION, claim_folder_records
 
 __all__ = ["KubernetesRequest", "ExportProblem", "kubernetes_job"]
 
@@ -122,7 +122,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
             target = f"{folder}/{base}"
             if why := (file_name_problem(f"input {spec.name}: {_shown(source)!r}", base) or (
                     url_problem(f"input {spec.name}", source) if _is_url(source) else
-                    subpath_problem(f"input {spec.name}: the path", source.strip("/")))):
+                    subpath_problem(f"input {spec.name}: the path", _shown(source).strip("/")))):
                 problems.append(why)
                 continue
             if base in bases:
@@ -143,8 +143,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
                 if spec.multiple and len(sources) == 1:
                     target = None  # a folder of the claim: its files are listed at run time
             else:
-                problems.append(f"input {spec.name}: {_printable(_shown(source))} is not an http(s) URL; give a URL, or name the "
-                                "claim that holds it with --input-claim")
+                problems.append(f"input {spec.name}: {_printable(_shown(source))} is not an http(s) URL; give a URL, "
+                                "or name the claim that holds it with --input-claim")
                 continue
             records.append((base, target))
         env[spec.variable] = folder if spec.multiple else f"{folder}/{_file_name(sources[0])}"
