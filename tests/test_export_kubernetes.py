@@ -20,6 +20,7 @@ import yaml
 from seed_runner.api import load_manifest
 from seed_runner.export.kubernetes import ExportProblem, KubernetesRequest, kubernetes_job
 from seed_runner.runtime.command import expand_command
+from tests.kubelet_expansion import kubelet_expand
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = str(Path(sys.executable).with_name("seed"))
@@ -144,8 +145,9 @@ def test_the_init_container_script_stages_inputs_and_metadata(http_files: str, t
     inputs, meta = tmp_path / "inputs", tmp_path / "meta"
     inputs.mkdir()
     meta.mkdir()
+    script = [kubelet_expand(word, {}) for word in stager["command"]]  # what the kubelet hands the container
     proc = subprocess.run(["docker", "run", "--rm", "--network", "host", "-v", f"{inputs}:/seed/inputs",
-                           "-v", f"{meta}:/seed/meta", busybox_image, *stager["command"]],
+                           "-v", f"{meta}:/seed/meta", busybox_image, *script],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (inputs / "DATA_FILES" / "a.csv").read_text() == "1\n2\n3\n"

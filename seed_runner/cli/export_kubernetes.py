@@ -37,7 +37,8 @@ def export_kubernetes(
     settings_secret: Annotated[Optional[str], typer.Option(
         help="The Secret holding the secret settings, one key each (default: JOBNAME-settings).")] = None,
     stager_image: Annotated[Optional[str], typer.Option(
-        help="The init container's image; it needs sh, curl and wc (default: curlimages/curl).")] = None,
+        help="The init container's image; it needs sh, wc, sed, tr and curl or wget (default: curlimages/curl).")
+    ] = None,
 ) -> None:
     """A Kubernetes batch/v1 Job that runs the job once, with the Seed runtime contract (kubectl apply -f)."""
     from ..export.kubernetes import DEFAULT_STAGER_IMAGE, ExportProblem, KubernetesRequest, kubernetes_job

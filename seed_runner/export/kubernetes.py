@@ -34,6 +34,9 @@ from ..runtime import layout
 from ..runtime.command import expand_command
 from ..runtime.json_inputs import encode_json_input
 from ..runtime.resources import DOCKER_MIN_MEMORY_MIB, format_allocation
+from .kubernetes_checks import (file_name_problem, kubelet_escape, mount_path_problems, request_problems,
+                                subpath_problem, url_problem)
+from .stage_shell import MEDIA_TYPE_FUNCTION, claim_folder_records
 
 __all__ = ["KubernetesRequest", "ExportProblem", "kubernetes_job"]
 
@@ -90,15 +93,16 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     known = {s.variable for s in (*face.file_inputs, *face.json_inputs, *face.settings)}
     for variable, (name, _) in mounts_given.items():
         if variable not in {_by_variable({m.name: 0}).popitem()[0] for m in face.mounts}:
-            problems.append(f"{name}: the manifest declares no such mount")
+            problems.append(f"{_printable(name)}: the manifest declares no such mount")
     for variable, (name, _) in {**files, **jsons, **settings}.items():
         if variable not in known:
-            problems.append(f"{name}: the manifest declares no such input or setting")
+            problems.append(f"{_printable(name)}: the manifest declares no such input or setting")
+    problems += request_problems(request)
 
     env: dict[str, str] = {}
     volume_mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = [{"name": "seed-inputs", "emptyDir": {}}, {"name": "seed-meta", "emptyDir": {}}]
-    stage_lines = ["set -eu", _FETCH, f"mkdir -p {layout.INPUTS_ROOT}"]
+    stage_lines = ["set -eu", _FETCH, MEDIA_TYPE_FUNCTION, f"mkdir -p {layout.INPUTS_ROOT}"]
     metadata_parts: list[str] = []  # shell words printing the JOB members
     for spec in face.file_inputs:
         _, sources = files.get(spec.variable, (None, ()))
@@ -112,9 +116,20 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         folder = f"{layout.INPUTS_ROOT}/{spec.variable}"
         stage_lines.append(f"mkdir -p {folder}")
         records = []
+        bases: set[str] = set()
         for source in sources:
             base = _file_name(source)
             target = f"{folder}/{base}"
+            if why := (file_name_problem(f"input {spec.name}: {_shown(source)!r}", base) or (
+                    url_problem(f"input {spec.name}", source) if _is_url(source) else
+                    subpath_problem(f"input {spec.name}: the path", _shown(source).strip("/")))):
+                problems.append(why)
+                continue
+            if base in bases:
+                problems.append(f"input {spec.name}: two files are named {base!r}; the job sees them in one folder, "
+                                "so give each a different name")
+                continue
+            bases.add(base)
             if _is_url(source):
                 parts = urlsplit(source)
                 if parts.username or parts.password or parts.query:
@@ -128,8 +143,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
                 if spec.multiple and len(sources) == 1:
                     target = None  # a folder of the claim: its files are listed at run time
             else:
-                problems.append(f"input {spec.name}: {source} is not an http(s) URL; give a URL, or name the "
-                                "claim that holds it with --input-claim")
+                problems.append(f"input {spec.name}: {_printable(_shown(source))} is not an http(s) URL; give a URL, "
+                                "or name the claim that holds it with --input-claim")
                 continue
             records.append((base, target))
         env[spec.variable] = folder if spec.multiple else f"{folder}/{_file_name(sources[0])}"
@@ -168,6 +183,7 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         env[scalar.variable] = format_allocation(scalar.name, value)
 
     volumes_by_mount = _mount_volumes(manifest, mounts_given, problems)
+    problems += _secret_use_problems(manifest)
     if problems:
         raise ExportProblem("\n".join(problems))
 
@@ -176,8 +192,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         if value in placeholders:
             env_list.append({"name": variable, "valueFrom": {"secretKeyRef": {
                 "name": secret_name, "key": next(s.name for s in face.settings if s.variable == variable)}}})
-        else:
-            env_list.append({"name": variable, "value": value})
+        else:  # the kubelet expands $(NAME) in env values too
+            env_list.append({"name": variable, "value": kubelet_escape(value)})
 
     volume_mounts = [{"name": "seed-inputs", "mountPath": layout.INPUTS_ROOT, "readOnly": True},
                      {"name": "seed-meta", "mountPath": layout.INPUT_METADATA_FILE,
@@ -199,6 +215,8 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     for name, (volume, mount) in volumes_by_mount.items():
         volumes.append(volume)
         volume_mounts.append(mount)
+    if found := mount_path_problems(volume_mounts):
+        raise ExportProblem("\n".join(found))
 
     stage_lines.append(f"{{ printf '{{\"JOB\":{{'; {_joined(metadata_parts)}; printf '}}}}'; }} "
                        f"> {_META}/input-metadata.json")
@@ -209,7 +227,9 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
     container.update(_resources(allocations))
     stager_mounts = [{"name": "seed-inputs", "mountPath": layout.INPUTS_ROOT}, {"name": "seed-meta", "mountPath": _META}]
     stager_mounts += [m for m in volume_mounts if m["name"] == "seed-input-claim"]
-    stager = {"name": "stage", "image": request.stager_image, "command": ["/bin/sh", "-c", "\n".join(stage_lines)],
+    # the kubelet expands $(NAME) and reduces $$ in an init container's command too: the script is escaped whole
+    stager = {"name": "stage", "image": request.stager_image,
+              "command": ["/bin/sh", "-c", kubelet_escape("\n".join(stage_lines))],
               "volumeMounts": stager_mounts}
 
     name = request.name or _dns_name(f"{job.name}-{job.job_version}")
@@ -227,12 +247,39 @@ def kubernetes_job(manifest: Manifest, request: KubernetesRequest) -> dict[str, 
         spec["podFailurePolicy"] = {"rules": [
             {"action": "FailJob", "onExitCodes": {"containerName": CONTAINER, "operator": "In", "values": [code]}}
             for code in codes]}
-    metadata: dict[str, Any] = {"name": _dns_name(name), "labels": _labels(manifest), "annotations": {
-        "seed-runner.io/errors": json.dumps({str(e.code): e.name for e in job.errors}, separators=(",", ":")),
-        "seed-runner.io/manifest": json.dumps(dict(manifest.data), separators=(",", ":"))}}
+    metadata: dict[str, Any] = {"name": _dns_name(name), "labels": _labels(manifest),
+                                "annotations": _annotations(manifest)}
     if request.namespace:
         metadata["namespace"] = request.namespace
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
+
+
+_ANNOTATIONS_LIMIT = 256 * 1024  # the API server's limit on a object's annotations, keys and values together
+
+
+def _annotations(manifest: Manifest) -> dict[str, str]:
+    """The errors by code, and the manifest (by its SHA-256 when it would pass the API server's limit)."""
+    found = {"seed-runner.io/errors": json.dumps({str(e.code): e.name for e in manifest.job.errors},
+                                                 separators=(",", ":")),
+             "seed-runner.io/manifest": json.dumps(dict(manifest.data), separators=(",", ":"))}
+    if sum(len(k.encode()) + len(v.encode()) for k, v in found.items()) > _ANNOTATIONS_LIMIT:
+        text = found.pop("seed-runner.io/manifest")
+        found["seed-runner.io/manifest-sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    return found
+
+
+def _printable(text: str) -> str:
+    """``text`` for a one-line message: quoted and escaped when it holds a line break or a control character."""
+    return text if text.isprintable() else repr(text)
+
+
+def _shown(source: str) -> str:
+    """``source`` for a message: a URL's user and password left out."""
+    if "://" not in source or "@" not in source:
+        return source
+    scheme, _, rest = source.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _is_url(source: str) -> bool:
@@ -241,17 +288,16 @@ def _is_url(source: str) -> bool:
 
 def _file_name(source: str) -> str:
     path = urlsplit(source).path if _is_url(source) else source
-    return path.rstrip("/").rpartition("/")[2] or "input"
+    if _is_url(source):
+        return path.rstrip("/").rpartition("/")[2] or "input"
+    return path.rstrip("/").rpartition("/")[2]  # a claim path names its file (or folder) itself
 
 
 def _metadata_shell(name: str, folder: str, records: list[tuple[str, str | None]]) -> str:
     """Shell printing ``"NAME":[{file records}]`` with the staged files' sizes (a claim folder: its files)."""
     quoted_name = shlex.quote(json.dumps(name) + ":[")
     if records and records[0][1] is None:  # a claim's folder, listed when the pod starts
-        loop = (f"sep=''; for f in {folder}/*; do [ -f \"$f\" ] || continue; b=${{f##*/}}; "
-                f"printf '%s{{\"file_name\":\"%s\",\"path\":\"%s\",\"file_size\":%s}}' \"$sep\" \"$b\" \"$f\" "
-                f"\"$(wc -c < \"$f\")\"; sep=','; done")
-        return f"printf '%s' {quoted_name}; {loop}; printf ']'"
+        return f"printf '%s' {quoted_name}; {claim_folder_records(folder)}; printf ']'"
     items = []
     for base, target in records:
         record = shlex.quote(f'{{"file_name":{json.dumps(base)},"path":{json.dumps(target)},'
@@ -265,17 +311,35 @@ def _joined(parts: list[str]) -> str:
 
 
 def _arguments(manifest: Manifest, env: Mapping[str, str], placeholders: Mapping[str, str]) -> list[str] | None:
-    """The expanded command; ``$(`` is escaped (the kubelet would expand it), secrets become ``$(NAME)``."""
+    """The expanded command, escaped for the kubelet (which expands ``$(NAME)`` and reduces ``$$``); a secret
+    becomes ``$(NAME)``, which the kubelet fills in, so an operator on a secret's value cannot be exported."""
     command = manifest.job.interface.command
     if command is None:
         return None
     words = []
     for word in expand_command(command, env):
-        word = word.replace("$(", "$$(")
+        word = kubelet_escape(word)
         for token, reference in placeholders.items():
             word = word.replace(token, reference)
         words.append(word)
     return words
+
+
+def _secret_use_problems(manifest: Manifest) -> list[str]:
+    """An operator that reads a secret's value (length, pattern, substitution) would be applied to a placeholder:
+    the kubelet can only pass the value whole (``${NAME}``, or tested by ``:-``, ``-``, ``:+``, ``+``)."""
+    from ..runtime.command import parse_command
+
+    command = manifest.job.interface.command
+    secret = {s.variable: s.name for s in manifest.job.interface.settings if s.secret}
+    if command is None or not secret:
+        return []
+    found = {}
+    for ref in parse_command(command).references:
+        if ref.name in secret and ref.operator not in (None, ":-", "-", ":+", "+"):
+            found[ref.name] = (f"the command applies {ref.operator!r} to the secret setting {secret[ref.name]}, "
+                               "whose value the cluster fills in whole: pass it as ${" + ref.name + "}")
+    return list(found.values())
 
 
 def _resources(allocations: Mapping[str, float]) -> dict[str, Any]:

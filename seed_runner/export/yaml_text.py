@@ -11,7 +11,13 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+# Line breaks to YAML that PyYAML writes raw in a plain, single-quoted or literal scalar: read back, they change.
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(c in value for c in _OTHER_BREAKS):  # double quotes escape them
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value and not any(c in value for c in "\r\t") and value == value.rstrip(" "):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
