@@ -57,18 +57,10 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    import stat
-
-    from ..runtime.atomic import write_text_atomically
+    from ..runtime.atomic import write_text_to_user_path
 
     try:
-        existing = output.stat().st_mode if output.exists() else None  # through symlinks
-        if existing is not None and not stat.S_ISREG(existing):
-            # a FIFO, a device (/dev/stdout): written into; an atomic rename would replace the node itself
-            with open(output, "w", encoding="utf-8") as stream:
-                stream.write(text)
-        else:  # through a symlink: the link stays, its target is replaced
-            write_text_atomically(output.resolve(), text)
+        write_text_to_user_path(output, text)
     except OSError as exc:
         _fail(f"cannot write {output} ({exc.strerror or exc})", 2)
     typer.echo(f"wrote {output}", err=True)

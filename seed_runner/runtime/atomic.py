@@ -18,3 +18,18 @@ def write_text_atomically(path: Path, text: str, *, encoding: str = "utf-8") -> 
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_to_user_path(path: Path, text: str, *, encoding: str = "utf-8") -> None:
+    """A file the user named (``-o``, ``--junit``): a regular file (or none yet) is written atomically, through a
+    symbolic link to its target (the link stays); a FIFO or a device (``/dev/stdout``) is written into, since a
+    rename would replace the node itself. Raises OSError."""
+    import stat
+
+    path = Path(path)
+    existing = path.stat().st_mode if path.exists() else None  # through symlinks
+    if existing is not None and not stat.S_ISREG(existing):
+        with open(path, "w", encoding=encoding) as stream:
+            stream.write(text)
+    else:
+        write_text_atomically(path.resolve(), text, encoding=encoding)

@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable, Literal, Mapping, NamedTuple
 
-from ..runtime.atomic import write_text_atomically
+from ..runtime.atomic import write_text_to_user_path
 
 __all__ = ["JUnitCase", "STATUSES", "junit_xml", "write_junit", "xml_safe"]
 
@@ -132,5 +132,5 @@ def write_junit(path: str | Path, cases: Iterable[JUnitCase | tuple], **options:
     path = Path(path)
     data = junit_xml(cases, **options)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, data.decode("utf-8"))
+    write_text_to_user_path(Path(path), data.decode("utf-8"))
     return path
