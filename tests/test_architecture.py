@@ -16,7 +16,7 @@ MAX_LINES = 400
 PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "seed_runner.validation",
         "seed_runner.runtime.plan", "seed_runner.runtime.command", "seed_runner.runtime.command_parser",
         "seed_runner.runtime.json_inputs", "seed_runner.runtime.input_files", "seed_runner.runtime.resources",
-        "seed_runner.runtime.masking", "seed_runner.runtime.request", "seed_runner.runtime.cancellation", "seed_runner.runtime.input_records",
+        "seed_runner.runtime.masking", "seed_runner.runtime.request", "seed_runner.runtime.folder_lock", "seed_runner.runtime.cancellation", "seed_runner.runtime.input_records",
         "seed_runner.batches.rows", "seed_runner.batches.requests",
         "seed_runner.testing.cases", "seed_runner.testing.expectations", "seed_runner.testing.junit",
         "seed_runner.testing.report", "seed_runner.testing.selection",

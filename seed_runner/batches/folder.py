@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import json
 import os
 import threading
@@ -24,6 +23,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
+
+from ..runtime.folder_lock import held
 
 
 BATCH_FILE = "batch.json"
@@ -72,24 +73,10 @@ def hold(folder: Path) -> Iterator[None]:
     """Hold the batch folder's lock (``batch.lock``) for a block: a batch runs, or resumes, in one process at a
     time. The lock dies with its process, so a batch whose runner was killed can be resumed at once."""
     path = folder / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise BatchFolderError(f"cannot open {path} ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            raise BatchFolderError(f"the batch in {folder} is in use by another seed batch (pid {holder}); wait "
-                                   "for it to end, or stop it, then resume") from None
-        except OSError:
-            pass  # a file system without locks (some network mounts): run unguarded rather than not at all
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    with held(path, unopenable=lambda why: BatchFolderError(f"cannot open {path} ({why})"),
+              in_use=lambda pid: BatchFolderError(f"the batch in {folder} is in use by another seed batch (pid "
+                                                  f"{pid}); wait for it to end, or stop it, then resume")):
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def run_folder(folder: Path, row: int, run_id: str) -> Path:

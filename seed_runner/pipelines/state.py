@@ -14,14 +14,13 @@ pipeline folder can be moved and still resumed. Secret values are never written 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..runtime.folder_lock import held
 from ..runtime.atomic import write_text_atomically
 
 STATE_FILE = "pipeline.json"
@@ -172,24 +171,10 @@ def hold(folder: Path) -> Iterator[None]:
     """Hold ``pipeline.lock`` for a block: a pipeline runs, or resumes, in one process at a time. The lock dies
     with its process, so a pipeline whose runner was killed can be resumed at once."""
     path = folder / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise PipelineFolderError(f"cannot open {path} ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            raise PipelineFolderError(f"the pipeline in {folder} is in use by another process (pid {holder}); "
-                                      "wait for it to end, or stop it, then resume") from None
-        except OSError:
-            pass  # a file system without locks (some network mounts): run unguarded rather than not at all
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    with held(path, unopenable=lambda why: PipelineFolderError(f"cannot open {path} ({why})"),
+              in_use=lambda pid: PipelineFolderError(f"the pipeline in {folder} is in use by another process (pid "
+                                                     f"{pid}); wait for it to end, or stop it, then resume")):
         yield
-    finally:
-        os.close(fd)
 
 
 def run_folder_name(step: str, index: int, run_id: str) -> str:
