@@ -150,6 +150,8 @@ def run_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step, taking nothing from the cache.")
                         ] = False,
     retries: Annotated[int, typer.Option(min=0, help="Retries of a run that failed for a system reason.")] = 0,
+    max_items: Annotated[int, typer.Option(min=1, help="The most runs one forEach may make (a larger fan-out is "
+                                                       "refused).")] = 10_000,
     executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
@@ -179,7 +181,8 @@ def run_command(
     _drive(lambda: run_pipeline(
         file, inputs=dict(parts.file_inputs), json_inputs=dict(parts.json_inputs), settings=given,
         folder=output, executor=chosen, keep_going=keep_going, cache=not no_cache, retries=retries,
-        job_types=mapping, on_start=report.start, on_event=report.event), chosen, report, as_json)
+        job_types=mapping, on_start=report.start, on_event=report.event, max_items=max_items), chosen, report,
+        as_json)
 
 
 def _settings(settings: list[str] | None, secret_files: list[str] | None) -> dict[str, str]:
@@ -207,6 +210,8 @@ def resume_command(
     keep_going: Annotated[Optional[bool], typer.Option("--keep-going/--stop-at-failure",
                                                        help="Default: as the pipeline was run.")] = None,
     retries: Annotated[Optional[int], typer.Option(min=0, help="Default: the pipeline's.")] = None,
+    max_items: Annotated[Optional[int], typer.Option(min=1, help="The most runs one forEach may make; default: "
+                                                                 "the pipeline's.")] = None,
     executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
@@ -226,7 +231,7 @@ def resume_command(
     report = _Report(quiet)
     _drive(lambda: resume_pipeline(
         pipeline, settings=given, executor=chosen, keep_going=keep_going, retries=retries,
-        on_start=report.start, on_event=report.event), chosen, report, as_json)
+        on_start=report.start, on_event=report.event, max_items=max_items), chosen, report, as_json)
 
 
 @pipelines_app.callback()
