@@ -64,14 +64,20 @@ class _Report:
         typer.echo(f"seed: {event.step}{where} {event.status}{what}{folder}", err=True)
 
     def _live(self, event: Any) -> None:
+        """A bar a step: its runs ended of those started, and how many are in each state (the last run's status
+        alone would say ``succeeded`` for a step whose other run failed)."""
         if event.step not in self.tasks:
-            self.tasks[event.step] = [self.bar.add_task(event.step, total=0, state=""), 0]
+            self.tasks[event.step] = [self.bar.add_task(event.step, total=0, state=""), 0, {}]
         task = self.tasks[event.step]
+        counts: dict[str, int] = task[2]
         if event.kind == "started":
             task[1] += 1
-            self.bar.update(task[0], total=task[1], state="running")
+            counts["running"] = counts.get("running", 0) + 1
+            self.bar.update(task[0], total=task[1], state=_counted(counts))
         elif event.kind == "ended":
-            self.bar.update(task[0], advance=1, state=event.status)
+            counts["running"] = counts.get("running", 1) - 1
+            counts[event.status] = counts.get(event.status, 0) + 1
+            self.bar.update(task[0], advance=1, state=_counted(counts))
         else:
             self.bar.update(task[0], state=event.status)
 
@@ -79,6 +85,12 @@ class _Report:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """``1 running, 2 succeeded, 1 failed``: the states of a step's runs, running first."""
+    order = sorted(counts, key=lambda k: (k != "running", k != "succeeded", k))
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k] > 0)
 
 
 def _finish(result: Any, report: _Report, as_json: bool) -> None:
