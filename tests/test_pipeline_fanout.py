@@ -122,3 +122,25 @@ def test_only_a_window_of_a_large_fan_out_is_submitted_at_once(tmp_path: Path, h
     assert count - window - 2 <= len(never) <= count - window  # a run or two submitted as the first ended
     assert {(r["status"], r["attempts"]) for r in never} == {("interrupted", 0)}
     assert containers_left(docker_client, run_ids(tmp_path / "p")) == []
+
+
+@pytest.mark.engine
+def test_a_fan_out_over_a_step_s_output_past_the_limit_fails_its_step_and_resumes_when_raised(
+        tmp_path: Path, home: Path, text_jobs: Any) -> None:
+    from .pipeline_fixtures import EXAMPLE, state
+
+    (tmp_path / "shout.yaml").write_text(EXAMPLE)
+    (tmp_path / "in.txt").write_text("one\ntwo\nthree\n")
+    folder = tmp_path / "p"
+    ran = seed("pipeline", "run", "shout.yaml", "-i", "TEXT=in.txt", "-o", str(folder), "--max-items", "2",
+               cwd=tmp_path)
+    assert ran.returncode == 1, ran.stderr
+    assert "seed: upper failed: step upper: forEach split.PARTS gives 3 items, more than the limit of 2; raise it " \
+           "with --max-items 3" in ran.stderr
+    split = state(folder)["steps"]["split"]["runs"][0]["run_id"]
+    resumed = seed("pipeline", "resume", str(folder), "--max-items", "3")
+    assert resumed.returncode == 0, resumed.stderr
+    after = state(folder)
+    assert after["steps"]["split"]["runs"][0]["run_id"] == split  # kept, not repeated
+    assert [r["status"] for r in after["steps"]["upper"]["runs"]] == ["succeeded"] * 3
+    assert (folder / "outputs/SHOUTED/joined.txt").read_text() == "ONE\nTWO\nTHREE\n"
