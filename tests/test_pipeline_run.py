@@ -66,7 +66,8 @@ def test_the_example_runs_then_reruns_only_what_changed(tmp_path: Path, home: Pa
     assert listed.returncode == 0 and listed.stdout.count("shout") == 4
     pid = state(tmp_path / "p3")["pipeline_id"]
     runs = seed("runs", "--pipeline", pid)
-    assert runs.returncode == 0 and len(runs.stdout.splitlines()) == 5, runs.stdout
+    lines = runs.stdout.splitlines()  # a header, then a line a run
+    assert runs.returncode == 0 and lines[0].startswith("RUN ") and len(lines) == 1 + 5, runs.stdout
     shown = seed("pipelines", "show", pid[:8])
     assert shown.returncode == 0 and '"pipeline_id": "' + pid in shown.stdout
 

@@ -64,14 +64,20 @@ class _Report:
         typer.echo(f"seed: {event.step}{where} {event.status}{what}{folder}", err=True)
 
     def _live(self, event: Any) -> None:
+        """A bar a step: its runs ended of those started, and how many are in each state (the last run's status
+        alone would say ``succeeded`` for a step whose other run failed)."""
         if event.step not in self.tasks:
-            self.tasks[event.step] = [self.bar.add_task(event.step, total=0, state=""), 0]
+            self.tasks[event.step] = [self.bar.add_task(event.step, total=0, state=""), 0, {}]
         task = self.tasks[event.step]
+        counts: dict[str, int] = task[2]
         if event.kind == "started":
             task[1] += 1
-            self.bar.update(task[0], total=task[1], state="running")
+            counts["running"] = counts.get("running", 0) + 1
+            self.bar.update(task[0], total=task[1], state=_counted(counts))
         elif event.kind == "ended":
-            self.bar.update(task[0], advance=1, state=event.status)
+            counts["running"] = counts.get("running", 1) - 1
+            counts[event.status] = counts.get(event.status, 0) + 1
+            self.bar.update(task[0], advance=1, state=_counted(counts))
         else:
             self.bar.update(task[0], state=event.status)
 
@@ -79,6 +85,12 @@ class _Report:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """``1 running, 2 succeeded, 1 failed``: the states of a step's runs, running first."""
+    order = sorted(counts, key=lambda k: (k != "running", k != "succeeded", k))
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k] > 0)
 
 
 def _finish(result: Any, report: _Report, as_json: bool) -> None:
@@ -150,6 +162,8 @@ def run_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step, taking nothing from the cache.")
                         ] = False,
     retries: Annotated[int, typer.Option(min=0, help="Retries of a run that failed for a system reason.")] = 0,
+    max_items: Annotated[int, typer.Option(min=1, help="The most runs one forEach may make (a larger fan-out is "
+                                                       "refused).")] = 10_000,
     executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
@@ -179,7 +193,8 @@ def run_command(
     _drive(lambda: run_pipeline(
         file, inputs=dict(parts.file_inputs), json_inputs=dict(parts.json_inputs), settings=given,
         folder=output, executor=chosen, keep_going=keep_going, cache=not no_cache, retries=retries,
-        job_types=mapping, on_start=report.start, on_event=report.event), chosen, report, as_json)
+        job_types=mapping, on_start=report.start, on_event=report.event, max_items=max_items), chosen, report,
+        as_json)
 
 
 def _settings(settings: list[str] | None, secret_files: list[str] | None) -> dict[str, str]:
@@ -207,6 +222,8 @@ def resume_command(
     keep_going: Annotated[Optional[bool], typer.Option("--keep-going/--stop-at-failure",
                                                        help="Default: as the pipeline was run.")] = None,
     retries: Annotated[Optional[int], typer.Option(min=0, help="Default: the pipeline's.")] = None,
+    max_items: Annotated[Optional[int], typer.Option(min=1, help="The most runs one forEach may make; default: "
+                                                                 "the pipeline's.")] = None,
     executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
@@ -226,7 +243,7 @@ def resume_command(
     report = _Report(quiet)
     _drive(lambda: resume_pipeline(
         pipeline, settings=given, executor=chosen, keep_going=keep_going, retries=retries,
-        on_start=report.start, on_event=report.event), chosen, report, as_json)
+        on_start=report.start, on_event=report.event, max_items=max_items), chosen, report, as_json)
 
 
 @pipelines_app.callback()

@@ -5,7 +5,8 @@ needs). Its decision is one of:
 
 - ``stopped``: a step it needs failed or was stopped (its reason names which);
 - ``skipped``: a step it needs was skipped, or one of its conditions (``when``/``unless``) does not accept;
-- ``failed``: its inputs cannot be given (a single-file input fed several files, say);
+- ``failed``: its inputs cannot be given (a single-file input fed several files, say), or its ``forEach`` gives
+  more items than ``max_items`` (MAX_FOR_EACH unless raised);
 - ``run``: its runs, one per ``forEach`` item (or one), each a ``RunRequest`` whose inputs are the files and
   values of the runs it needs, and which names those runs (``input_runs``) for the lineage.
 
@@ -57,12 +58,24 @@ class Decision:
     runs: tuple[PlannedRun, ...] = field(default=())
 
 
+MAX_FOR_EACH = 10_000
+"""The most runs one ``forEach`` may make unless raised (``--max-items``, ``max_items=``): a fan-out past it is
+most often a mistake (a folder of a million tiles fed to a step), and its plan alone holds a request a run."""
+
+
+def too_many(step: str, connection: Connection, count: int, limit: int) -> str:
+    """The one line refusing a fan-out past the limit."""
+    return (f"step {step}: forEach {connection.text} gives {count} items, more than the limit of {limit}; "
+            f"raise it with --max-items {count} (max_items={count} in Python) if that many runs are meant")
+
+
 class InputsError(ValueError):
     """A step's inputs cannot be made from what the steps it needs gave (one line, the step fails)."""
 
 
 def ready(pipeline: Pipeline, manifests: Mapping[str, Manifest], state: PipelineState,
-          new_id: Callable[[], str], secrets: Mapping[str, Mapping[str, str]] | None = None) -> list[Decision]:
+          new_id: Callable[[], str], secrets: Mapping[str, Mapping[str, str]] | None = None,
+          max_items: int = MAX_FOR_EACH) -> list[Decision]:
     """A decision for every pending step whose needs have all ended, in the pipeline's order."""
     decisions = []
     for name in pipeline.order():
@@ -71,12 +84,13 @@ def ready(pipeline: Pipeline, manifests: Mapping[str, Manifest], state: Pipeline
         needs = pipeline.graph()[name]
         if any(state.steps[n].state not in ENDED_STEP for n in needs):
             continue
-        decisions.append(decide(pipeline, manifests, state, name, new_id, (secrets or {}).get(name) or {}))
+        decisions.append(decide(pipeline, manifests, state, name, new_id, (secrets or {}).get(name) or {},
+                                max_items))
     return decisions
 
 
 def decide(pipeline: Pipeline, manifests: Mapping[str, Manifest], state: PipelineState, name: str,
-           new_id: Callable[[], str], secrets: Mapping[str, str]) -> Decision:
+           new_id: Callable[[], str], secrets: Mapping[str, str], max_items: int = MAX_FOR_EACH) -> Decision:
     step = pipeline.steps[name]
     needs = sorted(pipeline.graph()[name])
     broken = [n for n in needs if state.steps[n].state in ("failed", "stopped")]
@@ -96,6 +110,8 @@ def decide(pipeline: Pipeline, manifests: Mapping[str, Manifest], state: Pipelin
                                 f"({', '.join(f.name.text + ' ' + f.condition for f in condition.filters)}) "
                                 f"{'did not accept' if condition.accept_when else 'accepted'}")
         items: Sequence[Any] = [None] if step.for_each is None else values.items(step.for_each)
+        if step.for_each is not None and len(items) > max_items:
+            return Decision(name, "failed", too_many(name, step.for_each, len(items), max_items))
         runs = tuple(_planned(step, manifests[name], values, state, index, item, new_id, secrets)
                      for index, item in enumerate(items))
     except InputsError as exc:
@@ -226,3 +242,21 @@ class Values:
                     for f in self.files(connection) or []]
         value = self.value(connection)
         return None if value is ABSENT else value
+
+
+def fan_outs_too_large(pipeline: Pipeline, inputs: Mapping[str, Any], max_items: int) -> list[tuple[str, str]]:
+    """(step, refusal) for each ``forEach`` over a pipeline input or a literal whose size is known before anything
+    runs and is past ``max_items`` (a fan-out over a step's output is decided when that step has run)."""
+    found = []
+    for name, step in pipeline.steps.items():
+        connection = step.for_each
+        if connection is None or connection.kind not in ("input", "value"):
+            continue
+        if connection.kind == "value":
+            given: Any = connection.value
+        else:
+            kept = inputs.get(connection.name or "") or {}
+            given = kept.get("files", kept.get("value"))
+        if isinstance(given, list) and len(given) > max_items:
+            found.append((name, too_many(name, connection, len(given), max_items)))
+    return found

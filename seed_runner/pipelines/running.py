@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import queue
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -22,13 +23,16 @@ from ..manifest.model import Manifest
 from ..store.recording import request_record
 from . import state as st
 from .model import Pipeline
-from .plan import PlannedRun, ready
+from .plan import MAX_FOR_EACH, PlannedRun, ready
 
 EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
 WRITE_SECONDS = 0.5
 """pipeline.json is rewritten at most this often while runs end (and always when a step ends)..."""
 WRITE_SHARE = 0.05
 """... and less often when it is large: its writing takes at most this share of the time."""
+SUBMIT_WINDOW = 256
+"""Runs submitted at once to an executor that does not say its own ``submit_window`` (the local pool does: enough
+that first fit finds a run that fits). A fan-out of thousands waits in the driver's queue, not as futures."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,17 @@ class Driver:
     def __init__(self, pipeline: Pipeline, manifests: Mapping[str, Manifest], state: st.PipelineState,
                  executor: Any, options: RunOptions, *, keep_going: bool = False, retries: int = 0,
                  backoff: float = 1.0, secrets: Mapping[str, Mapping[str, str]] | None = None,
-                 on_event: Callable[[RunEvent], None] | None = None) -> None:
+                 on_event: Callable[[RunEvent], None] | None = None, max_items: int = MAX_FOR_EACH) -> None:
         self.pipeline, self.manifests, self.state, self.executor = pipeline, manifests, state, executor
         self.options, self.keep_going, self.retries, self.backoff = options, keep_going, retries, backoff
         self.secrets = secrets or {}
         self.on_event = on_event
         self.futures: dict[RunFuture, tuple[st.RunState, PlannedRun]] = {}
         self.due: list[tuple[float, st.RunState, PlannedRun]] = []
+        self.queued: deque[tuple[st.RunState, PlannedRun]] = deque()
+        """Runs decided but not yet submitted: at most ``window`` are in the executor's hands at once."""
+        self.window = getattr(executor, "submit_window", None) or SUBMIT_WINDOW
+        self.max_items = max_items
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
         self.stopping = False
         self.interrupted = False
@@ -86,7 +94,8 @@ class Driver:
             while True:
                 if not self.stopping:
                     self.decide()
-                if not self.futures and not self.due:
+                self.fill()
+                if not self.futures and not self.due and not self.queued:
                     break
                 now = time.monotonic()
                 for entry in [d for d in self.due if d[0] <= now]:
@@ -105,7 +114,8 @@ class Driver:
     def decide(self) -> None:
         """Decide every step that can be; repeat while a decision frees another (a skip, a step with no runs)."""
         while True:
-            decisions = ready(self.pipeline, self.manifests, self.state, lambda: os.urandom(6).hex(), self.secrets)
+            decisions = ready(self.pipeline, self.manifests, self.state, lambda: os.urandom(6).hex(), self.secrets,
+                              self.max_items)
             if not decisions:
                 return
             for decision in decisions:
@@ -120,30 +130,35 @@ class Driver:
                 kept = {r.index: r for r in step.runs if r.succeeded}
                 step.runs = []
                 step.state = "running"
-                submitting = []
                 for planned in decision.runs:
-                    record = request_record(planned.request, self.manifests[decision.step])
                     previous = kept.get(planned.index)
-                    if previous is not None and _same_request(previous.request, record):
+                    if previous is not None and _same_request(
+                            previous.request, request_record(planned.request, self.manifests[decision.step])):
                         step.runs.append(previous)  # resumed: a run that succeeded is never repeated
                         continue
+                    # Compact until submitted: its request record is made then (a fan-out of thousands waits).
                     run = st.RunState(planned.index, planned.request.run_id or "",
                                       st.run_folder_name(decision.step, planned.index, planned.request.run_id or ""),
-                                      item=_shown(planned.item, self.state), inputs_from=list(planned.inputs_from),
-                                      request=record, status="running")
+                                      item=_shown(planned.item, self.state), inputs_from=list(planned.inputs_from))
                     step.runs.append(run)
-                    submitting.append((run, planned))
-                for run, planned in submitting:  # every run of the step known before the first is submitted
-                    if self.stopping:
+                    if self.stopping:  # a step decided in the pass that failed another
                         run.status = "cancelled"
-                        continue
-                    self.submit(run, planned)
+                    else:  # every run of the step known before the first is submitted
+                        self.queued.append((run, planned))
                 self.step_ended(decision.step)
             self.write(force=True)
             if self.stopping:
                 return
 
+    def fill(self) -> None:
+        """Submit queued runs while fewer than ``window`` are in the executor's hands."""
+        while self.queued and len(self.futures) < self.window and not self.stopping:
+            run, planned = self.queued.popleft()
+            self.submit(run, planned)
+
     def submit(self, run: st.RunState, planned: PlannedRun) -> None:
+        if not run.request:
+            run.request = request_record(planned.request, self.manifests[planned.step])
         run.status = "running"
         run.attempts += 1
         request = planned.request
@@ -222,6 +237,9 @@ class Driver:
         for _, run, _ in self.due:
             run.status = "cancelled"
         self.due.clear()
+        for run, _ in self.queued:  # never submitted
+            run.status, run.message = "cancelled", "cancelled before it started"
+        self.queued.clear()
         downstream = self.pipeline.downstream(name)
         for other, step in self.state.steps.items():
             if step.state == "pending":
@@ -248,6 +266,9 @@ class Driver:
         for _, run, _ in self.due:
             run.status = "interrupted"
         self.due.clear()
+        for run, _ in self.queued:  # never submitted
+            run.status, run.message = "interrupted", "interrupted before it started"
+        self.queued.clear()
         for step in self.state.steps.values():
             if step.state == "running":
                 step.state = "pending"  # decided again on resume; its succeeded runs are kept

@@ -22,7 +22,9 @@ from ..errors import SeedRunnerError
 from ..executors.base import RunOptions
 from ..problems import Problem, error
 from . import state as st
+from .fitting import unfit
 from .model import Pipeline
+from .plan import MAX_FOR_EACH, fan_outs_too_large
 from .running import Driver, PipelineResult, RunEvent
 
 
@@ -216,13 +218,14 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
                  keep_going: bool = False, cache: bool = True, retries: int = 0, backoff: float = 1.0,
                  job_types: Mapping[str, str] | None = None, options: RunOptions | None = None,
                  on_start: Callable[[Path, str], None] | None = None,
-                 on_event: Callable[[RunEvent], None] | None = None) -> PipelineResult:
+                 on_event: Callable[[RunEvent], None] | None = None, max_items: int = MAX_FOR_EACH) -> PipelineResult:
     """Run a pipeline (a file, or a ``Pipeline`` built in Python) and return how it ended.
 
     ``inputs`` maps a file input to a path or URL (or a list), ``json_inputs`` a JSON input to its value.
     ``settings``: ``NAME`` (every step declaring it) or ``STEP.NAME`` to a value. Raises PipelineRunError for a
     pipeline that cannot be read or a folder that cannot be used; a refused pipeline's problems are in the
-    result (nothing ran, no folder).
+    result (nothing ran, no folder). ``max_items``: the most runs one ``forEach`` may make (a fan-out past it is
+    refused before anything runs when its size is known then, else its step fails with that reason).
     """
     pipeline, definition = load(source, job_types)
     options = replace(options or RunOptions(), cache=cache)
@@ -240,41 +243,23 @@ def run_pipeline(source: str | Path | Pipeline, *, inputs: Mapping[str, Any] | N
     runner, owned = _executor(executor, parallel)
     try:
         problems += unfit(pipeline, manifests, runner) if not problems else []
+        problems += [error("too-many-items", f"$.steps.{name}.forEach", line)
+                     for name, line in fan_outs_too_large(pipeline, given, max_items)]
         if problems:
             return PipelineResult(None, None, "refused", problems=problems)
         return _start(pipeline, definition, manifests, given, secrets, folder, runner, options, keep_going,
-                      cache, retries, backoff, job_types, warnings, on_start, on_event)
+                      cache, retries, backoff, job_types, warnings, on_start, on_event, max_items)
     finally:
         if owned:
             runner.close(cancel=True)
-
-
-def unfit(pipeline: Pipeline, manifests: Mapping[str, Any], executor: Any) -> list[Problem]:
-    """A problem for each step whose runs could never fit where the executor runs things (their declared
-    resources): refused before anything starts, not failed halfway."""
-    from ..executors.base import Footprint
-
-    problems = []
-    for name, step in pipeline.steps.items():
-        if name not in manifests:
-            continue
-        # The least a run of the step holds: its declared values (an input multiplier only adds), overridden
-        # by the step's resources.
-        least = {s.name: s.value for s in manifests[name].job.resources or ()}
-        least.update({k: float(v) for k, v in step.resources.items()})
-        try:
-            executor.check_fits(Footprint.of(least))
-        except SeedRunnerError as exc:
-            problems.append(error("does-not-fit", f"$.steps.{name}", f"step {name}: {exc}"))
-    return problems
 
 
 def _start(pipeline: Pipeline, definition: dict[str, Any], manifests: Mapping[str, Any], given: dict[str, Any],
            secrets: Mapping[str, Mapping[str, str]], folder: str | Path | None, executor: Any,
            options: RunOptions, keep_going: bool, cache: bool, retries: int, backoff: float,
            job_types: Mapping[str, str] | None, warnings: list[Problem],
-           on_start: Callable[[Path, str], None] | None, on_event: Callable[[RunEvent], None] | None
-           ) -> PipelineResult:
+           on_start: Callable[[Path, str], None] | None, on_event: Callable[[RunEvent], None] | None,
+           max_items: int = MAX_FOR_EACH) -> PipelineResult:
     """Claim the folder, write the state, run (``executor`` made already: the refusal above needed it)."""
     pipeline_id = os.urandom(6).hex()
     try:
@@ -284,7 +269,8 @@ def _start(pipeline: Pipeline, definition: dict[str, Any], manifests: Mapping[st
     state = st.PipelineState(pipeline_id, pipeline.name, where, definition, given,
                              _masked(pipeline, manifests, secrets),
                              {"cache": cache, "keep_going": keep_going, "retries": retries, "backoff": backoff,
-                              "pull": options.pull, "strict": options.strict, "job_types": dict(job_types or {})},
+                              "pull": options.pull, "strict": options.strict, "job_types": dict(job_types or {}),
+                              "max_items": max_items},
                              {name: st.StepState() for name in pipeline.steps})
     with st.hold(where):
         st.write(state)  # a folder is a pipeline folder from the start: a Ctrl-C from here on can be resumed
@@ -307,7 +293,8 @@ def _drive(pipeline: Pipeline, manifests: Mapping[str, Any], state: st.PipelineS
         if on_start is not None:
             on_start(state.folder, state.pipeline_id)
         driver = Driver(pipeline, manifests, state, runner, options, keep_going=keep_going, retries=retries,
-                        backoff=backoff, secrets=secrets, on_event=on_event)
+                        backoff=backoff, secrets=secrets, on_event=on_event,
+                        max_items=int(state.options.get("max_items") or MAX_FOR_EACH))
         status = driver.run()
         finish(pipeline, manifests, state)
         return PipelineResult(state.pipeline_id, state.folder, status, state.to_dict())
@@ -341,15 +328,19 @@ def find_pipeline(pipeline: str | Path) -> Path:
 def resume_pipeline(pipeline: str | Path, *, settings: Mapping[str, str] | None = None, executor: Any = None,
                     parallel: int | None = None, keep_going: bool | None = None, retries: int | None = None,
                     on_start: Callable[[Path, str], None] | None = None,
-                    on_event: Callable[[RunEvent], None] | None = None) -> PipelineResult:
+                    on_event: Callable[[RunEvent], None] | None = None,
+                    max_items: int | None = None) -> PipelineResult:
     """Go on with a stopped pipeline (its folder, or its id): every run that succeeded is kept (from
     pipeline.json, and from the run folders and the store for the runs it had not recorded as ended); the
-    rest is decided and run again. Secret settings were never written: give them again in ``settings``."""
+    rest is decided and run again. Secret settings were never written: give them again in ``settings``.
+    ``max_items``: default, the pipeline's (a step failed for a larger fan-out runs when it is raised)."""
     where = find_pipeline(pipeline)
     try:
         st.load(where)  # a pipeline folder at all, before its lock file is made
         with st.hold(where):
             state = st.load(where)
+            if max_items is not None:
+                state.options["max_items"] = max_items
             return _resume(state, settings or {}, executor, parallel, keep_going, retries, on_start, on_event)
     except st.PipelineFolderError as exc:
         raise PipelineRunError(str(exc)) from None
