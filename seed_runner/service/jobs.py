@@ -336,9 +336,9 @@ class Jobs:
         from ..store.history import state
 
         with self._store_lock:
-            rows = self.store._read("SELECT * FROM runs WHERE run_dir >= ? AND run_dir < ? AND status IN "
-                                    "('accepted', 'running') ORDER BY recorded_at", [self._prefix(),
-                                                                                     self._prefix() + "\uffff"])
+            rows = self.store._read("SELECT * FROM runs WHERE run_dir >= ? AND run_dir < ? AND status IN ('accepted', "
+                                    "'running') AND pipeline_id IS NULL ORDER BY recorded_at",
+                                    [self._prefix(), self._prefix() + "\uffff"])
         resubmitted = ended = 0
         for record in rows:
             job_id = record["id"]
