@@ -245,7 +245,6 @@ def end_lost(jobs: "Jobs", record: Mapping[str, Any]) -> bool:
     records too, and the job ``failed`` with a message. False when another process still runs it."""
     from ..pipelines import state as st
     from .containers import remove_containers
-    from .jobs import SERVER_STOPPED
 
     where = Path(str(record["run_dir"]))
     if (where / st.STATE_FILE).exists():
@@ -260,7 +259,7 @@ def end_lost(jobs: "Jobs", record: Mapping[str, Any]) -> bool:
                     remove_containers(run.run_id)
         forget(jobs, record)
     shutil.rmtree(where, ignore_errors=True)
-    jobs._fail(str(record["id"]), "error", SERVER_STOPPED, "the server stopped while this pipeline ran; the "
+    jobs._fail(str(record["id"]), "error", "server-stopped", "the server stopped while this pipeline ran; the "
                "containers of its runs and its folder were removed. Submit it again.")
     return True
 
