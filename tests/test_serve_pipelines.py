@@ -184,3 +184,70 @@ def test_a_pipeline_with_errors_refuses_to_start_in_one_line(tmp_path: Path, tex
                              capture_output=True, text=True, timeout=120, env={**os.environ,
                                                                                 "SEED_HOME": str(tmp_path)})
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "none.yaml" in missing.stderr
+
+
+SECRET_JOB = "serve-pipeline-test-secret-1.0.0-seed:1.0.0"
+SECRET_MANIFEST = {
+    "seedVersion": "1.0.0",
+    "job": {
+        "name": "serve-pipeline-test-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "Secret",
+        "description": "Uses a secret setting", "maintainer": {"name": "t", "email": "t@example.com"},
+        "timeout": 60,
+        "interface": {"command": "sh -c 'echo key=${API_KEY}; echo ${API_KEY} > ${OUTPUT_DIR}/used.txt'",
+                      "settings": [{"name": "API_KEY", "secret": True}, {"name": "REGION"}],
+                      "outputs": {"files": [{"name": "USED", "pattern": "used.txt", "mediaType": "text/plain"}]}},
+    },
+}
+SECRETIVE = f"""\
+seedPipeline: "1.0"
+name: secretive
+steps:
+  use:
+    image: {SECRET_JOB}
+    settings: {{REGION: eu}}
+outputs:
+  USED: use.USED
+"""
+
+
+def test_a_pipeline_s_secrets_come_only_from_the_server_s_configuration(tmp_path: Path, docker_client: Any,
+                                                                        busybox_image: str) -> None:
+    from conftest import _build
+
+    _build(docker_client, {"Dockerfile": f"FROM {busybox_image}\n".encode()}, SECRET_JOB,
+           {"com.ngageoint.seed.manifest": json.dumps(SECRET_MANIFEST)})
+    secret = "s3cr3t-pipeline-value-never-shown"
+    pipeline = _write(tmp_path, "secretive.yaml", SECRETIVE)
+    try:
+        refused = subprocess.run([SEED, "serve", "--port", "1", "--pipeline", str(pipeline)], capture_output=True,
+                                 text=True, timeout=120, env={**os.environ, "SEED_HOME": str(tmp_path)})
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "API_KEY" in refused.stderr and "--config" in refused.stderr
+        config = _write(tmp_path, "serve.json", json.dumps({"processes": {"secretive": {"settings": {
+            "API_KEY": secret}}}}))
+        server = Server(tmp_path, *NO_IMAGES, "--pipeline", str(pipeline), "--config", str(config),
+                        "--sync-wait", "120").start()
+        seen = []
+        try:
+            with server.client() as client:
+                described = client.get("/processes/secretive")
+                assert described.json()["inputs"] == {}
+                mine = client.post("/processes/secretive/execution", json={"inputs": {"API_KEY": "mine"}})
+                assert mine.status_code == 400 and "unknown input 'API_KEY'" in mine.json()["detail"]
+                results = client.post("/processes/secretive/execution", json={"inputs": {}})
+                assert results.status_code == 200, results.text
+                job_id = results.headers["location"].rsplit("/", 1)[1]
+                assert client.get(results.json()["USED"]["href"]).text.strip() == secret  # the step had it
+                for path in ("/processes", f"/jobs/{job_id}", f"/jobs/{job_id}?f=html", "/jobs",
+                             f"/jobs/{job_id}/results"):
+                    seen.append(client.get(path).text)
+                seen += [described.text, results.text]
+        finally:
+            server.stop()
+        seen.append(server.log.read_text())
+        seen.append((tmp_path / "serve-jobs" / job_id / "run" / "pipeline.json").read_text())
+        with sqlite3.connect(tmp_path / "runs.sqlite3") as db:
+            seen += [str(row) for row in db.execute("SELECT * FROM runs")]
+        assert len(seen) > 8 and not [text for text in seen if secret in text]
+    finally:
+        docker_client.images.remove(SECRET_JOB, force=True)
