@@ -251,3 +251,23 @@ def test_a_pipeline_s_secrets_come_only_from_the_server_s_configuration(tmp_path
         assert len(seen) > 8 and not [text for text in seen if secret in text]
     finally:
         docker_client.images.remove(SECRET_JOB, force=True)
+
+
+def test_a_pipeline_job_running_when_its_server_is_stopped_ends_failed(tmp_path: Path, text_jobs: Any,
+                                                                       docker_client: Any) -> None:
+    slow = _write(tmp_path, "slow.yaml", SLOW)
+    args = (*NO_IMAGES, "--pipeline", str(slow))
+    server = Server(tmp_path, *args).start()
+    with server.client() as client:
+        job_id = client.post("/processes/slow-shout/execution", json={"inputs": {"TEXT": _inline(TEXT)}},
+                             headers={"Prefer": "respond-async"}).json()["jobID"]
+        ids = _wait_for_containers(docker_client, tmp_path / "serve-jobs" / job_id / "run")
+    server.stop()  # SIGINT: the runs are stopped
+    assert _containers(docker_client, ids) == []
+    again = Server(tmp_path, *args, port=server.port).start()
+    try:
+        with again.client() as client:
+            info = check("statusInfo", client.get(f"/jobs/{job_id}").json())
+            assert info["status"] == "failed" and "server stopped" in info["message"]
+    finally:
+        again.stop()
