@@ -141,6 +141,8 @@ def _run(jobs: "Jobs", job_id: str, process: "Process", request: Mapping[str, An
         except PlanError as exc:
             return jobs._fail(job_id, "rejected", "input-download-failed",
                               "; ".join(p.message for p in exc.problems))
+        if job_id in jobs._dismissed:  # dismissed while its references were fetched
+            return
         configured = jobs.config.get(process.id) or {}
 
         def started(where: Path, pipeline_id: str) -> None:
