@@ -271,3 +271,44 @@ def test_a_pipeline_job_running_when_its_server_is_stopped_ends_failed(tmp_path:
             assert info["status"] == "failed" and "server stopped" in info["message"]
     finally:
         again.stop()
+
+
+def test_a_pipeline_s_reference_is_fetched_by_the_server_under_its_address_rules(tmp_path: Path,
+                                                                               text_jobs: Any) -> None:
+    import http.server
+    import threading
+
+    class Text(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(TEXT)))
+            self.end_headers()
+            self.wfile.write(TEXT)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    local = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Text)
+    threading.Thread(target=local.serve_forever, daemon=True).start()
+    href = f"http://127.0.0.1:{local.server_address[1]}/in.txt"
+    shout = _write(tmp_path, "shout.yaml", EXAMPLE)
+    try:
+        for allowed, expected in (((), "failed"), (("--allow-url", "127.0.0.1"), "successful")):
+            server = Server(tmp_path, *NO_IMAGES, "--pipeline", str(shout), *allowed).start()
+            try:
+                with server.client() as client:
+                    job_id = client.post("/processes/shout/execution", json={"inputs": {"TEXT": {"href": href}}},
+                                         headers={"Prefer": "respond-async"}).json()["jobID"]
+                    info = check("statusInfo", wait_for(client, job_id, timeout=300))
+                    assert info["status"] == expected, info
+                    if expected == "failed":
+                        assert "127.0.0.1" in info["message"] and not (tmp_path / "serve-jobs" / job_id /
+                                                                        "run").exists()  # no step ran
+                    else:
+                        result = client.get(f"/jobs/{job_id}/results").json()
+                        assert client.get(result["SHOUTED"]["href"]).content == TEXT.upper()
+            finally:
+                server.stop()
+    finally:
+        local.shutdown()
