@@ -312,3 +312,46 @@ def test_a_pipeline_s_reference_is_fetched_by_the_server_under_its_address_rules
                 server.stop()
     finally:
         local.shutdown()
+
+
+def test_an_accepted_pipeline_job_runs_after_its_server_was_killed(tmp_path: Path, text_jobs: Any) -> None:
+    import http.server
+    import threading
+
+    answer = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            answer.wait(120)  # the job stays accepted while its reference is fetched
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(TEXT)))
+            self.end_headers()
+            self.wfile.write(TEXT)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    local = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    local.daemon_threads = True
+    threading.Thread(target=local.serve_forever, daemon=True).start()
+    href = f"http://127.0.0.1:{local.server_address[1]}/in.txt"
+    args = (*NO_IMAGES, "--pipeline", str(_write(tmp_path, "shout.yaml", EXAMPLE)), "--allow-url", "127.0.0.1")
+    server = Server(tmp_path, *args).start()
+    try:
+        with server.client() as client:
+            job_id = client.post("/processes/shout/execution", json={"inputs": {"TEXT": {"href": href}}},
+                                 headers={"Prefer": "respond-async"}).json()["jobID"]
+            assert client.get(f"/jobs/{job_id}").json()["status"] == "accepted"
+        server.kill()
+        answer.set()
+        again = Server(tmp_path, *args, port=server.port).start()
+        try:
+            with again.client() as client:
+                assert check("statusInfo", wait_for(client, job_id, timeout=300))["status"] == "successful"
+                result = client.get(f"/jobs/{job_id}/results").json()
+                assert client.get(result["SHOUTED"]["href"]).content == TEXT.upper()
+        finally:
+            again.stop()
+    finally:
+        local.shutdown()
