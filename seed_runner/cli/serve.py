@@ -48,12 +48,17 @@ def serve(
                       ] = None,
     jobs_dir: Annotated[Optional[Path], typer.Option(help="Where jobs' folders go (default: serve-jobs beside "
                                                           "the run store; with --shared-dir, in it).")] = None,
+    pipeline: Annotated[Optional[list[Path]], typer.Option("--pipeline", help="A pipeline file to serve as a "
+                                                           "process too (repeatable); checked at start.")] = None,
 ) -> None:
     """Serve the Seed images on the engine as OGC API - Processes (Part 1: Core): each image a process, each
     job a run of the run store (`seed runs` lists them).
 
+    Each --pipeline FILE is a process too, named as its pipeline; a pipeline with problems stops the server
+    from starting (each problem on a line of its own).
+
     Listens on loopback unless told otherwise; any other address needs --token-file. Exit status: 0 stopped,
-    2 a refused configuration, 4 the engine or the run store cannot be used.
+    2 a refused configuration (or pipeline), 4 the engine or the run store cannot be used.
     """
     try:
         import uvicorn
@@ -97,8 +102,17 @@ def serve(
     if jobs_dir is None and shared_dir is not None:
         jobs_dir = shared_dir / "serve-jobs"  # every Dask worker sees the jobs' inputs and run folders there
     settings = ServeSettings(images=tuple(images or ()), tokens=tokens, allow_url=tuple(allow_url or ()),
-                             queue=queue, sync_wait=sync_wait, jobs_dir=jobs_dir, processes=processes)
-    app = create_app(settings, executor=chosen)
+                             queue=queue, sync_wait=sync_wait, jobs_dir=jobs_dir, processes=processes,
+                             pipelines=tuple(pipeline or ()))
+    from ..service.pipeline_processes import PipelineRefused
+
+    try:
+        app = create_app(settings, executor=chosen)
+    except PipelineRefused as refused:
+        chosen.close(cancel=True)
+        for problem in refused.problems:
+            typer.echo(f"seed serve: error: {problem}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"seed serve: http://{host}:{port}/ ({'tokens required' if tokens else 'no tokens: loopback only'})",
                err=True)
     # Slow clients: a request's headers must arrive within the keep-alive timeout, and bodies are read with a

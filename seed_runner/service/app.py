@@ -44,6 +44,8 @@ class ServeSettings:
     """Default: ``serve-jobs`` beside the run store."""
     processes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     """By process id: ``settings`` and ``mounts`` (the server's configuration file)."""
+    pipelines: tuple[Path, ...] = ()
+    """Pipeline files, each a process (checked when the app is made: ``PipelineRefused`` lists the problems)."""
 
 
 class _Auth:
@@ -105,8 +107,13 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
                store_path: str | Path | None = None, guard: Any = None) -> Any:
     """The ASGI application. ``executor``: where jobs run (default: a LocalExecutor); ``catalog``: the
     processes (default: the engine's Seed images matching ``settings.images``); ``guard``: the address guard of
-    references (default: public addresses, plus ``settings.allow_url``). Mount it in any ASGI server."""
+    references (default: public addresses, plus ``settings.allow_url``). Mount it in any ASGI server.
+    ``settings.pipelines`` are read and checked here: ``pipeline_processes.PipelineRefused`` (every problem, one
+    line each) when one cannot be served."""
     settings = settings or ServeSettings()
+    from .pipeline_processes import load_pipelines
+
+    pipelines = load_pipelines(tuple(settings.pipelines), settings.processes) if settings.pipelines else {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,6 +132,7 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
         jobs_dir = settings.jobs_dir or (Path(store_path or default_path()).parent / "serve-jobs")
         jobs = Jobs(store, jobs_dir, chosen, queue=settings.queue, config=settings.processes,
                     guard=guard or Guard(AddressPolicy(settings.allow_url)), max_download=settings.max_download)
+        jobs.pipelines = dict(getattr(app.state.catalog, "pipelines", {}))
         app.state.jobs = jobs
         try:
             manifests = {p.image: p.manifest for p in app.state.catalog.processes()}
@@ -165,6 +173,8 @@ def create_app(settings: ServeSettings | None = None, *, executor: Any = None, c
 
         jobs_parent = settings.jobs_dir.parent if settings.jobs_dir else Path(store_path or default_path()).parent
         catalog = Catalog(settings.images, deployments=Deployments(jobs_parent / "serve-deployments.json"))
+    if pipelines:
+        catalog.pipelines.update(pipelines)
     app.state.catalog = catalog
     app.state.tokens = settings.tokens
     app.state.sync_wait = settings.sync_wait

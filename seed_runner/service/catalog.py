@@ -3,10 +3,9 @@ image by default), one process per job name (the newest job version; ``version=`
 engine at most every ``ttl`` seconds; an image whose label is not a valid manifest is left out. Deployed processes
 (Part 2, ``deployments``) come first.
 
-The seam for pipelines as processes: a ``Process`` is what a job runs (``image`` and ``manifest`` today). A
-pipeline source would add its processes here (``processes``/``get``) and ``Jobs.submit`` would hand a pipeline
-process to the pipelines twin of ``seed_runner.run`` instead of the executor; routes and documents need only a
-description, which ``documents.process_description`` derives from a manifest-shaped interface."""
+Pipelines (``seed serve --pipeline FILE``, ``pipeline_processes``) are processes too, offered before everything
+else: a ``Process`` with a ``pipeline`` is run by ``pipeline_jobs`` (the pipelines twin of ``seed_runner.run``)
+instead of the executor; its ``manifest`` is a stand-in from which the description is derived."""
 
 from __future__ import annotations
 
@@ -31,6 +30,8 @@ class Process:
     image: str
     """The image reference a job of this process runs."""
     manifest: "Manifest"
+    pipeline: Any = None
+    """A pipeline process's ``pipelines.Pipeline`` (None: a Seed image's process)."""
 
 
 def _version_key(version: str) -> tuple[Any, ...]:
@@ -43,7 +44,8 @@ def _version_key(version: str) -> tuple[Any, ...]:
 class Catalog:
     def __init__(self, patterns: tuple[str, ...] = (), *, ttl: float = 10.0,
                  list_images: Callable[[], list[Any]] | None = None,
-                 read_manifest: Callable[[str], "Manifest"] | None = None, deployments: Any = None) -> None:
+                 read_manifest: Callable[[str], "Manifest"] | None = None, deployments: Any = None,
+                 pipelines: dict[str, Process] | None = None) -> None:
         self.patterns = patterns
         self.ttl = ttl
         self._list_images = list_images or _seed_images
@@ -54,6 +56,8 @@ class Catalog:
         self._manifests: dict[str, "Manifest | None"] = {}  # by image id: a label never changes under an id
         self.deployments = deployments
         """Deployed processes (Part 2), offered before the images matched: ``deployments.Deployments``."""
+        self.pipelines = dict(pipelines or {})
+        """The pipelines given at start, by id: offered before anything else (``pipeline_processes``)."""
 
     def _deployed(self, process_id: str) -> "Process | None":
         if self.deployments is None:
@@ -67,7 +71,7 @@ class Catalog:
     def offered(self, process_id: str) -> bool:
         """Whether ``--images`` offers a process of this id (deploying one of the same id is a conflict)."""
         self.refresh(force=True)
-        return process_id in self._processes
+        return process_id in self._processes or process_id in self.pipelines
 
     def _matches(self, reference: str) -> bool:
         return not self.patterns or any(fnmatch.fnmatchcase(reference, p) for p in self.patterns)
@@ -105,9 +109,15 @@ class Catalog:
             deployed = self._deployed(process_id)
             if deployed is not None:
                 found[process_id] = deployed
+        found.update(self.pipelines)
         return [found[name] for name in sorted(found)]
 
     def get(self, process_id: str, version: str | None = None) -> Process:
+        piped = self.pipelines.get(process_id)
+        if piped is not None:
+            if version not in (None, piped.version):
+                raise NoSuchProcess(f"pipeline {process_id!r} has no version {version!r} (it has {piped.version})")
+            return piped
         deployed = self._deployed(process_id)
         if deployed is not None and version in (None, deployed.version):
             return deployed

@@ -21,7 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from . import documents
+from . import documents, pipeline_jobs
+from .containers import remove_containers
 
 if TYPE_CHECKING:
     from ..executors.base import RunFuture
@@ -60,6 +61,8 @@ class Jobs:
         self._done: dict[str, threading.Event] = {}
         self._dismissed: set[str] = set()
         self._closing = False
+        self.pipelines: dict[str, "Process"] = {}
+        """The pipeline processes, by id (``pipeline_jobs``: an accepted job runs again after a restart)."""
         self._intake = concurrent.futures.ThreadPoolExecutor(intake_threads, thread_name_prefix="seed-serve-intake")
 
     # -- paths and records ------------------------------------------------------------------------------
@@ -130,6 +133,8 @@ class Jobs:
             self._active[job_id] = None
             self._done[job_id] = threading.Event()
         try:
+            if process.pipeline is not None:  # a pipeline process: its job is a pipeline run
+                return pipeline_jobs.submit(self, process, execute, job_id)
             folder = self.folder(job_id)
             inputs = folder / "inputs"
             inputs.mkdir(parents=True, mode=0o700)
@@ -241,7 +246,7 @@ class Jobs:
              offset: int = 0, created: tuple[float | None, float | None] = (None, None),
              durations: tuple[float | None, float | None] = (None, None)) -> list[dict[str, Any]]:
         """The server's jobs, newest first; ``created``: (from, to) Unix times; ``durations``: (min, max) s."""
-        where = ["run_dir >= ? AND run_dir < ?"]
+        where = ["run_dir >= ? AND run_dir < ? AND pipeline_id IS NULL"]  # a pipeline job's runs are not jobs
         params: list[Any] = [self._prefix(), self._prefix() + "\uffff"]
         for column, (low, high) in (("recorded_at", created), ("duration", durations)):
             if low is not None:
@@ -315,6 +320,8 @@ class Jobs:
                 pass
         self.wait(job_id, wait)
         folder = self.folder(job_id)
+        if pipeline_jobs.is_pipeline_job(record):
+            pipeline_jobs.forget(self, record)
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
         with self._store_lock:
@@ -329,16 +336,22 @@ class Jobs:
         from ..store.history import state
 
         with self._store_lock:
-            rows = self.store._read("SELECT * FROM runs WHERE run_dir >= ? AND run_dir < ? AND status IN "
-                                    "('accepted', 'running') ORDER BY recorded_at", [self._prefix(),
-                                                                                     self._prefix() + "\uffff"])
+            rows = self.store._read("SELECT * FROM runs WHERE run_dir >= ? AND run_dir < ? AND status IN ('accepted', "
+                                    "'running') AND pipeline_id IS NULL ORDER BY recorded_at",
+                                    [self._prefix(), self._prefix() + "\uffff"])
         resubmitted = ended = 0
         for record in rows:
             job_id = record["id"]
+            if pipeline_jobs.is_pipeline_job(record):
+                if record["status"] == "running":
+                    ended += pipeline_jobs.end_lost(self, record)
+                else:
+                    resubmitted += pipeline_jobs.resubmit(self, record, self.pipelines.get(str(record["job_name"])))
+                continue
             if record["status"] == "running":
                 if state(record) == "running":
                     continue  # another server on this store still runs it
-                _remove_containers(job_id)
+                remove_containers(job_id)
                 shutil.rmtree(Path(record["run_dir"]), ignore_errors=True)
                 self._fail(job_id, "error", SERVER_STOPPED, "the server stopped while this job ran; its container "
                            "was removed. Submit it again.")
@@ -371,18 +384,3 @@ class Jobs:
         self._intake.shutdown(wait=False, cancel_futures=True)
         self.executor.close(cancel=cancel, reason="interrupted")
 
-
-def _remove_containers(run_id: str) -> None:
-    """Remove the container of a run whose runner died (the engine's, found by its run label)."""
-    try:
-        from ..engine.images import connect
-        from ..engine.runner_identity import RUN_LABEL
-
-        engine = connect(timeout=30)
-        for container in engine.list_containers(f"{RUN_LABEL}={run_id}"):
-            try:
-                engine.remove(container["Id"], limit=30)  # force: a running container is killed first
-            except Exception:  # noqa: BLE001 - gone meanwhile
-                pass
-    except Exception:  # noqa: BLE001 - no engine: `seed cleanup` removes it later
-        pass

@@ -87,8 +87,12 @@ async def _process(request: Request) -> Any:
 
 async def process(request: Request) -> Response:
     found = await _process(request)
-    return answer(request, documents.process_description(found.manifest, base(request)), title=found.id,
-                  page="process")
+    description = documents.process_description(found.manifest, base(request))
+    if found.pipeline is not None:
+        from .pipeline_processes import description_extra
+
+        description.update(description_extra(found.pipeline))
+    return answer(request, description, title=found.id, page="process")
 
 
 async def read_body(request: Request, limit: int) -> Any:
