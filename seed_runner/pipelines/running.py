@@ -51,6 +51,9 @@ class RunEvent:
 
 @dataclass
 class PipelineResult:
+    """How a pipeline run ended (``run_pipeline``, ``resume_pipeline``): its id, its folder, its status, the
+    ``pipeline.json`` document, and the problems that refused it before anything started."""
+
     pipeline_id: str | None
     folder: Any
     status: str
