@@ -22,7 +22,7 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.testing.report", "seed_runner.testing.selection",
         "seed_runner.conformance.catalog", "seed_runner.conformance.tap", "seed_runner.conformance.judges",
         "seed_runner.conformance.recipes", "seed_runner.conformance.report",
-        "seed_runner.outputs")
+        "seed_runner.outputs", "seed_runner.executors.slurm_parse")
 IMPURE = ("seed_runner.engine", "seed_runner.cli", "seed_runner.registry", "seed_runner.authoring",
           "seed_runner.runtime.runner", "seed_runner.api", "seed_runner.store", "seed_runner.executors",
           "seed_runner.testing.suite")

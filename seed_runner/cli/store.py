@@ -126,6 +126,7 @@ def runs(
         job_text = f"{r['job_name'] or r['image']} {r['job_version'] or ''}".strip()
         took = "" if r["duration"] is None else f"{r['duration']:.1f}s"
         label = f"  [{r['label']}]" if r["label"] else ""
+        label += f"  ({r['executor_job']})" if r.get("executor_job") else ""  # e.g. (slurm:12_3)
         out.append(f"{r['id'][:12]}  {_when(r)}  {r['state']:<12} {took:>8}  {job_text}{label}\n")
     sys.stdout.write("".join(out))
 

@@ -81,8 +81,9 @@ BUILTIN = {e.name: e for e in (
     RunError("cancelled", "Cancelled", "The run was cancelled by its executor (a scheduler, a batch) and its "
              "container removed.", "system"),
     RunError("worker-lost", "Worker Lost", "The Dask worker running the run died more often than the "
-             "scheduler allows (distributed.scheduler.allowed-failures), or its task failed; the run did not "
-             "finish anywhere.", "system"),
+             "scheduler allows (distributed.scheduler.allowed-failures), or its task failed; or Slurm ended the "
+             "run's job (its time limit, a node failure, a preemption: the message names Slurm's reason); the run "
+             "did not finish anywhere.", "system"),
     RunError("outputs-not-copied", "Outputs Not Copied", "The run ended, but its folder could not be copied to "
              "the executor's outputs_to destination; it is kept on the worker (see the message).", "system"),
 )}

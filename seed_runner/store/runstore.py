@@ -17,7 +17,8 @@ from typing import Any, Iterable
 
 from ..errors import SeedRunnerError
 
-SCHEMA_VERSION = 2  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt)
+SCHEMA_VERSION = 3  # 2: cache_key and cached_from (the result cache), the meta table (the secret salt)
+# 3: executor_job (where an executor ran the run: "slurm:JOB_TASK")
 STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
 # holds a run 10 s at most, then the run says it was not recorded
@@ -26,10 +27,10 @@ _COLUMNS = (
     "id", "label", "image", "digest", "job_name", "job_version", "package_version", "status", "exit_code",
     "error_name", "error_category", "created", "started", "finished", "duration", "run_dir", "inputs",
     "json_inputs", "settings", "resources", "request", "batch_id", "runner_pid", "runner_host", "runner_boot",
-    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from",
+    "runner_lock", "runner_start", "runner_pidns", "recorded_at", "cache_key", "cached_from", "executor_job",
 )
 _BRIEF = ("id", "label", "image", "job_name", "job_version", "status", "duration", "run_dir", "recorded_at",
-          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from")
+          "runner_pid", "runner_boot", "runner_lock", "runner_start", "runner_pidns", "cached_from", "executor_job")
 _JSON_COLUMNS = ("inputs", "json_inputs", "settings", "resources", "request")
 _CACHE_SCHEMA = """
 CREATE INDEX IF NOT EXISTS runs_cache ON runs (cache_key, recorded_at) WHERE cache_key IS NOT NULL;
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created TEXT, started TEXT, finished TEXT, duration REAL, run_dir TEXT, inputs TEXT, json_inputs TEXT,
     settings TEXT, resources TEXT, request TEXT, batch_id TEXT, runner_pid INTEGER, runner_host TEXT,
     runner_boot TEXT, runner_lock TEXT, runner_start TEXT, runner_pidns TEXT, recorded_at REAL NOT NULL,
-    cache_key TEXT, cached_from TEXT
+    cache_key TEXT, cached_from TEXT, executor_job TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_recorded ON runs (recorded_at);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
@@ -51,9 +52,10 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, recorded_at);
 # How a store of each older version becomes the current one (in one transaction, with user_version).
 _MIGRATIONS = {
     1: "ALTER TABLE runs ADD COLUMN cache_key TEXT; ALTER TABLE runs ADD COLUMN cached_from TEXT;" + _CACHE_SCHEMA,
+    2: "ALTER TABLE runs ADD COLUMN executor_job TEXT;",
 }
 SALT_NAME = "secret-salt"
-assert len(_COLUMNS) == 31
+assert len(_COLUMNS) == 32
 
 
 class StoreError(SeedRunnerError):
