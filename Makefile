@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry images demo test bench clean
+.PHONY: setup engine registry slurm images demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ engine:
 registry:
 	scripts/ensure-registry.sh
 
+slurm:
+	scripts/ensure-slurm.sh
+
 images: setup engine
 	scripts/build-base-images.sh
 	scripts/build-python-base.sh
@@ -35,16 +38,17 @@ demo: images
 	$(BIN)/seed validate image-watermark-0.1.0-seed:0.1.0
 	$(BIN)/seed run image-watermark-0.1.0-seed:0.1.0 -i INPUT_IMAGE=sample_jobs/watermark/example/input.png
 
-test: images registry
+test: images registry slurm
 	$(BIN)/python -m pytest
 
-bench: images
+bench: images slurm
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run_overhead.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch_dask.py
+	$(BIN)/python bench/batch_slurm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
