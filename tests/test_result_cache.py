@@ -300,9 +300,9 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         store.record_started({"id": "feedface0001", "status": "succeeded", "cache_key": "k" * 64,
                               "cached_from": records[1]["id"]})
     after = sqlite3.connect(path)
-    assert after.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert after.execute("PRAGMA user_version").fetchone()[0] == 3  # 3: executor_job (the Slurm job)
     assert after.execute("SELECT * FROM runs WHERE id != 'feedface0001' ORDER BY id").fetchall() == \
-        [row + (None, None) for row in old_rows]
+        [row + (None, None, None) for row in old_rows]
     assert {"runs_cache"} <= {r[0] for r in after.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     after.close()
     with RunStore.open(path) as store:  # opened again: nothing to migrate, the same salt

@@ -179,7 +179,7 @@ def test_ctrl_c_of_seed_batch_cancels_every_slurm_job_it_submitted(slurm: None, 
 
 def test_a_run_whose_node_is_lost_ends_worker_lost_and_is_retried(slurm: None, tmp_path: Path, build_image: Any,
                                                                   docker_client: Any) -> None:
-    image = image_of(build_image, job("sh -c 'sleep 45'"))
+    image = image_of(build_image, job("sh -c 'sleep 60'", timeout=300))  # outlives the ~25 s Slurm takes
     (tmp_path / "rows.csv").write_text("n\n1\n")
     batch = subprocess.Popen([SEED, "batch", image, "--table", "rows.csv", "--executor", "slurm", "--retries", "1",
                               "-o", "b", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

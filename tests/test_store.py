@@ -73,7 +73,7 @@ def test_abbreviated_and_ambiguous_ids(tmp_path: Path) -> None:
             store.get("ff")
         with pytest.raises(RunNotFound, match="not a run id"):
             store.get("abc%")
-        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 2
+        assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 3
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
