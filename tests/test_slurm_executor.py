@@ -28,11 +28,12 @@ SEED = str(Path(sys.executable).with_name("seed"))
 pytestmark = pytest.mark.engine
 
 
-def job(command: str, cpus: float | None = None, mem: float | None = None, timeout: int = 30,
+def job(command: str, cpus: float | None = None, mem: float | None = None, timeout: int = 30, table: bool = False,
         **interface: Any) -> Any:
-    """A busybox job; its setting N is a batch table's column."""
+    """A busybox job; ``table``: with a setting N, a batch table's column."""
     scalars = [{"name": n, "value": v} for n, v in (("cpus", cpus), ("mem", mem)) if v]
-    interface["settings"] = [*interface.get("settings", []), {"name": "N"}]
+    if table:
+        interface["settings"] = [*interface.get("settings", []), {"name": "N"}]
     return manifest(command, interface={"command": command, **interface}, timeout=timeout,
                     **({"resources": {"scalar": scalars}} if scalars else {}))
 
@@ -138,7 +139,7 @@ def test_cancel_stops_a_running_run_and_a_pending_one_never_starts(slurm: None, 
 
 def test_a_job_past_its_slurm_time_limit_is_a_system_error_naming_it_and_is_retried(
         slurm: None, tmp_path: Path, build_image: Any) -> None:
-    image = image_of(build_image, job("sh -c 'sleep 600'", timeout=0))
+    image = image_of(build_image, job("sh -c 'sleep 600'", timeout=0, table=True))
     (tmp_path / "rows.csv").write_text("n\n1\n")
     proc = subprocess.run([SEED, "batch", image, "--table", "rows.csv", "--executor", "slurm", "--retries", "1",
                            "--sbatch-option=--time=1", "-o", "b", "-q"], cwd=tmp_path, capture_output=True,
@@ -155,7 +156,7 @@ def test_a_job_past_its_slurm_time_limit_is_a_system_error_naming_it_and_is_retr
 
 def test_ctrl_c_of_seed_batch_cancels_every_slurm_job_it_submitted(slurm: None, tmp_path: Path, build_image: Any,
                                                                    docker_client: Any) -> None:
-    image = image_of(build_image, job("sh -c 'sleep 300'", cpus=1))
+    image = image_of(build_image, job("sh -c 'sleep 300'", cpus=1, table=True))
     (tmp_path / "rows.csv").write_text("n\n" + "".join(f"{i}\n" for i in range(5)))
     batch = subprocess.Popen([SEED, "batch", image, "--table", "rows.csv", "--executor", "slurm", "-o", "b", "-q"],
                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -179,7 +180,7 @@ def test_ctrl_c_of_seed_batch_cancels_every_slurm_job_it_submitted(slurm: None, 
 
 def test_a_run_whose_node_is_lost_ends_worker_lost_and_is_retried(slurm: None, tmp_path: Path, build_image: Any,
                                                                   docker_client: Any) -> None:
-    image = image_of(build_image, job("sh -c 'sleep 60'", timeout=300))  # outlives the ~25 s Slurm takes
+    image = image_of(build_image, job("sh -c 'sleep 60'", timeout=300, table=True))  # outlives the ~25 s Slurm takes
     (tmp_path / "rows.csv").write_text("n\n1\n")
     batch = subprocess.Popen([SEED, "batch", image, "--table", "rows.csv", "--executor", "slurm", "--retries", "1",
                               "-o", "b", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -209,7 +210,7 @@ def test_secrets_reach_the_run_but_never_slurm_or_a_file_left_on_disk(slurm: Non
                                                                       build_image: Any) -> None:
     secret = f"s3cr3t-{os.urandom(6).hex()}"
     image = image_of(build_image, job(f"sh -c 'test ${{#TOKEN}} -eq {len(secret)} && sleep 5'",
-                                      settings=[{"name": "TOKEN", "secret": True}]))
+                                      settings=[{"name": "TOKEN", "secret": True}], table=True))
     (tmp_path / "rows.csv").write_text("n\n1\n2\n")
     env = {**os.environ, "TOKEN": secret}
     batch = subprocess.Popen([SEED, "batch", image, "--table", "rows.csv", "--executor", "slurm", "-e", "TOKEN",

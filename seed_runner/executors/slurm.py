@@ -100,7 +100,7 @@ class SlurmExecutor(ExecutorBase):
     def __init__(self, *, shared_dir: str | Path | None = None, partition: str | None = None,
                  account: str | None = None, qos: str | None = None, sbatch_options: Sequence[str] = (),
                  python: str | None = None, time_margin: float | None = None, export: Sequence[str] = (),
-                 poll: float = 2.0, linger: float = 0.05, on_start: Callable[[RunFuture], None] | None = None,
+                 poll: float = 2.0, linger: float = 0.2, on_start: Callable[[RunFuture], None] | None = None,
                  engine_factory: Callable[[], Any] | None = None) -> None:
         """``shared_dir``: the folder the nodes share (default: each run folder's own, probed). ``partition``,
         ``account``, ``qos``, ``sbatch_options`` (e.g. ``["--constraint=ssd"]``) go to every ``sbatch``.
