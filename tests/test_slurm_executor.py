@@ -245,3 +245,18 @@ def test_ensure_slurm_is_quick_when_the_cluster_answers(slurm: None) -> None:
     done = subprocess.run([str(ROOT / "scripts" / "ensure-slurm.sh")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "answers" in done.stderr, done.stderr
     assert time.monotonic() - began < 10
+
+
+@pytest.mark.parametrize("extra, env, status, words", [
+    (["--partition", "debug"], {}, 2, "--executor slurm"),  # a Slurm option without the Slurm executor
+    (["--executor", "slurm", "--sbatch-option", "--export=ALL"], {}, 2, "--export"),
+    (["--executor", "slurm"], {"PATH": "/nonexistent"}, 4, "sbatch is not on the PATH"),
+])
+def test_seed_batch_refuses_what_slurm_cannot_take_in_one_line(tmp_path: Path, extra: list[str],
+                                                                 env: dict[str, str], status: int,
+                                                                 words: str) -> None:
+    (tmp_path / "rows.csv").write_text("N\n1\n")
+    proc = subprocess.run([SEED, "batch", "seed-runner/busybox:1", "--table", "rows.csv", *extra],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert proc.returncode == status, proc.stderr
+    assert words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

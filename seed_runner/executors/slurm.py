@@ -34,18 +34,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import shutil
 import sys
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import SeedRunnerError
 from ..runtime.cancellation import Reason
 from .base import DoesNotFit, ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, with_run_id
-from .slurm_commands import SlurmError, SlurmRefused, sbatch_test
+from .slurm_commands import SlurmError, SlurmRefused, sbatch_test  # noqa: F401 - SlurmError: exported
 from .slurm_watch import Watch
 
 if TYPE_CHECKING:
@@ -266,7 +265,3 @@ def _default_engine() -> Any:
 
     return connect(timeout=None)
 
-
-def remove_folders(folders: Iterable[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)

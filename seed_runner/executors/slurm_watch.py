@@ -50,7 +50,6 @@ class Watch:
         self.every: list[Task] = []
         self.probed: dict[Path, str | None] = {}  # folder -> None (shared) or why not
         self.submitted_at: dict[str, float] = {}  # array job -> when
-        self.folders: set[Path] = set()
         self.roots: set[Path] = set()
         self.count = 0
         self.last_add = 0.0
