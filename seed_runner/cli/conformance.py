@@ -172,9 +172,11 @@ def _make_executor(kind: str, scheduler: str | None, shared_dir: Path | None, cl
         raise typer.BadParameter(f"{kind!r} is not an executor of seed-runner: local, dask or slurm (or give your "
                                  "own with --executor-class MODULE:CLASS)", param_hint="--executor")
     if scheduler is not None and kind != "dask":
-        raise typer.BadParameter("--scheduler goes with --executor dask", param_hint="--scheduler")
+        raise typer.BadParameter("--scheduler and the other Dask options go with --executor dask",
+                                 param_hint="--scheduler")
     if shared_dir is not None and kind not in ("dask", "slurm"):
-        raise typer.BadParameter("--shared-dir goes with --executor dask or slurm", param_hint="--shared-dir")
+        raise typer.BadParameter("--shared-dir and --scheduler go with --executor dask; --shared-dir with "
+                                 "--executor slurm too", param_hint="--shared-dir")
     if class_path is not None:
         factory, args = _import_class(class_path), ()
     elif kind == "dask":
