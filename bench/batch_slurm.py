@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -73,8 +74,9 @@ def submit_many(count: int, root: Path) -> float:
     out.mkdir()
     executor = SlurmExecutor(poll=5.0)
     began = time.perf_counter()
-    futures = [executor.submit(RunRequest(image=IMAGE, file_inputs={"INPUT": [str(root / "files" / "in00000.txt")]},
-                                          run_dir=str(out / f"r{i}"))) for i in range(count)]
+    request = RunRequest(image=IMAGE, file_inputs={"INPUT": [str(root / "files" / "in00000.txt")]})
+    size = executor.footprint(request)  # as a batch does: it sizes its rows as it checks them, then submits
+    futures = [executor.submit(replace(request, run_dir=str(out / f"r{i}")), footprint=size) for i in range(count)]
     while not all(f.slurm_job for f in futures):
         time.sleep(0.01)
     elapsed = time.perf_counter() - began
@@ -119,9 +121,12 @@ def main() -> None:
         print(f"slurm batch: {args.runs} runs through SlurmExecutor {slurm['wall']:.1f} s, through "
               f"LocalExecutor(parallel=2) {local['wall']:.1f} s, ratio {slurm['wall'] / local['wall']:.2f} "
               f"(best of {args.repeat})")
-        print(f"slurm batch, where the time goes: submission {slurm['submit']:.2f} s for all {args.runs}; from "
-              f"submission to a run's start {slurm['wait']:.1f} s on average (2 at a time); the run itself "
-              f"{slurm['run']:.2f} s a run (local: {local['run']:.2f} s)")
+        slot, local_slot = 2 * slurm["wall"] / args.runs, 2 * local["wall"] / args.runs
+        print(f"slurm batch, where the time goes: submission {slurm['submit']:.2f} s for all {args.runs} (the "
+              f"probe job included); each run holds a CPU for {slot:.2f} s (local: {local_slot:.2f} s), of which the "
+              f"run itself (container and harvest) {slurm['run']:.2f} s (local: {local['run']:.2f} s); the rest is "
+              f"Slurm's start and end of the job and the node's Python; a run waits {slurm['wait']:.1f} s on "
+              "average from the submission to its start (the queue: 2 at a time)")
         if many is not None:
             print(f"slurm submission: {args.submit} runs submitted (one sbatch, one array) in {many:.2f} s "
                   "(target < 10 s)")

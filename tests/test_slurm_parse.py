@@ -74,3 +74,16 @@ def test_hostile_output_is_understood_or_one_line(text: str) -> None:
             parse(text)
         except SlurmParseError as exc:
             assert "\n" not in str(exc) and str(exc)
+
+
+def test_each_task_takes_its_own_request_and_blanks_it(tmp_path) -> None:
+    from seed_runner.executors.slurm_job import take_request, write_requests
+
+    path = tmp_path / "requests"
+    write_requests(path, [b"first-secret", b"", b"third"])
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert take_request(path, 2) == b"third" and take_request(path, 0) == b"first-secret"
+    assert b"first-secret" not in path.read_bytes() and b"third" not in path.read_bytes()
+    assert take_request(path, 1) == b""
+    with pytest.raises(IndexError):
+        take_request(path, 3)

@@ -13,7 +13,8 @@
   through. Runs submitted together (a batch's rows) with the same options go as one job array: one ``sbatch``
   call for 10,000 rows (``submit`` returns at once; a thread sends what was submitted a few milliseconds later).
 - The job runs ``python -m seed_runner.executors.slurm_job`` (``slurm_job``'s doc) with the node's engine. The
-  request reaches it through a file only the user can read (0600, in a 0700 folder), deleted as it is read: no
+  request reaches it through a file only the user can read (0600, in a 0700 folder; one an array), which the job
+  blanks as it reads it and the executor deletes once every job of the array has read its own: no
   secret is in the job's script, its command line or its environment (only the names of a few variables are
   exported, never ``ALL``), so none is in ``scontrol show job`` or Slurm's state files.
 - Run folders: below ``shared_dir`` (a folder the nodes mount at the same path) when given, like

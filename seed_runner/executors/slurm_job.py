@@ -8,7 +8,10 @@ One run, on the node's engine (Docker, or whatever ``DOCKER_HOST`` says there), 
 chose. The submission folder (on the shared file system, the user's alone) holds, for each task ``N`` of the
 job array (``TASK``, default ``$SLURM_ARRAY_TASK_ID``):
 
-- ``N.request``: the run request (settings included, secrets too), 0600; read, then deleted at once;
+- ``requests``: every task's run request (settings included, secrets too), 0600: a table of offsets, then one
+  pickled request a task. Each task reads its own and overwrites it with zeros at once; the executor deletes
+  the file when every task of the array has started (or ended), and at close. One file an array, not one a
+  task: 10,000 small files take a loaded disk tens of seconds to make;
 - ``N.started``: written as the run starts (the executor marks its future running);
 - ``N.done``: written last, atomically: the result, the run store's record of it, and whether a signal stopped
   it. Its absence after the job ended tells the executor the job died without finishing;
@@ -25,6 +28,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import struct
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from ..runtime.runner import RunResult
 
 CANCEL_ALL = "cancel-all"
+REQUESTS = "requests"
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,34 @@ def asked_reason(folder: Path, task: str) -> str | None:
     return None
 
 
+def write_requests(path: Path, requests: list[bytes]) -> None:
+    """The requests of an array's tasks in one file (0600): their count, each one's (start, end), then them."""
+    table = 8 + 16 * len(requests)
+    spans, at = [], table
+    for blob in requests:
+        spans.append(struct.pack("<QQ", at, at + len(blob)))
+        at += len(blob)
+    write_atomically(path, struct.pack("<Q", len(requests)) + b"".join(spans) + b"".join(requests))
+
+
+def take_request(path: Path, index: int) -> bytes:
+    """Task ``index``'s request, overwritten with zeros in the file as soon as it is read (a secret in it is on
+    the disk no longer than it must be)."""
+    with open(path, "r+b") as file:
+        (count,) = struct.unpack("<Q", file.read(8))
+        if not 0 <= index < count:
+            raise IndexError(f"task {index} is not in the {count} requests")
+        file.seek(8 + 16 * index)
+        start, end = struct.unpack("<QQ", file.read(16))
+        file.seek(start)
+        blob = file.read(end - start)
+        if len(blob) != end - start:
+            raise EOFError("the requests file is cut short")
+        file.seek(start)
+        file.write(b"\0" * len(blob))
+    return blob
+
+
 def slurm_job_here() -> str | None:
     """This job's id as squeue shows it: ``ARRAY_TASK`` for an array task, else the job id."""
     array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
@@ -74,9 +107,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+        file.write(data)  # no fsync: the rename makes it whole to readers; a crash loses the run anyway
     os.replace(temporary, path)
 
 
@@ -91,14 +122,11 @@ def run_task(folder: Path, task: str) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, stop)
-    request_file = folder / f"{task}.request"
     try:
-        request, options, manifest_document = pickle.loads(request_file.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
-        print(f"seed-runner slurm job: cannot read the run's request {request_file}: {exc}", file=sys.stderr)
+        request, options, manifest_document = pickle.loads(take_request(folder / REQUESTS, int(task)))
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, IndexError) as exc:
+        print(f"seed-runner slurm job: cannot read the run's request in {folder / REQUESTS}: {exc}", file=sys.stderr)
         return 4
-    finally:
-        request_file.unlink(missing_ok=True)  # the secrets in it are read once, then gone from the disk
     if manifest_document is not None:
         from ..manifest.model import Manifest
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runtime.cancellation import Reason
 from .slurm_commands import SlurmError, max_array_size, sbatch, scancel, squeue
-from .slurm_job import CANCEL_ALL, write_atomically
+from .slurm_job import CANCEL_ALL, REQUESTS, write_atomically, write_requests
 from .slurm_parse import ENDED, exported, verdict
 
 if TYPE_CHECKING:
@@ -65,11 +65,13 @@ class Watch:
 
     def add(self, task: "Task") -> None:
         with self.lock:
+            first = not self.queue
             self.queue.append(task)
             self.live[id(task.future)] = task
             self.every.append(task)
             self.last_add = time.monotonic()
-        self.wake.set()
+        if first:  # the thread wakes once a burst of submissions (then waits for the linger to pass)
+            self.wake.set()
 
     def tasks(self) -> list["Task"]:
         with self.lock:
@@ -197,12 +199,13 @@ class Watch:
         try:
             os.makedirs(folder, mode=0o700, exist_ok=False)
             self.roots.add(root)
+            blobs = []
             for index, task in enumerate(tasks):
                 task.folder, task.index = folder, index
                 request, run_options = task.future.request, task.future.options
                 document = None if run_options.manifest is None else dict(run_options.manifest.data)
-                write_atomically(folder / f"{index}.request",
-                                 pickle.dumps((request, replace(run_options, manifest=None), document)))
+                blobs.append(pickle.dumps((request, replace(run_options, manifest=None), document)))
+            write_requests(folder / REQUESTS, blobs)
         except OSError as exc:
             for task in tasks:
                 self._end(task, _lost(task, f"cannot write the run's request in {folder} ({exc.strerror})",
@@ -249,6 +252,12 @@ class Watch:
                     self.executor.started(task.future)
                 if task.delivered is None and f"{task.index}.done" in names:
                     self._delivered(task)
+            if REQUESTS in names and self._all_taken(folder):  # every request read: the file goes
+                (folder / REQUESTS).unlink(missing_ok=True)
+
+    def _all_taken(self, folder: Path) -> bool:
+        with self.lock:
+            return all(t.started or t.future.done() for t in self.every if t.folder == folder)
 
     def _delivered(self, task: "Task") -> None:
         try:
