@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup engine registry node browser images demo test bench clean docs docs-serve cli-docs
+.PHONY: setup engine registry node browser slurm images demo test bench clean docs docs-serve cli-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ registry:
 node:
 	scripts/ensure-node.sh
 
+slurm:
+	scripts/ensure-slurm.sh
+
 images: setup engine
 	scripts/build-base-images.sh
 	scripts/build-python-base.sh
@@ -41,10 +44,10 @@ demo: images
 browser:
 	scripts/install-browser.sh
 
-test: images registry node browser
+test: images registry node browser slurm
 	$(BIN)/python -m pytest
 
-bench: images
+bench: images slurm
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run_overhead.py
 	$(BIN)/python bench/harvest.py
@@ -53,6 +56,7 @@ bench: images
 	$(BIN)/python bench/batch_dask.py
 	$(BIN)/python bench/pipeline_check.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/batch_slurm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

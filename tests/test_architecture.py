@@ -23,7 +23,8 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.conformance.catalog", "seed_runner.conformance.tap", "seed_runner.conformance.judges",
         "seed_runner.conformance.recipes", "seed_runner.conformance.report",
         "seed_runner.outputs", "seed_runner.export", "seed_runner.testing.containment",
-        "seed_runner.testing.regexes", "seed_runner.batches.summary_file")
+        "seed_runner.testing.regexes", "seed_runner.batches.summary_file",
+        "seed_runner.executors.slurm_parse")
 # Pipelines: reading, checking, Scale recipes, filters, pictures (pipelines.manifests and checking read images).
 PURE += ("seed_runner.pipelines.model", "seed_runner.pipelines.yamltext", "seed_runner.pipelines.loading",
          "seed_runner.pipelines.check", "seed_runner.pipelines.check_sources", "seed_runner.pipelines.codes",

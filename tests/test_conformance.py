@@ -240,6 +240,7 @@ def test_the_list_shows_every_test() -> None:
     (("--executor-option", "not a pair"), "is not KEY=VALUE"),
     (("--executor", "kubernetes"), "not an executor of seed-runner"),
     (("--scheduler", "tcp://127.0.0.1:1"), "go with --executor dask"),
+    (("--shared-dir", "/tmp"), "with --executor slurm too"),
     (("--executor", "dask"), "needs --scheduler"),
     (("--executor-option", "no_such_option=1"), "does not take these options"),
 ])

@@ -176,7 +176,7 @@ def _described(runner: Any) -> dict[str, Any] | None:
         found = describe() if describe is not None else None
     except Exception:  # noqa: BLE001 - a description is a convenience for resume, never a reason to stop
         return None
-    return found if isinstance(found, dict) and found.get("kind") in ("local", "dask") else None
+    return found if isinstance(found, dict) and found.get("kind") in ("local", "dask", "slurm") else None
 
 
 def _recorded_executor(recorded: dict[str, Any] | None, parallel: int | None, cpus: float | None,
@@ -193,6 +193,14 @@ def _recorded_executor(recorded: dict[str, Any] | None, parallel: int | None, cp
                              "--executor dask --scheduler tcp://HOST:8786")
         return DaskExecutor(recorded["scheduler"], shared_dir=recorded.get("shared_dir"),
                             outputs_to=recorded.get("outputs_to")), True
+
+    if recorded.get("kind") == "slurm":
+        from ..executors.slurm import SlurmExecutor
+
+        return SlurmExecutor(shared_dir=recorded.get("shared_dir"), partition=recorded.get("partition"),
+                             account=recorded.get("account"), qos=recorded.get("qos"),
+                             sbatch_options=recorded.get("sbatch_options") or (),
+                             python=recorded.get("python")), True
 
     def kept(given: Any, name: str) -> Any:
         return given if given is not None else recorded.get(name)

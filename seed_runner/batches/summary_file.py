@@ -109,14 +109,17 @@ def _options_why_not(options: dict[str, Any]) -> str | None:
         return "manifest is not an object"
     executor = options.get("executor")
     if executor is not None:
-        if not isinstance(executor, dict) or executor.get("kind") not in ("local", "dask"):
-            return "executor is not an object whose kind is local or dask"
-        for name in ("scheduler", "shared_dir", "outputs_to"):
+        if not isinstance(executor, dict) or executor.get("kind") not in ("local", "dask", "slurm"):
+            return "executor is not an object whose kind is local, dask or slurm"
+        for name in ("scheduler", "shared_dir", "outputs_to", "partition", "account", "qos", "python"):
             if not _text(executor.get(name)):
                 return f"executor.{name} is not text"
         for name in ("parallel", "cpus", "mem", "gpus"):
             if not _number(executor.get(name)):
                 return f"executor.{name} is not a number"
+        extra = executor.get("sbatch_options")
+        if extra is not None and not (isinstance(extra, list) and all(isinstance(o, str) for o in extra)):
+            return "executor.sbatch_options is not a list of text"
     return None
 
 

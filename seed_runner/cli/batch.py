@@ -16,6 +16,8 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
+from .slurm_options import Account, Partition, Qos, SbatchOptions, SlurmPython
+
 
 class _BatchGroup(TyperGroup):
     """`seed batch IMAGE ...` is `seed batch run IMAGE ...`: the group's default command."""
@@ -36,13 +38,23 @@ batch_app = typer.Typer(name="batch", cls=_BatchGroup, no_args_is_help=True, add
                         help="Run one job many times: a run per row of a table, or per file matched "
                              "(`seed batch IMAGE ...` is `seed batch run IMAGE ...`).")
 
-_EXECUTORS = ("local", "dask")
+_EXECUTORS = ("local", "dask", "slurm")
 
 
 def _executor(kind: str, scheduler: str | None, shared_dir: Path | None, outputs_to: str | None,
-              parallel: int | None, cpus: float | None, mem: float | None, gpus: float | None) -> Any:
+              parallel: int | None, cpus: float | None, mem: float | None, gpus: float | None,
+              slurm: tuple[Any, ...] = (None, None, None, None, None)) -> Any:
     if kind not in _EXECUTORS:
         raise typer.BadParameter(f"{kind!r} is not an executor ({', '.join(_EXECUTORS)})", param_hint="--executor")
+    from .slurm_options import given, slurm_executor
+
+    if given(*slurm) and kind != "slurm":
+        raise typer.BadParameter("--partition, --account, --qos, --sbatch-option and --slurm-python are for "
+                                 "--executor slurm", param_hint="--executor")
+    if kind == "slurm":
+        if scheduler or outputs_to:
+            raise typer.BadParameter("--scheduler and --outputs-to are for --executor dask", param_hint="--executor")
+        return slurm_executor(shared_dir, *slurm)
     if kind == "local":
         if scheduler or shared_dir or outputs_to:
             raise typer.BadParameter("--scheduler, --shared-dir and --outputs-to are for --executor dask",
@@ -218,10 +230,16 @@ def run_command(
     strict: Annotated[bool, typer.Option("--strict", help="An invalid metadata side-car fails a run.")] = False,
     manifest_file: Annotated[Optional[Path], typer.Option("--manifest", help="Use this manifest, not the label.")
                              ] = None,
-    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
+    executor: Annotated[str, typer.Option(help="local, dask (with --scheduler) or slurm.")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
+    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask, Slurm: a folder every worker (node) sees.")
+                          ] = None,
     outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
+    partition: Partition = None,
+    account: Account = None,
+    qos: Qos = None,
+    sbatch_options: SbatchOptions = None,
+    slurm_python: SlurmPython = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
 ) -> None:
@@ -241,7 +259,8 @@ def run_command(
     template = RunRequest(image=image, file_inputs=parts.file_inputs, json_inputs=parts.json_inputs,
                           settings=parts.settings, mounts=parts.mounts, resources=parts.resources, timeout=timeout)
     options = RunOptions(manifest=_manifest(manifest_file), pull=pull, strict=strict, cache=cache_choice(cache))
-    chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus)
+    chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus,
+                       (partition, account, qos, sbatch_options, slurm_python))
     report = _Report(quiet)
     _drive(lambda: run_batch(
         image, table=table, each=[(n, p or "") for n, p in pairs(each, "--each")], product=product,
@@ -271,10 +290,16 @@ def resume_command(
     table: Annotated[Optional[Path], typer.Option(
         "--table", help="The batch's table again: each row's secret settings and URL credentials.")] = None,
     executor: Annotated[Optional[str], typer.Option(
-        help="local, or dask (with --scheduler); default: the batch's own (batch.json keeps it).")] = None,
+        help="local, dask (with --scheduler) or slurm; default: the batch's own (batch.json keeps it).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
+    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask, Slurm: a folder every worker or node sees.")
+                          ] = None,
     outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
+    partition: Partition = None,
+    account: Account = None,
+    qos: Qos = None,
+    sbatch_options: SbatchOptions = None,
+    slurm_python: SlurmPython = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
 ) -> None:
@@ -289,8 +314,11 @@ def resume_command(
     parts = request_parts(inputs, None, settings, secret_files, None, None)
     if executor is None and scheduler is not None:
         executor = "dask"
+    slurm = (partition, account, qos, sbatch_options, slurm_python)
+    if executor is None and any(value for value in slurm):
+        executor = "slurm"
     chosen = None if executor is None else _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus,
-                                                     mem, gpus)
+                                                     mem, gpus, slurm)
     report = _Report(quiet)
     _drive(lambda: resume_batch(
         batch, settings=parts.settings, executor=chosen, parallel=parallel, cpus=cpus, mem=mem, gpus=gpus,

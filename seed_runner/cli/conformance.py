@@ -26,14 +26,17 @@ EXIT_SYSTEM = 4
 
 def conformance(
     executor: Annotated[str, typer.Option(
-        "--executor", metavar="local|dask", help="seed-runner's executor to test: local (default) or dask.")
+        "--executor", metavar="local|dask|slurm",
+        help="seed-runner's executor to test: local (default), dask or slurm (its options: --executor-option "
+             "partition=NAME, account=, qos=, python=).")
     ] = "local",
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", metavar="ADDRESS", help="The Dask scheduler (tcp://HOST:PORT), for --executor dask.")
     ] = None,
     shared_dir: Annotated[Optional[Path], typer.Option(
-        "--shared-dir", metavar="DIR", help="For --executor dask: the folder every worker sees (the runs' "
-                                            "files go there too unless --work-dir says otherwise).")] = None,
+        "--shared-dir", metavar="DIR", help="For --executor dask or slurm: the folder every worker (node) sees "
+                                            "(the runs' files go there too unless --work-dir says otherwise).")
+    ] = None,
     executor_class: Annotated[Optional[str], typer.Option(
         "--executor-class", metavar="MODULE:CLASS",
         help="Test your own executor class instead (imported from the current folder or the installed packages).")
@@ -83,7 +86,7 @@ def conformance(
         return
     options = _parse_options(executor_options or [])
     made = _make_executor(executor, scheduler, shared_dir, executor_class, options)
-    if work_dir is None and executor == "dask" and shared_dir is not None:
+    if work_dir is None and executor in ("dask", "slurm") and shared_dir is not None:
         work_dir = shared_dir
     report = _run(made, select or [], base, work_dir, timeout, as_json)
     if as_json:
@@ -167,11 +170,15 @@ def _make_executor(kind: str, scheduler: str | None, shared_dir: Path | None, cl
     """The executor to test, built as the options say; usage errors exit 2, an executor that cannot start 4."""
     if class_path is not None and kind != "local":
         raise typer.BadParameter("give either --executor or --executor-class", param_hint="--executor-class")
-    if kind not in ("local", "dask"):
-        raise typer.BadParameter(f"{kind!r} is not an executor of seed-runner: local or dask (or give your own "
-                                 "with --executor-class MODULE:CLASS)", param_hint="--executor")
-    if (scheduler is not None or shared_dir is not None) and kind != "dask":
-        raise typer.BadParameter("--scheduler and --shared-dir go with --executor dask", param_hint="--scheduler")
+    if kind not in ("local", "dask", "slurm"):
+        raise typer.BadParameter(f"{kind!r} is not an executor of seed-runner: local, dask or slurm (or give your "
+                                 "own with --executor-class MODULE:CLASS)", param_hint="--executor")
+    if scheduler is not None and kind != "dask":
+        raise typer.BadParameter("--scheduler and the other Dask options go with --executor dask",
+                                 param_hint="--scheduler")
+    if shared_dir is not None and kind not in ("dask", "slurm"):
+        raise typer.BadParameter("--shared-dir and --scheduler go with --executor dask; --shared-dir with "
+                                 "--executor slurm too", param_hint="--shared-dir")
     if class_path is not None:
         factory, args = _import_class(class_path), ()
     elif kind == "dask":
@@ -182,6 +189,12 @@ def _make_executor(kind: str, scheduler: str | None, shared_dir: Path | None, cl
         except ImportError as exc:
             _needs_dask(exc)
         factory, args = DaskExecutor, (scheduler,)
+        if shared_dir is not None:
+            options = {"shared_dir": str(shared_dir), **options}
+    elif kind == "slurm":
+        from ..executors.slurm import SlurmExecutor
+
+        factory, args = SlurmExecutor, ()
         if shared_dir is not None:
             options = {"shared_dir": str(shared_dir), **options}
     else:

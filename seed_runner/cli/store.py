@@ -129,6 +129,12 @@ def runs(
     sys.stdout.write(run_table(records))
 
 
+def _name(record: dict[str, Any]) -> str:
+    """The run's name, and where an executor ran it (``slurm:12_3``, the Slurm job and array task)."""
+    where = f"({record['executor_job']})" if record.get("executor_job") else ""
+    return " ".join(part for part in (record.get("label") or "", where) if part) or "-"
+
+
 RUN_COLUMNS = ("RUN", "RECORDED", "STATE", "TIME", "JOB", "NAME", "BATCH", "FOLDER")
 
 
@@ -143,7 +149,7 @@ def run_table(records: list[dict[str, Any]]) -> str:
         job_text = f"{r['job_name'] or r['image'] or '?'} {r['job_version'] or ''}".strip()
         took = "-" if r["duration"] is None else f"{r['duration']:.1f}s"
         rows.append(tuple(one_line(str(cell)) for cell in (
-            r["id"][:12], _when(r), r["state"], took, job_text, r.get("label") or "-",
+            r["id"][:12], _when(r), r["state"], took, job_text, _name(r),
             (r.get("batch_id") or "-")[:12], r.get("run_dir") or "-")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(RUN_COLUMNS) - 1)]
     right = RUN_COLUMNS.index("TIME")

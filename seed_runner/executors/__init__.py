@@ -1,7 +1,8 @@
 """Executors: where run requests run (``base`` holds the interface; ``local`` the embedded default).
 
 ``LocalExecutor`` runs on this machine's engine; ``DaskExecutor`` (``seed_runner.executors.dask``, the
-``seed-runner[dask]`` extra) on the workers of a Dask cluster. Imported lazily: ``distributed`` is optional.
+``seed-runner[dask]`` extra) on the workers of a Dask cluster; ``SlurmExecutor`` (``seed_runner.executors.slurm``)
+as Slurm jobs. Imported lazily: ``distributed`` is optional.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from .base import DoesNotFit, Executor, ExecutorClosed, Footprint, OutputRef, RunFuture, RunOptions, as_completed
 
 __all__ = ["DoesNotFit", "Executor", "ExecutorClosed", "Footprint", "RunFuture", "RunOptions", "as_completed",
-           "LocalExecutor", "DaskExecutor", "OutputRef"]
+           "LocalExecutor", "DaskExecutor", "SlurmExecutor", "OutputRef"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from .dask import DaskExecutor
 
         return DaskExecutor
+    if name == "SlurmExecutor":
+        from .slurm import SlurmExecutor
+
+        return SlurmExecutor
     raise AttributeError(f"module 'seed_runner.executors' has no attribute {name!r}")

@@ -86,8 +86,9 @@ BUILTIN = {e.name: e for e in (
     RunError("cancelled", "Cancelled", "The run was cancelled by its executor (a scheduler, a batch) and its "
              "container removed.", "system"),
     RunError("worker-lost", "Worker Lost", "The Dask worker running the run died more often than the "
-             "scheduler allows (distributed.scheduler.allowed-failures), or its task failed; the run did not "
-             "finish anywhere.", "system"),
+             "scheduler allows (distributed.scheduler.allowed-failures), or its task failed; or Slurm ended the "
+             "run's job (its time limit, a node failure, a preemption: the message names Slurm's reason); the run "
+             "did not finish anywhere.", "system"),
     RunError("scheduler-lost", "Scheduler Lost", "The connection to the Dask scheduler was lost before the run's "
              "end was known (and its folder did not say it had ended); resuming the batch runs it again.", "system"),
     RunError("shared-folder-unseen", "Shared Folder Unseen", "The Dask worker given the run does not see the "
