@@ -146,6 +146,8 @@ def test_a_job_past_its_slurm_time_limit_is_a_system_error_naming_it_and_is_retr
                           text=True, timeout=600)
     assert proc.returncode == 4, proc.stderr
     batch = json.loads((tmp_path / "b" / "batch.json").read_text())
+    kept = batch["options"]["executor"]  # resume makes the same executor: Slurm, with the same sbatch options
+    assert kept["kind"] == "slurm" and kept["sbatch_options"] == ["--time=1"], kept
     attempts = batch["runs"][0]["attempts"]
     assert len(attempts) == 2, attempts  # the first, and its one retry
     for attempt in attempts:
