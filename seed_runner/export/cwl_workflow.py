@@ -279,13 +279,21 @@ class _Export:
             return {"type": self.inputs[connection.name or ""]["type"], "outputSource": connection.name}
         step = connection.step or ""
         tool = next(t for t in self.graph if t["id"] == f"{step}-job")
-        kind: Any = copy.deepcopy(tool["outputs"][self._output_name(step, connection.name or "")]["type"])
+        kind: Any = _expanded(copy.deepcopy(tool["outputs"][self._output_name(step, connection.name or "")]["type"]))
         if self.pipeline.steps[step].for_each is not None:
             kind = {"type": "array", "items": kind}
-        if step in self.skippable:
-            kind = ["null", kind] if not (isinstance(kind, str) and kind.endswith("?")) and not (
-                isinstance(kind, list) and "null" in kind) else kind
+        if step in self.skippable and not (isinstance(kind, list) and "null" in kind):
+            kind = ["null", kind]
         return {"type": kind, "outputSource": self._source(connection)}
+
+
+def _expanded(kind: Any) -> Any:
+    """A type without CWL's shorthands (``X?``, ``X[]``), which hold only at the top of a ``type``."""
+    if isinstance(kind, str) and kind.endswith("?"):
+        return ["null", _expanded(kind[:-1])]
+    if isinstance(kind, str) and kind.endswith("[]"):
+        return {"type": "array", "items": _expanded(kind[:-2])}
+    return kind
 
 
 def _with_resources(manifest: Manifest, step: Step) -> Manifest:
