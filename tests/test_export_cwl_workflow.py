@@ -132,7 +132,7 @@ def test_shout_gives_the_same_bytes_under_cwltool_as_under_seed_pipeline_run(
     text.write_bytes(b"hello world\nsecond line\nthird\n")
     target = export(tmp_path, "shout", EXAMPLE)
     validate(target)
-    ran = seed("pipeline", "run", str(tmp_path / "shout.yaml"), "-i", f"TEXT={text}", "-i", f"LIMIT={limit}",
+    ran = seed("pipeline", "run", str(tmp_path / "shout.yaml"), "-i", f"TEXT={text}", "-j", f"LIMIT={limit}",
                "-o", str(tmp_path / "seed-out"), "--no-cache", timeout=600)
     assert ran.returncode == 0, ran.stderr
     seed_files = sorted((tmp_path / "seed-out" / "outputs" / "SHOUTED").glob("*")) if runs_join else []
