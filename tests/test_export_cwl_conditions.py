@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from seed_runner.cli.export_pipeline import is_pipeline_file
-from seed_runner.export.cwl_conditions import FILTERS_LIB, UnsupportedPipeline, condition_spec
+from seed_runner.export.cwl_conditions import FILTERS_LIB, UnsupportedPipeline, condition_spec, media_type_lib
+from seed_runner.manifest.media_types import guess_media_type
 from seed_runner.pipelines.filters import CONDITIONS_BY_TYPE, FileFacts, accepts
 from seed_runner.pipelines.model import Condition, Connection, Filter
 
@@ -27,21 +28,29 @@ JSON = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3)
 JSON_TYPES = ["string", "integer", "number", "boolean", "object", "array"]
 TYPED = {"string": TEXT, "integer": st.integers(-3, 3), "number": st.sampled_from([-1, 0, 0.5, 1.0, 2]),
          "boolean": st.booleans(), "object": st.dictionaries(st.sampled_from("xyz"), JSON, max_size=3),
-         "array": st.lists(JSON, max_size=3), "filename": TEXT}
+         "array": st.lists(JSON, max_size=3), "filename": TEXT,
+         "media-type": st.sampled_from(["text/plain", "image/png", "application/gzip", "application/json"])}
+IANA = "https://www.iana.org/assignments/media-types/"
+# A file: its name, and the mediaType its step's manifest declares (None: seed run guesses from the name).
+FILES = st.lists(st.tuples(st.builds(lambda t, e: t + e, TEXT, st.sampled_from([".txt", ".png", ".gz", ".TXT",
+                                                                                 ".json", ".zz", ""])),
+                           st.none() | st.sampled_from(["text/plain", "image/tiff"])), max_size=3)
 """Mostly values of the filter's own type, so that the conditions meet the cases where they differ."""
 
 
 @st.composite
 def filters(draw: Any, index: int) -> tuple[Filter, Any]:
     """A filter on input ``i{index}`` and the value it gets (a JSON value, or files for ``filename``)."""
-    kind = draw(st.sampled_from([*JSON_TYPES, "filename"]))
+    kind = draw(st.sampled_from([*JSON_TYPES, "filename", "media-type"]))
     condition = draw(st.sampled_from(sorted(CONDITIONS_BY_TYPE[kind])))
     values = draw(st.lists(TYPED[kind] | JSON, min_size=1, max_size=3))
     fields: tuple[tuple[str, ...], ...] = ()
     if kind == "object" and draw(st.booleans()):
         fields = tuple(tuple(draw(st.lists(st.sampled_from("xyz"), min_size=1, max_size=2))) for _ in values)
-    value = draw(st.lists(TEXT.map(lambda t: t + ".txt"), max_size=3)) if kind == "filename" else draw(TYPED[kind] | JSON)
-    item = Filter(Connection.input(f"i{index}"), kind, condition, tuple(values), fields,
+    value = draw(FILES) if kind in ("filename", "media-type") else draw(TYPED[kind] | JSON)
+    # A step's output (the run recorded a media type) or a pipeline input (seed pipeline run knows none).
+    name = Connection.output("s", f"O{index}") if draw(st.booleans()) else Connection.input(f"i{index}")
+    item = Filter(name, kind, condition, tuple(values), fields,
                   all_fields=draw(st.booleans()), all_files=draw(st.booleans()))
     return item, value
 
@@ -53,13 +62,18 @@ def conditions(draw: Any) -> tuple[Condition, list[Any]]:
     return condition, [v for _, v in drawn]
 
 
-def _python(condition: Condition, values: list[Any]) -> bool:
-    by_name = {f"i{i}": v for i, v in enumerate(values)}
+def _is_files(condition: Condition, connection: Connection) -> bool:
+    return next(f.type in ("filename", "media-type") for f in condition.filters if f.name == connection)
 
+
+def _python(condition: Condition, values: list[Any]) -> bool:
     def resolve(connection: Connection) -> Any:
-        value = by_name[connection.name or ""]
-        filename = next(f.type == "filename" for f in condition.filters if f.name == connection)
-        return [FileFacts(name) for name in value] if filename else value
+        value = values[int((connection.name or "")[1:])]
+        if not _is_files(condition, connection):
+            return value
+        from_step = connection.kind == "output"
+        return [FileFacts(name, (declared or guess_media_type(name)) if from_step else None)
+                for name, declared in value]
 
     return accepts(condition, resolve)
 
@@ -70,8 +84,8 @@ def _gate_input(condition: Condition, values: list[Any]) -> tuple[dict[str, Any]
     inputs = {}
     for connection, ref in refs.items():
         value = values[int((connection.name or "")[1:])]
-        filename = next(f.type == "filename" for f in condition.filters if f.name == connection)
-        inputs[f"v{ref}"] = [{"class": "File", "basename": n} for n in value] if filename else value
+        inputs[f"v{ref}"] = [{"class": "File", "basename": name, **({"format": IANA + declared} if declared else {})}
+                             for name, declared in value] if _is_files(condition, connection) else value
     return {"needs": [], "conditions": [spec]}, inputs
 
 
@@ -80,7 +94,7 @@ def _gate_input(condition: Condition, values: list[Any]) -> tuple[dict[str, Any]
 @given(st.lists(conditions(), min_size=20, max_size=20))
 def test_the_gate_decides_as_seed_pipeline_run_does(cases: list[tuple[Condition, list[Any]]]) -> None:
     batch = [_gate_input(condition, values) for condition, values in cases]
-    script = FILTERS_LIB + "\nvar cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n" \
+    script = FILTERS_LIB + media_type_lib() + "\nvar cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n" \
         "process.stdout.write(JSON.stringify(cases.map(function (c) { return seedGate(c[0], c[1]); })));"
     done = subprocess.run([str(NODE), "-e", script], input=json.dumps(batch), capture_output=True, text=True,
                           timeout=60)
@@ -97,7 +111,7 @@ def test_the_gate_needs_every_gate_it_needs() -> None:
     assert json.loads(done.stdout) == [True, False]
 
 
-@pytest.mark.parametrize("kind", ["media-type", "data-type", "meta-data"])
+@pytest.mark.parametrize("kind", ["data-type", "meta-data"])
 def test_file_facts_cwl_does_not_carry_are_refused(kind: str) -> None:
     condition = Condition((Filter(Connection.output("a", "OUT"), kind, "==", ("x",)),))
     with pytest.raises(UnsupportedPipeline, match=f"type {kind}"):

@@ -105,14 +105,14 @@ def test_a_scale_recipe_exports_with_its_job_types(tmp_path: Path) -> None:
                     "-t", f"text-join:1.0.0=manifest:{MANIFEST['text-join']}"))
 
 
-@pytest.mark.parametrize("words", ["media-type", "item", "list of lists"])
+@pytest.mark.parametrize("words", ["meta-data", "item", "list of lists"])
 def test_what_cwl_cannot_say_is_refused_in_one_line(tmp_path: Path, words: str) -> None:
     text = EXAMPLE
     for job in ("text-split", "text-upper", "text-join"):
         text = text.replace(f"image: {job}-1.0.0-seed:1.0.0", f"manifest: {MANIFEST[job]}")
-    if "media-type" in words:  # a media-type filter needs files: filter split.PARTS instead of split.COUNT
+    if words == "meta-data":  # a filter on files' side-car metadata: split.PARTS instead of split.COUNT
         text = text.replace("name: split.COUNT, type: integer, condition: \"<=\", values: [inputs.LIMIT]",
-                            "name: split.PARTS, type: media-type, condition: \"==\", values: [text/plain]")
+                            "name: split.PARTS, type: meta-data, condition: \"==\", values: [1], fields: [[a]]")
     elif words == "list of lists":  # split runs per file too: upper's forEach meets a list of lists of files
         text = text.replace("    inputs: {TEXT: inputs.TEXT}", "    forEach: inputs.TEXT\n    inputs: {TEXT: item}")
         text = "\n".join(line for line in text.splitlines() if "when:" not in line)  # COUNT is a list now
@@ -124,7 +124,7 @@ def test_what_cwl_cannot_say_is_refused_in_one_line(tmp_path: Path, words: str) 
     done = seed("export", "cwl", str(source))
     assert done.returncode == 1, done.stderr
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert ("join" if words == "media-type" else "upper") in done.stderr and words.split()[0] in done.stderr
+    assert ("join" if words == "meta-data" else "upper") in done.stderr and words.split()[0] in done.stderr
 
 
 @pytest.mark.engine

@@ -2,9 +2,11 @@
 ported to the values a CWL workflow carries.
 
 A filter on a JSON value is exported whole (every condition, ``fields`` of an object). A filter on files is
-exported for ``filename`` (a file's basename); ``media-type``, ``data-type`` and ``meta-data`` test what a
-CWL ``File`` does not carry the way ``seed pipeline run`` sees it (side-car metadata, data-type tags, the
-media type the run recorded), so the export refuses them (``UnsupportedPipeline``) instead of guessing.
+exported for ``filename`` (a file's basename) and ``media-type``: a step's output has the type ``seed run``
+records, its manifest's ``mediaType`` (the File's IANA ``format``) or else the type guessed from its name with
+the runner's table; a pipeline input has none under ``seed pipeline run``, so none here either. ``data-type``
+and ``meta-data`` test what a CWL ``File`` does not carry (data-type tags, side-car metadata), so the export
+refuses them (``UnsupportedPipeline``) instead of guessing.
 
 Pure: a condition in, a JSON spec the gate's expression reads out; ``FILTERS_LIB`` is the evaluator.
 """
@@ -21,7 +23,7 @@ class UnsupportedPipeline(ValueError):
     """The pipeline uses what a CWL Workflow cannot express; ``str(exc)`` is one line."""
 
 
-EXPORTED_FILE_FILTERS = frozenset({"filename"})
+EXPORTED_FILE_FILTERS = frozenset({"filename", "media-type"})
 
 
 def condition_spec(step: str, condition: Condition, reference: Callable[[Connection], int]) -> dict[str, Any]:
@@ -29,10 +31,10 @@ def condition_spec(step: str, condition: Condition, reference: Callable[[Connect
     word = "when" if condition.accept_when else "unless"
     filters = []
     for item in condition.filters:
-        if item.type in ("media-type", "data-type", "meta-data"):
+        if item.type in ("data-type", "meta-data"):
             raise UnsupportedPipeline(f"step {step!r}: its {word} filter on {item.name.text} has type {item.type}, "
-                                      "which a CWL File does not carry as seed pipeline run sees it; only "
-                                      "filename and JSON filters export")
+                                      "which a CWL File does not carry; only filename, media-type and JSON "
+                                      "filters export")
         for connection in item.connections():
             if connection.kind == "item":
                 raise UnsupportedPipeline(f"step {step!r}: its {word} condition reads `item`, which a CWL `when` "
@@ -40,8 +42,29 @@ def condition_spec(step: str, condition: Condition, reference: Callable[[Connect
         values = [{"ref": reference(v)} if isinstance(v, Connection) else {"lit": v} for v in item.values]
         filters.append({"name": reference(item.name), "type": item.type, "condition": item.condition,
                         "values": values, "fields": [list(f) for f in item.fields],
-                        "allFields": item.all_fields, "allFiles": item.all_files})
+                        "allFields": item.all_fields, "allFiles": item.all_files,
+                        "fromStep": item.name.kind == "output"})
     return {"filters": filters, "all": condition.all, "accept": condition.accept_when}
+
+
+def uses_media_types(conditions: list[dict[str, Any]]) -> bool:
+    return any(f["type"] == "media-type" for c in conditions for f in c["filters"])
+
+
+def media_type_lib() -> str:
+    """``seedGuessMediaType(name)``: the runner's guess from a file name (the table INPUT_METADATA uses)."""
+    from .cwl import _media_type_table
+
+    return "\n".join([
+        f"var seedGuessTable = {json.dumps(_media_type_table(), separators=(',', ':'))};",
+        "function seedGuessMediaType(file) {",
+        "  var dot = file.lastIndexOf(\".\"), ext = dot < 0 ? \"\" : file.slice(dot), t = seedGuessTable;",
+        "  if (t.enc.hasOwnProperty(ext)) { return t.enc[ext]; }",
+        "  if (t.types.hasOwnProperty(ext)) { return t.types[ext]; }",
+        "  ext = ext.toLowerCase();",
+        "  return t.types.hasOwnProperty(ext) ? t.types[ext] : \"application/octet-stream\";",
+        "}",
+    ])
 
 
 def gate_expression(needs: list[str], conditions: list[dict[str, Any]]) -> str:
@@ -118,6 +141,13 @@ function seedFlatFiles(v) {
   if (Array.isArray(v)) { return v.reduce(function (acc, x) { return acc.concat(seedFlatFiles(x)); }, []); }
   return v["class"] === "File" ? [v] : [];
 }
+var seedIana = "https://www.iana.org/assignments/media-types/";
+function seedFileMediaType(file, fromStep) {
+  if (!fromStep) { return null; }  // seed pipeline run knows no media type of a pipeline input
+  var format = file.format;
+  if (typeof format === "string" && format.indexOf(seedIana) === 0) { return format.slice(seedIana.length); }
+  return seedGuessMediaType(file.basename);
+}
 function seedAt(v, path) {
   for (var i = 0; i < path.length; i++) {
     if (!seedIsObj(v) || !v.hasOwnProperty(path[i])) { return null; }
@@ -135,6 +165,12 @@ function seedPasses(f, inputs) {
     if (!files.length) { return false; }
     var checks = files.map(function (file) { return test(file.basename, vals); });
     return f.allFiles ? checks.every(Boolean) : checks.some(Boolean);
+  }
+  if (f.type === "media-type") {
+    var typed = seedFlatFiles(value);
+    if (!typed.length) { return false; }
+    var verdicts = typed.map(function (file) { return test(seedFileMediaType(file, f.fromStep), vals); });
+    return f.allFiles ? verdicts.every(Boolean) : verdicts.some(Boolean);
   }
   if (seedFlatFiles(value).length) { return false; }
   if (f.type === "object" && f.fields.length) {

@@ -15,7 +15,7 @@ What maps to what:
   multiple input fed by anything, gets ``linkMerge: merge_flattened`` and ``pickValue: all_non_null``;
   ``{value: ...}`` -> ``default``; ``item`` -> the scattered ``seed_item`` through ``valueFrom``;
 - ``forEach`` -> ``scatter`` over ``seed_item`` (the files of a file output or input, the elements of a JSON array);
-- ``when``/``unless`` (and being downstream of a step that may be skipped) -> the step's gate, an expression
+- ``when``/``unless`` (JSON, ``filename`` and ``media-type`` filters; and being downstream of a step that may be skipped) -> the step's gate, an expression
   evaluating Scale's data filter once for the step (``cwl_conditions``), and ``when: $(inputs.seed_run)``; a
   step that needs a skipped step is skipped, as ``seed pipeline run`` skips it, because its gate needs the
   gates of the steps it needs; ``after`` -> an unused step input from the needed step (CWL orders by data);
@@ -35,7 +35,8 @@ from ..manifest.model import Manifest, Scalar
 from ..manifest.names import normalize_name
 from ..pipelines.model import Connection, Pipeline, Step
 from .cwl import _JSON_TYPES, cwl_tool
-from .cwl_conditions import FILTERS_LIB, UnsupportedPipeline, condition_spec, gate_expression
+from .cwl_conditions import (FILTERS_LIB, UnsupportedPipeline, condition_spec, gate_expression, media_type_lib,
+                             uses_media_types)
 
 __all__ = ["UnsupportedPipeline", "cwl_workflow"]
 
@@ -265,9 +266,10 @@ class _Export:
             return refs[connection]
 
         conditions = [condition_spec(step.name, c, reference) for c in step.conditions]
+        library = [FILTERS_LIB, media_type_lib()] if uses_media_types(conditions) else [FILTERS_LIB]
         self.graph.append({"class": "ExpressionTool", "id": f"{step.name}-gate",
                            "doc": f"Whether step {step.name} runs (its needs ran, its conditions accept)",
-                           "requirements": {"InlineJavascriptRequirement": {"expressionLib": [FILTERS_LIB]}},
+                           "requirements": {"InlineJavascriptRequirement": {"expressionLib": library}},
                            "inputs": tool_in, "outputs": {"ran": "boolean"},
                            "expression": gate_expression(needs, conditions)})
         self.steps[f"{step.name}-gate"] = {"run": f"#{step.name}-gate", "in": gate_in, "out": ["ran"]}
