@@ -41,13 +41,15 @@ FILES = st.lists(st.tuples(st.builds(lambda t, e: t + e, TEXT, st.sampled_from([
 @st.composite
 def filters(draw: Any, index: int) -> tuple[Filter, Any]:
     """A filter on input ``i{index}`` and the value it gets (a JSON value, or files for ``filename``)."""
-    kind = draw(st.sampled_from([*JSON_TYPES, "filename", "media-type"]))
+    kind = draw(st.sampled_from([*JSON_TYPES, "filename", "media-type", "media-type"]))
     condition = draw(st.sampled_from(sorted(CONDITIONS_BY_TYPE[kind])))
-    values = draw(st.lists(TYPED[kind] | JSON, min_size=1, max_size=3))
+    files = kind in ("filename", "media-type")
+    values = draw(st.lists(TYPED[kind] if files and draw(st.booleans()) else TYPED[kind] | JSON,
+                           min_size=1, max_size=3))
     fields: tuple[tuple[str, ...], ...] = ()
     if kind == "object" and draw(st.booleans()):
         fields = tuple(tuple(draw(st.lists(st.sampled_from("xyz"), min_size=1, max_size=2))) for _ in values)
-    value = draw(FILES) if kind in ("filename", "media-type") else draw(TYPED[kind] | JSON)
+    value = draw(FILES) if files else draw(TYPED[kind] | JSON)
     # A step's output (the run recorded a media type) or a pipeline input (seed pipeline run knows none).
     name = Connection.output("s", f"O{index}") if draw(st.booleans()) else Connection.input(f"i{index}")
     item = Filter(name, kind, condition, tuple(values), fields,
@@ -90,7 +92,7 @@ def _gate_input(condition: Condition, values: list[Any]) -> tuple[dict[str, Any]
 
 
 @pytest.mark.skipif(NODE is None, reason="cwltool evaluates expressions with Node; CI installs it")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(conditions(), min_size=20, max_size=20))
 def test_the_gate_decides_as_seed_pipeline_run_does(cases: list[tuple[Condition, list[Any]]]) -> None:
     batch = [_gate_input(condition, values) for condition, values in cases]
