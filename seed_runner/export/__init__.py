@@ -3,5 +3,6 @@
 
 from .cwl import cwl_tool
 from .cwl_command import UnsupportedCommand
+from .cwl_workflow import UnsupportedPipeline, cwl_workflow
 
-__all__ = ["UnsupportedCommand", "cwl_tool"]
+__all__ = ["UnsupportedCommand", "UnsupportedPipeline", "cwl_tool", "cwl_workflow"]
