@@ -84,8 +84,10 @@ def containers_created(docker_client: Any, since: float, run_ids_: list[str]) ->
     events = docker_client.events(since=int(since) - 1, until=int(time.time()) + 1, decode=True,
                                   filters={"type": "container", "event": "create"})
     wanted = set(run_ids_)
+    # The query is in whole seconds (and a second wider): each event's own nanoseconds say whether it came after
+    # ``since``, so that a run created in the second before it is not counted as created again.
     return [e["Actor"]["Attributes"].get(RUN_LABEL) for e in events
-            if e["Actor"]["Attributes"].get(RUN_LABEL) in wanted]
+            if e["Actor"]["Attributes"].get(RUN_LABEL) in wanted and e.get("timeNano", since * 1e9) >= since * 1e9]
 
 
 def containers_left(docker_client: Any, run_ids_: list[str], *, running_only: bool = False) -> list[dict[str, Any]]:
