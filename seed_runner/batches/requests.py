@@ -194,7 +194,7 @@ def batch_requests(manifest: Manifest, rows: Iterable[Row], template: RunRequest
                 continue
             found = plan.allocations
             if not cells and planned is request:
-                fast.passed(request, found)
+                fast.passed(request)
         if not cells:
             allocations = tuple(sorted(found.items()))
             allocated = sizes.setdefault(allocations, dict(allocations))

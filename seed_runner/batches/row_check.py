@@ -28,6 +28,7 @@ import stat
 from typing import Any, Mapping
 
 from ..manifest.model import Manifest
+from ..manifest.names import normalize_name
 from ..runtime.input_files import env_value_problem
 from ..runtime.json_inputs import JsonText, encode_json_input, json_type_problem, parse_json_input
 from ..runtime.plan import RunRequest
@@ -49,7 +50,9 @@ NOT_SURE = None
 
 
 class RowCheck:
-    """What every row of one batch shares, worked out once; ``allocations(request)`` for each row's request."""
+    """What every row of one batch shares, worked out once; ``allocations(request)`` for each row's request.
+
+    The requests are ``requests.row_request``'s: their names are normalized already (``DATA``, not ``data``)."""
 
     def __init__(self, manifest: Manifest, template: RunRequest) -> None:
         face = manifest.job.interface
@@ -58,31 +61,21 @@ class RowCheck:
         self.file_specs = {spec.variable: spec for spec in face.file_inputs}
         self.json_types = {spec.variable: spec.type for spec in face.json_inputs}
         self.settings = {spec.variable for spec in face.settings}
-        self.normalized: dict[str, str] = {}
         # A row's request holds the template's values by their normalized names (``requests.row_request``).
-        self.template_files = {self._name(k): tuple(v) for k, v in template.file_inputs.items()}
-        self.template_json = {self._name(k): v for k, v in template.json_inputs.items()}
-        self.template_settings = {self._name(k): v for k, v in template.settings.items()}
+        self.template_files = {normalize_name(k): tuple(v) for k, v in template.file_inputs.items()}
+        self.template_json = {normalize_name(k): v for k, v in template.json_inputs.items()}
+        self.template_settings = {normalize_name(k): v for k, v in template.settings.items()}
         self.shapes: set[tuple[frozenset[Any], ...]] = set()
         self.fixed_bytes: dict[tuple[frozenset[Any], ...], int] = {}
         self.resources: dict[float, Mapping[str, float] | None] = {}
 
-    def _name(self, name: str) -> str:
-        found = self.normalized.get(name)
-        if found is None:
-            from ..manifest.names import normalize_name
-
-            found = self.normalized[name] = normalize_name(name)
-        return found
-
     def shape(self, request: RunRequest) -> tuple[frozenset[Any], ...]:
         """Which names the request gives (file inputs with their values, JSON inputs, settings, mounts)."""
-        return (frozenset((self._name(k), tuple(v) if self.template_files.get(self._name(k)) == tuple(v) else None)
+        return (frozenset((k, tuple(v) if self.template_files.get(k) == tuple(v) else None)
                           for k, v in request.file_inputs.items()),
-                frozenset(self._name(k) for k in request.json_inputs),
-                frozenset(self._name(k) for k in request.settings))
+                frozenset(request.json_inputs), frozenset(request.settings))
 
-    def passed(self, request: RunRequest, allocations: Mapping[str, float]) -> None:
+    def passed(self, request: RunRequest) -> None:
         """``request`` passed the whole ``make_plan``: rows of its shape get the fast check from now on."""
         shape = self.shape(request)
         fixed = self._own_bytes(request, template_only=True)
@@ -106,9 +99,9 @@ class RowCheck:
         own (the others); None when one is not a plain readable regular file with a UTF-8 name."""
         total = 0
         for name, paths in request.file_inputs.items():
-            if (self.template_files.get(self._name(name)) == tuple(paths)) != template_only:
+            if (self.template_files.get(name) == tuple(paths)) != template_only:
                 continue
-            spec = self.file_specs.get(self._name(name))
+            spec = self.file_specs.get(name)
             if spec is None or len(paths) != 1:
                 return NOT_SURE
             path = paths[0]
@@ -126,9 +119,9 @@ class RowCheck:
 
     def _json_fine(self, request: RunRequest) -> bool:
         for name, value in request.json_inputs.items():
-            if self.template_json.get(self._name(name), self) is value:
+            if self.template_json.get(name, self) is value:
                 continue  # the template's, checked with the shape
-            expected = self.json_types.get(self._name(name))
+            expected = self.json_types.get(name)
             if expected is None:
                 return False
             if isinstance(value, JsonText):
@@ -150,9 +143,9 @@ class RowCheck:
 
     def _settings_fine(self, request: RunRequest) -> bool:
         for name, value in request.settings.items():
-            if self.template_settings.get(self._name(name), self) is value:
+            if self.template_settings.get(name, self) is value:
                 continue
-            if self._name(name) not in self.settings or env_value_problem(str(value)) is not None:
+            if name not in self.settings or env_value_problem(str(value)) is not None:
                 return False
         return True
 

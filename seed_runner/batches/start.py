@@ -13,7 +13,6 @@ from ..problems import Problem, error
 from ..runtime.plan import RunRequest
 from . import folder as bf
 from .rows import Row, RowsError, each_rows, read_table, row_path, table_rows
-from ..store.recording import request_record
 from .running import BatchResult, Progress, _Drive
 
 Announce = Callable[[Path, str], None]
@@ -98,8 +97,6 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
     in ``folder`` resumes it (with the batch's own ``retries`` unless given). Raises BatchError for a table or
     folder that cannot be used, and the engine's errors when the image's manifest cannot be read.
     """
-    from .requests import batch_requests, once_for_all
-
     _check_batch_id(batch_id)
     if batch_id and folder and (Path(folder) / bf.BATCH_FILE).exists():
         if _loaded(Path(folder)).get("batch_id") == batch_id:
@@ -120,43 +117,17 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         raise BatchError(str(exc)) from None
     manifest, image_env = _manifest(image, options)
     from ..inputs import resolve_url_inputs
-    from .requests import request_of
+    from .checking import check_batch
 
     runner, owned = _executor(executor, parallel, cpus, mem, gpus)
     try:
-        # Each row is checked, recorded and let go before the next is read: a large table is never held as rows,
-        # requests and records at once (the memory a row keeps is its record).
-        entries: list[bf.RunEntry] = []
-        kept: dict[int, RunRequest] = {}  # the requests their records cannot give back (the others are remade)
-        sizes: dict[int, Footprint] = {}
-        same: dict[int, Footprint] = {}  # one Footprint for the rows of one size (one allocations mapping)
-        unfits: dict[int, SeedRunnerError] = {}  # why a size can never fit where the executor runs things
-        unfit: list[Problem] = []
-
-        def keep(number: int, request: RunRequest, allocations: Any) -> None:
-            entries.append(bf.RunEntry(number, request_record(request, manifest)))
-            if request_of(entries[-1].request) != request:  # as it is read back at submit, from its text
-                kept[number] = request
-            need = same.get(id(allocations))  # the check gives rows of one size one mapping, alive meanwhile
-            if need is None:
-                need = same[id(allocations)] = Footprint.of(allocations)
-                try:
-                    runner.check_fits(need)
-                except SeedRunnerError as exc:
-                    unfits[id(allocations)] = exc
-            sizes[number] = need
-            if id(allocations) in unfits:
-                unfit.append(error("does-not-fit", row_path(number), f"row {number}: {unfits[id(allocations)]}"))
-
-        _, more = batch_requests(manifest, found, template, image_env=image_env, resolve=resolve_url_inputs,
-                                 keep=keep)
-        problems += [p for p in more if p.code != "no-rows" or not problems]  # no rows: the problems above say why
+        checked = check_batch(manifest, found, template, runner, image_env=image_env, resolve=resolve_url_inputs)
         del found
-        if problems:
-            return BatchResult(None, None, "refused", problems=problems)
-        unfit = once_for_all(unfit, {entry.row for entry in entries}) if unfit else []
-        if unfit:
-            return BatchResult(None, None, "refused", problems=unfit)
+        if problems:  # the table's own (no rows: they say why, not "the batch has no rows")
+            return BatchResult(None, None, "refused", problems=problems + [p for p in checked.problems
+                                                                            if p.code != "no-rows"])
+        if checked.problems:
+            return BatchResult(None, None, "refused", problems=checked.problems)
         batch_id = batch_id or os.urandom(6).hex()
         try:  # where the executor can hold it, checked before anything is written
             target = _placed(runner, Path(folder) if folder else None,
@@ -169,10 +140,11 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
                                                                 "packageVersion": job.package_version},
                   "created": bf.now_text(),
                   "options": {**_recorded_options(options, retries, backoff), "executor": _described(runner)}}
-        drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
-                       on_finished=on_finished, on_progress=on_progress)
-        drive.requests, drive.remade = kept, True
-        del same, unfits
+        drive = _Drive(runner, where, header, checked.entries, options, checked.sizes, retries=retries,
+                       backoff=backoff, on_finished=on_finished, on_progress=on_progress)
+        drive.requests, drive.remade = checked.kept, True
+        entries = checked.entries
+        del checked
         with bf.hold(where):  # a resume in another process waits for this one to end
             status = drive.run(entries, on_start=on_start)
             return BatchResult(batch_id, where, status, drive.summary(status, force=True, full=True))
