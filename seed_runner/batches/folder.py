@@ -23,7 +23,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence, overload
 
 
 BATCH_FILE = "batch.json"
@@ -156,7 +156,8 @@ def attempt(document: dict[str, Any]) -> dict[str, Any]:
 def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry], *, status: str,
                   started: float, full: bool = False) -> dict[str, Any]:
     """batch.json and batch.csv, each written to a temporary file and renamed. The document returned has its
-    runs' requests only when ``full`` (read back from their text: at the end, not at every rewrite)."""
+    runs only when ``full`` (at the end, not at every rewrite), as a ``SummaryRuns`` view made from the entries
+    run by run when asked: never 100,000 dicts with their requests at once."""
     counts: dict[str, int] = {"total": len(entries)}
     for entry in entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1
@@ -174,7 +175,6 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
     head = json.dumps(document, indent=2, ensure_ascii=True)
     # Written a run at a time, straight to the temporary files: the summary of 100,000 runs is never held whole
     # (as dicts, or as one text). One line a run, by the C encoder (indent=2 is Python's, 4 times slower).
-    runs: list[dict[str, Any]] = []
     summary_tmp, table_tmp = _temporary(folder / BATCH_FILE), _temporary(folder / CSV_FILE)
     try:
         with open(summary_tmp, "w", encoding="utf-8") as summary, \
@@ -189,17 +189,43 @@ def write_summary(folder: Path, header: dict[str, Any], entries: list[RunEntry],
                 writer.writerow([run["row"], run["status"], run["error"] or "", _cell(run["exit_code"]),
                                  _cell(run["duration_seconds"]), len(run["attempts"]), run["run_id"] or "",
                                  run["run_dir"] or ""])
-                if full:
-                    run["request"] = entry.request
-                    runs.append(run)
             summary.write("\n  ]\n}\n" if entries else "]\n}\n")
         os.replace(summary_tmp, folder / BATCH_FILE)
         os.replace(table_tmp, folder / CSV_FILE)
     finally:
         summary_tmp.unlink(missing_ok=True)
         table_tmp.unlink(missing_ok=True)
-    document["runs"] = runs
+    document["runs"] = SummaryRuns(entries, folder) if full else []
     return document
+
+
+class SummaryRuns(Sequence[dict[str, Any]]):
+    """batch.json's runs, each made from its row's entry when it is asked for (a read-only list: index, slice,
+    iterate, ``len``; ``json.dumps(document, default=list)`` writes it). Holding them as dicts with their requests
+    was most of a large batch's memory at its end (4 KiB a run)."""
+
+    def __init__(self, entries: list[RunEntry], folder: Path) -> None:
+        self._entries, self._folder = entries, folder
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [entry.to_dict(self._folder) for entry in self._entries[index]]
+        return self._entries[index].to_dict(self._folder)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, SummaryRuns)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SummaryRuns({len(self)} runs)"
 
 
 def _temporary(path: Path) -> Path:
