@@ -177,3 +177,51 @@ def test_a_broken_table_is_said_before_any_row_is_read(tmp_path: Path) -> None:
     (tmp_path / "runs.csv").write_text("DATA,N\n" + "a.txt,1\n" * 1000 + 'a.txt,"1\n')
     with pytest.raises(RowsError, match="not valid CSV at line 1002"):
         table_rows(tmp_path / "runs.csv")  # the stream's first row is not asked for
+
+
+# -- what a large batch keeps a row ---------------------------------------------------------------------------
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=40) | st.integers() | st.none(), max_size=6))
+def test_a_packed_request_record_reads_back_whatever_it_holds(record: dict) -> None:
+    from seed_runner.batches import folder as bf
+
+    packer = bf.RecordPacker(bf.compact_text({"image": "x", "file_inputs": {"DATA": ["/data/a.txt"]}}))
+    entry = bf.RunEntry(7, record, packer=packer)
+    assert entry.request == record and entry.request_text == bf.compact_text(record)
+
+
+def test_a_packed_record_is_a_fraction_of_its_text() -> None:
+    from seed_runner.batches import folder as bf
+
+    first = {"image": "job:1", "file_inputs": {"DATA": ["/data/scans/scan-0001.tif"]}, "settings": {"MODE": "a"},
+             "json_inputs": {"N": {"text": "1"}}, "timeout": None, "user": "invoker"}
+    packer = bf.RecordPacker(bf.compact_text(first))
+    other = {**first, "file_inputs": {"DATA": ["/data/scans/scan-0917.tif"]}, "json_inputs": {"N": {"text": "917"}}}
+    entry = bf.RunEntry(917, other, packer=packer)
+    assert len(entry._request) < len(bf.compact_text(other)) / 4
+    assert entry.request == other
+
+
+def test_row_footprints_give_each_row_its_own() -> None:
+    from seed_runner.batches.checking import RowFootprints
+    from seed_runner.executors.base import Footprint
+
+    small, large = Footprint(cpus=1, mem=10), Footprint(cpus=2, mem=20)
+    kept = RowFootprints()
+    for row in (1, 2, 5, 9, 5_000_000):
+        kept.add(row, small if row % 2 else large)
+    assert [kept.get(row) for row in (1, 2, 3, 5, 9, 5_000_000, 0, -1)] == [small, large, None, small, small, large,
+                                                                            None, None]
+
+
+def test_a_batch_documents_runs_are_a_read_only_list_made_run_by_run(tmp_path: Path) -> None:
+    from seed_runner.batches import folder as bf
+
+    entries = [bf.RunEntry(n, {"image": "x", "n": n}) for n in (1, 2, 3)]
+    entries[1].attempts.append({"run_id": "r2", "status": "succeeded", "run_dir": str(tmp_path / "runs" / "0002-r2")})
+    document = bf.write_summary(tmp_path, {"batch_id": "b"}, entries, status="succeeded", started=0.0, full=True)
+    runs = document["runs"]
+    assert len(runs) == 3 and [r["row"] for r in runs] == [1, 2, 3] and runs[-1]["request"] == {"image": "x", "n": 3}
+    assert runs[1]["run_dir"] == "runs/0002-r2" and runs[0:2] == list(runs)[0:2]
+    assert json.loads(json.dumps(document, default=list))["runs"] == json.loads((tmp_path / "batch.json").read_text())[
+        "runs"]
