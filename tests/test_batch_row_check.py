@@ -225,3 +225,25 @@ def test_a_batch_documents_runs_are_a_read_only_list_made_run_by_run(tmp_path: P
     assert runs[1]["run_dir"] == "runs/0002-r2" and runs[0:2] == list(runs)[0:2]
     assert json.loads(json.dumps(document, default=list))["runs"] == json.loads((tmp_path / "batch.json").read_text())[
         "runs"]
+
+
+def test_a_secret_every_row_shares_keeps_no_rows_request(folder: Path) -> None:
+    from seed_runner.batches.checking import check_batch
+    from seed_runner.batches.requests import request_of
+
+    class Anywhere:
+        def check_fits(self, need: object) -> None:
+            pass
+
+    (folder / "runs.csv").write_text("DATA,N,KEY\na.txt,1,\nb.txt,2,\na.txt,3,own-secret\n")
+    rows, problems = read_table(folder / "runs.csv")
+    manifest = load_manifest(JOB)
+    checked = check_batch(manifest, rows, TEMPLATE, Anywhere())
+    assert not problems and not checked.problems
+    assert "s3cret" not in "".join(entry.request_text for entry in checked.entries)  # masked in every record
+    assert list(checked.kept) == [3]  # its own secret: kept; the shared one is put back from the template
+    expected = {run.row: run.request for run in batch_requests(manifest, read_table(folder / "runs.csv")[0],
+                                                                TEMPLATE)[0]}
+    for entry in checked.entries:
+        given = checked.kept.get(entry.row) or request_of(entry.request, checked.secrets)
+        assert given == expected[entry.row] and given.settings["KEY"] in ("s3cret", "own-secret")

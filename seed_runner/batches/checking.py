@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import SeedRunnerError
 from ..executors.base import Footprint
+from ..manifest.names import normalize_name
 from ..problems import Problem, error
 from ..runtime.plan import RunRequest
 from ..store.recording import request_record
@@ -57,6 +58,8 @@ class CheckedBatch:
     """The requests their records cannot give back (a secret, a URL's credentials): the others are remade."""
     sizes: RowFootprints = field(default_factory=lambda: RowFootprints())
     """Each row's footprint: rows of one size share one."""
+    secrets: dict[str, str] = field(default_factory=dict)
+    """The secret settings every row shares (by name), put back into the records at submit (``request_of``)."""
     problems: list[Problem] = field(default_factory=list)
     """The rows' problems (the check's); when there are none, those of rows that can never fit the executor."""
 
@@ -67,6 +70,9 @@ def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner
     """Every row checked against ``manifest`` and, when it passes, against what ``runner`` can hold
     (``check_fits``); what the batch keeps of each."""
     checked = CheckedBatch()
+    secret = {normalize_name(s.name) for s in manifest.job.interface.settings if s.secret}
+    checked.secrets = {name: value for name, value in ((normalize_name(k), v) for k, v in template.settings.items())
+                       if name in secret}
     same: dict[int, Footprint] = {}  # by the allocations mapping, which rows of one size share while checked
     unfits: dict[int, SeedRunnerError] = {}  # why a size can never fit where the executor runs things
     unfit: list[Problem] = []
@@ -78,7 +84,7 @@ def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner
             packers.append(bf.RecordPacker(record))
         entry = bf.RunEntry(number, record, packer=packers[0])
         checked.entries.append(entry)
-        if request_of(entry.request) != request:  # as it is read back at submit, from its text
+        if request_of(entry.request, checked.secrets) != request:  # as it is read back at submit, from its text
             checked.kept[number] = request
         need = same.get(id(allocations))
         if need is None:

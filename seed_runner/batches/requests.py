@@ -207,6 +207,9 @@ def batch_requests(manifest: Manifest, rows: Iterable[Row], template: RunRequest
     return runs, once_for_all(problems, set(numbers)) if problems else problems
 
 
+MASKED = "****"
+"""A secret setting's value in a request record (``store.recording``)."""
+
 _IN_ROW = re.compile(r"\$\.rows\[(\d+)\]")
 
 
@@ -235,13 +238,18 @@ def once_for_all(problems: list[Problem], numbers: set[int]) -> list[Problem]:
     return said
 
 
-def request_of(record: Mapping[str, Any]) -> RunRequest:
+def request_of(record: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> RunRequest:
     """The request a batch.json record (``request_record``) was made from, when nothing of it was masked: a batch
     keeps a row's request only when this does not give it back (a secret, a URL's credentials, a relative path),
-    and makes it again from the record when the row is submitted."""
+    and makes it again from the record when the row is submitted. ``secrets``: the values of the secret settings
+    every row shares (``--secret``), put back where the record masks them, so that a batch keeps no row's request
+    for a secret that is the same in every row."""
     json_inputs = {name: JsonText(v["text"]) if "text" in v else v["value"]
                    for name, v in record["json_inputs"].items()}
+    settings = record["settings"]
+    if secrets:
+        settings = {name: secrets.get(name, value) if value == MASKED else value for name, value in settings.items()}
     return RunRequest(image=record["image"], file_inputs=record["file_inputs"], json_inputs=json_inputs,
-                      settings=record["settings"], mounts=record["mounts"], resources=record["resources"],
+                      settings=settings, mounts=record["mounts"], resources=record["resources"],
                       timeout=record["timeout"], grace_period=record["grace_period"], user=record["user"],
                       network=record["network"])

@@ -97,6 +97,7 @@ class _Drive:
         self.futures: dict[RunFuture, bf.RunEntry] = {}
         self.requests: dict[int, RunRequest] = {}
         self.remade = False
+        self.secrets: dict[str, str] = {}  # the secret settings every row shares: records mask them
         """A row without a request in ``requests`` is submitted as its record gives it back (``request_of``)."""
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
         self.written = 0.0
@@ -115,7 +116,7 @@ class _Drive:
         if given is None and self.remade:  # its record gives it back exactly (checked when the batch began)
             from .requests import request_of
 
-            given = request_of(entry.request)
+            given = request_of(entry.request, self.secrets)
         request = replace(self.requests[entry.row] if given is None else given, run_id=run_id,
                           batch_id=self.header["batch_id"], run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
         try:

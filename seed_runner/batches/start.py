@@ -142,7 +142,7 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
                   "options": {**_recorded_options(options, retries, backoff), "executor": _described(runner)}}
         drive = _Drive(runner, where, header, checked.entries, options, checked.sizes, retries=retries,
                        backoff=backoff, on_finished=on_finished, on_progress=on_progress)
-        drive.requests, drive.remade = checked.kept, True
+        drive.requests, drive.remade, drive.secrets = checked.kept, True, checked.secrets
         entries = checked.entries
         del checked
         with bf.hold(where):  # a resume in another process waits for this one to end
