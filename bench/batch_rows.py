@@ -4,7 +4,7 @@ each row holds while the batch runs.
 Prints one line per figure, for N rows of a table of a job given by --manifest (no engine needed) with what a
 real job has: two file inputs (one optional; the table names 1,000 distinct files), three JSON inputs (a
 number, an integer and an optional object), two settings (one from the table, one given to every row with -e),
-resources with an inputMultiplier, and a command using them:
+a secret setting given to every row (--secret), resources with an inputMultiplier, and a command using them:
   - the check's wall time (read the table, check every row, make each row's record: ``batches.checking``, what
     ``seed batch --table`` does before its first run) for N rows, and the floor of the same run: Python's csv
     module reading the same table into lists; target: <= 10 s for 100,000 rows;
@@ -40,7 +40,7 @@ JOB = {"seedVersion": "1.0.0", "job": {
                                        {"name": "AUX", "required": False}],
                              "json": [{"name": "PAUSE", "type": "number"}, {"name": "LEVEL", "type": "integer"},
                                       {"name": "OPTS", "type": "object", "required": False}]},
-                  "settings": [{"name": "MODE"}, {"name": "REGION"}]}}}
+                  "settings": [{"name": "MODE"}, {"name": "REGION"}, {"name": "TOKEN", "secret": True}]}}}
 FILES = 1000
 """Distinct data files the table names (row i names file i % FILES)."""
 
@@ -108,7 +108,7 @@ def measure(kind: str, table: Path) -> dict[str, float]:
     from seed_runner.runtime.plan import RunRequest
 
     manifest = load_manifest(JOB)
-    template = RunRequest("bench-rows:1", settings={"REGION": "eu-west"})
+    template = RunRequest("bench-rows:1", settings={"REGION": "eu-west", "TOKEN": "bench-secret"})
     gc.collect()
     before = rss_kib()
     started, cpu = time.perf_counter(), time.process_time()
