@@ -61,7 +61,9 @@ class CheckedBatch:
     secrets: dict[str, str] = field(default_factory=dict)
     """The secret settings every row shares (by name), put back into the records at submit (``request_of``)."""
     problems: list[Problem] = field(default_factory=list)
-    """The rows' problems (the check's); when there are none, those of rows that can never fit the executor."""
+    """The rows' problems (the check's)."""
+    unfit: list[Problem] = field(default_factory=list)
+    """The rows that can never fit where the executor runs things (one line when it is every row)."""
 
 
 def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner: Any, *,
@@ -98,6 +100,6 @@ def check_batch(manifest: Any, rows: Iterable[Row], template: RunRequest, runner
             unfit.append(error("does-not-fit", row_path(number), f"row {number}: {unfits[id(allocations)]}"))
 
     _, checked.problems = batch_requests(manifest, rows, template, image_env=image_env, resolve=resolve, keep=keep)
-    if not checked.problems and unfit:  # a cap too small for every row: one line
-        checked.problems = once_for_all(unfit, {entry.row for entry in checked.entries})
+    if unfit:  # a cap too small for every row: one line
+        checked.unfit = once_for_all(unfit, {entry.row for entry in checked.entries})
     return checked

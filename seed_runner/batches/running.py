@@ -14,13 +14,16 @@ import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import SeedRunnerError
 from ..executors.base import Footprint, RunFuture, RunOptions
 from ..problems import Problem
 from ..runtime.plan import RunRequest
 from . import folder as bf
+
+if TYPE_CHECKING:
+    from .checking import RowFootprints
 
 RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost",
                        "shared-folder-unseen"})
@@ -87,7 +90,8 @@ class _Drive:
     """One pass over the rows to run: submit, wait, retry, summarize."""
 
     def __init__(self, executor: Any, folder: Path, header: dict[str, Any], entries: list[bf.RunEntry],
-                 options: RunOptions, footprints: dict[int, Footprint], *, retries: int, backoff: float,
+                 options: RunOptions, footprints: dict[int, Footprint] | RowFootprints, *, retries: int,
+                 backoff: float,
                  on_finished: Callable[[bf.RunEntry], None] | None,
                  on_progress: Callable[[Progress], None] | None) -> None:
         self.executor, self.folder, self.header, self.entries = executor, folder, header, entries

@@ -126,8 +126,8 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         if problems:  # the table's own (no rows: they say why, not "the batch has no rows")
             return BatchResult(None, None, "refused", problems=problems + [p for p in checked.problems
                                                                             if p.code != "no-rows"])
-        if checked.problems:
-            return BatchResult(None, None, "refused", problems=checked.problems)
+        if checked.problems or checked.unfit:  # whether a row fits is said once every row is fine
+            return BatchResult(None, None, "refused", problems=checked.problems or checked.unfit)
         batch_id = batch_id or os.urandom(6).hex()
         try:  # where the executor can hold it, checked before anything is written
             target = _placed(runner, Path(folder) if folder else None,
