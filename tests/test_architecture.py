@@ -25,6 +25,7 @@ PURE = ("seed_runner.problems", "seed_runner.errors", "seed_runner.manifest", "s
         "seed_runner.outputs", "seed_runner.export", "seed_runner.testing.containment",
         "seed_runner.testing.regexes", "seed_runner.batches.summary_file",
         "seed_runner.executors.slurm_parse")
+PURE += ("seed_runner.batches.row_check",)
 # Pipelines: reading, checking, Scale recipes, filters, pictures (pipelines.manifests and checking read images).
 PURE += ("seed_runner.pipelines.model", "seed_runner.pipelines.yamltext", "seed_runner.pipelines.loading",
          "seed_runner.pipelines.check", "seed_runner.pipelines.check_sources", "seed_runner.pipelines.codes",

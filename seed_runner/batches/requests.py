@@ -7,11 +7,14 @@ any problem runs nothing (exit status 2).
 
 from __future__ import annotations
 
+import array
+import dataclasses
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
 from ..manifest.model import Manifest
 from ..manifest.names import normalize_name
@@ -33,10 +36,23 @@ def _by_name(given: Mapping[str, Any]) -> dict[str, Any]:
     return {normalize_name(name): value for name, value in given.items()}
 
 
+_PLAIN_RELATIVE = re.compile(r"(?!\.\.?(?:/|$))[^/]+(?:/(?!\.\.?(?:/|$))[^/]+)*")
+"""A relative path pathlib would leave as it is (no empty or ``.`` segment, no trailing ``/``), so that joining
+its text to the folder's is what ``base / value`` gives, without pathlib's cost over 100,000 rows."""
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_text(base: Path) -> str:
+    return str(base)
+
+
 def _located(value: str, base: Path) -> str:
     """A relative path is the table's folder's; a URL stays as it is."""
-    if "://" in value or Path(value).is_absolute():
+    if "://" in value or value.startswith("/"):
         return value
+    folder = _folder_text(base)
+    if folder != "/" and base.is_absolute() and _PLAIN_RELATIVE.fullmatch(value):
+        return f"{folder}/{value}"
     return str(base / value)
 
 
@@ -80,25 +96,46 @@ def _setting_value(row: Row, name: str, value: Any) -> str | Problem:
                  f"row {row.number}: setting {name} must be text, not {type(value).__name__}")
 
 
-def row_request(manifest: Manifest, row: Row, template: RunRequest
+class _Shared:
+    """What every row's request starts from, worked out once a batch: the names of the job's inputs and settings,
+    the template's values by name, and each column's name normalized (a table has few columns, 100,000 rows)."""
+
+    def __init__(self, manifest: Manifest, template: RunRequest) -> None:
+        interface = manifest.job.interface
+        self.template = template
+        self.fields = {f.name: getattr(template, f.name) for f in dataclasses.fields(template)}
+        self.kinds = {normalize_name(x.name): kind for kind, group in
+                      (("setting", interface.settings), ("json", interface.json_inputs),
+                       ("file", interface.file_inputs)) for x in group}  # a file input's name wins, as before
+        self.file_inputs, self.json_inputs, self.settings = (
+            _by_name(given) for given in (template.file_inputs, template.json_inputs, template.settings))
+        self.columns: dict[str, str] = {}
+
+    def name(self, column: str) -> str:
+        found = self.columns.get(column)
+        if found is None:
+            found = self.columns[column] = normalize_name(column)
+        return found
+
+
+def row_request(manifest: Manifest, row: Row, template: RunRequest, shared: _Shared | None = None
                 ) -> RunRequest | tuple[RunRequest, list[Problem]]:
     """The template with the row's values; with the problems of cells that name nothing of the job's or that
     cannot be read, when there are some (the rest of the row is still checked)."""
-    interface = manifest.job.interface
-    files, jsons, settings = ({normalize_name(x.name) for x in group} for group in
-                              (interface.file_inputs, interface.json_inputs, interface.settings))
-    file_inputs = _by_name(template.file_inputs)
-    json_inputs = _by_name(template.json_inputs)
-    setting_values = _by_name(template.settings)
+    shared = shared if shared is not None else _Shared(manifest, template)
+    file_inputs = dict(shared.file_inputs)
+    json_inputs = dict(shared.json_inputs)
+    setting_values = dict(shared.settings)
     problems: list[Problem] = []
     for column, value in row.values.items():
-        name = normalize_name(column)
-        if name in files:
+        name = shared.name(column)
+        kind = shared.kinds.get(name)
+        if kind == "file":
             got: Any = _file_value(row, column, value)
             target: dict[str, Any] = file_inputs
-        elif name in jsons:
+        elif kind == "json":
             got, target = _json_value(row, column, value), json_inputs
-        elif name in settings:
+        elif kind == "setting":
             got, target = _setting_value(row, column, value), setting_values
         else:
             problems.append(error("unknown-column", row_path(row.number, column),
@@ -109,39 +146,69 @@ def row_request(manifest: Manifest, row: Row, template: RunRequest
             problems.append(got)
         else:
             target[name] = got
-    request = replace(template, file_inputs=file_inputs, json_inputs=json_inputs, settings=setting_values)
+    request = RunRequest(**{**shared.fields, "file_inputs": file_inputs, "json_inputs": json_inputs,
+                            "settings": setting_values})  # what replace() makes, without its cost a row
     return (request, problems) if problems else request
 
 
-def batch_requests(manifest: Manifest, rows: Sequence[Row], template: RunRequest, *,
+Keep = Callable[[int, RunRequest, Mapping[str, float]], None]
+"""Called with each row that passed (its number, its request, its plan's allocations), in the rows' order."""
+
+
+def batch_requests(manifest: Manifest, rows: Iterable[Row], template: RunRequest, *,
                    image_env: Mapping[str, str] | None = None,
-                   resolve: Callable[[RunRequest], RunRequest] | None = None) -> tuple[list[BatchRun], list[Problem]]:
-    """Every row as a request, planned; all problems, each naming its row (``$.rows[N]...``). ``resolve``
+                   resolve: Callable[[RunRequest], RunRequest] | None = None,
+                   keep: Keep | None = None) -> tuple[list[BatchRun], list[Problem]]:
+    """Every row as a request, checked; all problems, each naming its row (``$.rows[N]...``). ``resolve``
     turns URL inputs into local files before the check (``seed_runner.inputs.resolve_url_inputs``; it raises
-    PlanError); the runs get the request as the row gave it, so the run store records the URL."""
+    PlanError); the runs get the request as the row gave it, so the run store records the URL.
+
+    Each row passes or fails exactly as ``make_plan`` would have it: the first row of each shape (the names it
+    gives) is planned whole, and the later ones have their own values checked (``row_check``), falling back to
+    ``make_plan`` for any doubt. ``rows`` may be a stream: with ``keep`` each row that passed is handed over as it
+    is checked and none is kept here (the list returned is empty), so that a large table is never held as rows,
+    requests and records at once."""
+    from .row_check import RowCheck
+
     runs: list[BatchRun] = []
     problems: list[Problem] = []
     sizes: dict[tuple[tuple[str, float], ...], Mapping[str, float]] = {}  # one mapping for rows of one size
+    shared = _Shared(manifest, template)
+    fast = RowCheck(manifest, template)
+    numbers = array.array("q")  # every row's number (8 bytes each): which rows "every row" means
     for row in rows:
-        request = row_request(manifest, row, template)
+        numbers.append(row.number)
+        request = row_request(manifest, row, template, shared)
         cells: list[Problem] = []
         if isinstance(request, tuple):
             request, cells = request
             problems += cells
-        try:
-            planned = resolve(request) if resolve is not None else request
-            plan = make_plan(manifest, replace(planned, run_dir="/seed-runner-check"), image_env=image_env)
-        except PlanError as exc:
-            problems += [replace(p, path=row_path(row.number) + p.path.removeprefix("$"),
-                                 message=f"row {row.number}: {p.message}") for p in exc.problems]
-            continue
+        found = fast.allocations(request) if not cells else None
+        if found is None:
+            try:
+                planned = resolve(request) if resolve is not None else request
+                plan = make_plan(manifest, replace(planned, run_dir="/seed-runner-check"), image_env=image_env)
+            except PlanError as exc:
+                problems += [replace(p, path=row_path(row.number) + p.path.removeprefix("$"),
+                                     message=f"row {row.number}: {p.message}") for p in exc.problems]
+                continue
+            found = plan.allocations
+            if not cells and planned is request:
+                fast.passed(request)
         if not cells:
-            allocations = tuple(sorted(plan.allocations.items()))
-            runs.append(BatchRun(row.number, request, sizes.setdefault(allocations, dict(allocations))))
-    if not rows and not problems:
+            allocations = tuple(sorted(found.items()))
+            allocated = sizes.setdefault(allocations, dict(allocations))
+            if keep is not None:
+                keep(row.number, request, allocated)
+            else:
+                runs.append(BatchRun(row.number, request, allocated))
+    if not numbers and not problems:
         problems.append(error("no-rows", "$.rows", "the batch has no rows: nothing to run"))
-    return runs, once_for_all(problems, {row.number for row in rows})
+    return runs, once_for_all(problems, set(numbers)) if problems else problems
 
+
+MASKED = "****"
+"""A secret setting's value in a request record (``store.recording``)."""
 
 _IN_ROW = re.compile(r"\$\.rows\[(\d+)\]")
 
@@ -171,13 +238,18 @@ def once_for_all(problems: list[Problem], numbers: set[int]) -> list[Problem]:
     return said
 
 
-def request_of(record: Mapping[str, Any]) -> RunRequest:
+def request_of(record: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> RunRequest:
     """The request a batch.json record (``request_record``) was made from, when nothing of it was masked: a batch
     keeps a row's request only when this does not give it back (a secret, a URL's credentials, a relative path),
-    and makes it again from the record when the row is submitted."""
+    and makes it again from the record when the row is submitted. ``secrets``: the values of the secret settings
+    every row shares (``--secret``), put back where the record masks them, so that a batch keeps no row's request
+    for a secret that is the same in every row."""
     json_inputs = {name: JsonText(v["text"]) if "text" in v else v["value"]
                    for name, v in record["json_inputs"].items()}
+    settings = record["settings"]
+    if secrets:
+        settings = {name: secrets.get(name, value) if value == MASKED else value for name, value in settings.items()}
     return RunRequest(image=record["image"], file_inputs=record["file_inputs"], json_inputs=json_inputs,
-                      settings=record["settings"], mounts=record["mounts"], resources=record["resources"],
+                      settings=settings, mounts=record["mounts"], resources=record["resources"],
                       timeout=record["timeout"], grace_period=record["grace_period"], user=record["user"],
                       network=record["network"])

@@ -17,7 +17,7 @@ import io
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..manifest.names import normalize_name
 from ..problems import Problem, error
@@ -47,6 +47,14 @@ def row_path(number: int, name: str | None = None) -> str:
 
 def read_table(path: str | Path) -> tuple[list[Row], list[Problem]]:
     """The rows of ``runs.csv`` or ``runs.jsonl`` (``.ndjson``); problems carry row numbers."""
+    rows, problems = table_rows(path)
+    return list(rows), problems
+
+
+def table_rows(path: str | Path) -> tuple[Iterator[Row], list[Problem]]:
+    """``read_table`` as a stream: the rows one at a time (a batch checks each and keeps only its record), and the
+    list their problems are added to as they are read. A table that gives no rows at all (unreadable, not CSV)
+    raises RowsError here, before any row is read."""
     path = Path(path)
     kind = path.suffix.lower()
     if kind not in (".csv", ".jsonl", ".ndjson"):
@@ -69,43 +77,58 @@ def read_table(path: str | Path) -> tuple[list[Row], list[Problem]]:
     return _csv_rows(text, base, path) if kind == ".csv" else _jsonl_rows(text, base)
 
 
-def _csv_rows(text: str, base: Path, path: Path) -> tuple[list[Row], list[Problem]]:
+def _csv_rows(text: str, base: Path, path: Path) -> tuple[Iterator[Row], list[Problem]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
             raise RowsError(f"{path} has no header row: its first line names the inputs and settings")
-        names = [h.strip() for h in header]
-        problems = [error("duplicate-column", row_path(0, same[0]), f"the header names {_listed(same)}: one "
-                          "input or setting (names are read in any case, '-' as '_'); keep one column")
-                    for same in _same_names(names)]
-        rows: list[Row] = []
-        for number, cells in enumerate(reader, start=1):
-            if not any(c.strip() for c in cells):
-                continue  # a blank line is no run
-            if len(cells) != len(names):
-                problems.append(error("row-width", row_path(number), f"row {number} has {len(cells)} cells, the "
-                                                                     f"header {len(names)}"))
-                continue
-            unnamed = [i for i, (n, c) in enumerate(zip(names, cells), start=1) if not n and c.strip()]
-            if unnamed:  # a value nobody would read: say so rather than drop it
-                problems.append(error("unnamed-column", row_path(number), f"row {number}: column {unnamed[0]} "
-                                      "has a value but no name in the header; name the column or empty it"))
-            values = {n: c for n, c in zip(names, cells) if n and c != ""}
-            rows.append(Row(number, values, base))
+        for _ in reader:  # the whole table read once first (the csv module alone: fast): broken CSV is said now
+            pass
     except csv.Error as exc:
-        if "field limit" in str(exc):  # the csv module's own limit (128 KiB a cell), not a broken file
-            raise RowsError(f"{path}: line {reader.line_num} has a cell over {csv.field_size_limit() // 1024} "
-                            "KiB; put a large JSON value in a file and write @file.json in its cell") from None
-        raise RowsError(f"{path}: not valid CSV at line {reader.line_num} ({exc})") from None
-    return rows, problems
+        raise _csv_error(exc, path, reader.line_num) from None
+    names = [h.strip() for h in header]
+    problems = [error("duplicate-column", row_path(0, same[0]), f"the header names {_listed(same)}: one "
+                      "input or setting (names are read in any case, '-' as '_'); keep one column")
+                for same in _same_names(names)]
+    return _csv_stream(text, names, base, problems), problems
 
 
-def _jsonl_rows(text: str, base: Path) -> tuple[list[Row], list[Problem]]:
+def _csv_error(exc: csv.Error, path: Path, line: int) -> RowsError:
+    if "field limit" in str(exc):  # the csv module's own limit (128 KiB a cell), not a broken file
+        return RowsError(f"{path}: line {line} has a cell over {csv.field_size_limit() // 1024} KiB; put a large "
+                         "JSON value in a file and write @file.json in its cell")
+    return RowsError(f"{path}: not valid CSV at line {line} ({exc})")
+
+
+def _csv_stream(text: str, names: list[str], base: Path, problems: list[Problem]) -> Iterator[Row]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    next(reader)  # the header
+    nameless = not all(names)  # a column with no name: its cells are looked at
+    for number, cells in enumerate(reader, start=1):
+        if not "".join(cells).strip():
+            continue  # a blank line (every cell blank) is no run
+        if len(cells) != len(names):
+            problems.append(error("row-width", row_path(number), f"row {number} has {len(cells)} cells, the "
+                                                                 f"header {len(names)}"))
+            continue
+        unnamed = [i for i, (n, c) in enumerate(zip(names, cells), start=1) if not n and c.strip()] \
+            if nameless else None
+        if unnamed:  # a value nobody would read: say so rather than drop it
+            problems.append(error("unnamed-column", row_path(number), f"row {number}: column {unnamed[0]} "
+                                  "has a value but no name in the header; name the column or empty it"))
+        values = {n: c for n, c in zip(names, cells) if n and c != ""}
+        yield Row(number, values, base)
+
+
+def _jsonl_rows(text: str, base: Path) -> tuple[Iterator[Row], list[Problem]]:
+    problems: list[Problem] = []
+    return _jsonl_stream(text, base, problems), problems
+
+
+def _jsonl_stream(text: str, base: Path, problems: list[Problem]) -> Iterator[Row]:
     from ..manifest.jsontext import parse_json_text
 
-    rows: list[Row] = []
-    problems: list[Problem] = []
     for number, line in enumerate(text.split("\n"), start=1):  # JSON Lines: "\n" ends a line, nothing else
         if not line.strip():
             continue
@@ -124,8 +147,7 @@ def _jsonl_rows(text: str, base: Path) -> tuple[list[Row], list[Problem]]:
                                f"{_listed(names)}: one input or setting (names are read in any case, '-' as "
                                "'_'); keep one member") for names in same]
             continue
-        rows.append(Row(number, {k: v for k, v in value.items() if v is not None}, base, text_cells=False))
-    return rows, problems
+        yield Row(number, {k: v for k, v in value.items() if v is not None}, base, text_cells=False)
 
 
 def _same_names(names: list[str]) -> list[list[str]]:

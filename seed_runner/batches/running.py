@@ -14,13 +14,16 @@ import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import SeedRunnerError
 from ..executors.base import Footprint, RunFuture, RunOptions
 from ..problems import Problem
 from ..runtime.plan import RunRequest
 from . import folder as bf
+
+if TYPE_CHECKING:
+    from .checking import RowFootprints
 
 RETRYABLE = frozenset({"engine-unavailable", "engine-error", "docker-launch", "runner-failure", "worker-lost",
                        "shared-folder-unseen"})
@@ -87,7 +90,8 @@ class _Drive:
     """One pass over the rows to run: submit, wait, retry, summarize."""
 
     def __init__(self, executor: Any, folder: Path, header: dict[str, Any], entries: list[bf.RunEntry],
-                 options: RunOptions, footprints: dict[int, Footprint], *, retries: int, backoff: float,
+                 options: RunOptions, footprints: dict[int, Footprint] | RowFootprints, *, retries: int,
+                 backoff: float,
                  on_finished: Callable[[bf.RunEntry], None] | None,
                  on_progress: Callable[[Progress], None] | None) -> None:
         self.executor, self.folder, self.header, self.entries = executor, folder, header, entries
@@ -97,6 +101,7 @@ class _Drive:
         self.futures: dict[RunFuture, bf.RunEntry] = {}
         self.requests: dict[int, RunRequest] = {}
         self.remade = False
+        self.secrets: dict[str, str] = {}  # the secret settings every row shares: records mask them
         """A row without a request in ``requests`` is submitted as its record gives it back (``request_of``)."""
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
         self.written = 0.0
@@ -105,7 +110,7 @@ class _Drive:
         self.final: list[bf.RunEntry] = []  # rows whose last attempt is their last
         self.failed = 0
         self.total = 0
-        self.before: dict[int, int] = {}  # each row's attempts before this pass
+        self.before: dict[int, int] = {}  # each row's attempts before this pass (a resumed row's: none, 0)
         # Runs that ended, in the order they ended: one put per end, so the loop never scans every future.
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
 
@@ -115,7 +120,7 @@ class _Drive:
         if given is None and self.remade:  # its record gives it back exactly (checked when the batch began)
             from .requests import request_of
 
-            given = request_of(entry.request)
+            given = request_of(entry.request, self.secrets)
         request = replace(self.requests[entry.row] if given is None else given, run_id=run_id,
                           batch_id=self.header["batch_id"], run_dir=str(bf.run_folder(self.folder, entry.row, run_id)))
         try:
@@ -160,7 +165,7 @@ class _Drive:
                         "error": {"name": "runner-failure", "category": "system"},
                         "message": f"the executor failed: {type(exc).__name__}: {exc}"}
         entry.attempts.append(bf.attempt(document))
-        tries = len(entry.attempts) - self.before[entry.row]  # this pass's: a resumed row gets its retries again
+        tries = len(entry.attempts) - self.before.get(entry.row, 0)  # this pass's: a resumed row retries again
         if retryable(document) and tries <= self.retries:
             delay = min(self.backoff * 2 ** (tries - 1), MAX_BACKOFF_SECONDS)
             self.due.append((time.monotonic() + delay, entry))
@@ -184,7 +189,7 @@ class _Drive:
 
     def run(self, todo: list[bf.RunEntry], on_start: Callable[[Path, str], None] | None = None) -> str:
         self.total = len(todo)
-        self.before = {entry.row: len(entry.attempts) for entry in todo}
+        self.before = {entry.row: len(entry.attempts) for entry in todo if entry.attempts}  # 0 for the others
         try:
             self.summary("running", force=True)
             if on_start is not None:
@@ -215,7 +220,7 @@ class _Drive:
                 self.finished(entry)
             self.due.clear()
             for entry in todo:  # never submitted (a Ctrl-C while the rows were being submitted): never started
-                if len(entry.attempts) == self.before[entry.row]:
+                if len(entry.attempts) == self.before.get(entry.row, 0):
                     entry.attempts.append({"run_id": None, "status": "interrupted", "run_dir": None,
                                            "message": "interrupted before it started"})
                     self.finished(entry)

@@ -12,8 +12,7 @@ from ..executors.base import Footprint, RunOptions
 from ..problems import Problem, error
 from ..runtime.plan import RunRequest
 from . import folder as bf
-from .rows import Row, RowsError, each_rows, read_table, row_path
-from ..store.recording import request_record
+from .rows import Row, RowsError, each_rows, read_table, row_path, table_rows
 from .running import BatchResult, Progress, _Drive
 
 Announce = Callable[[Path, str], None]
@@ -98,8 +97,6 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
     in ``folder`` resumes it (with the batch's own ``retries`` unless given). Raises BatchError for a table or
     folder that cannot be used, and the engine's errors when the image's manifest cannot be read.
     """
-    from .requests import batch_requests
-
     _check_batch_id(batch_id)
     if batch_id and folder and (Path(folder) / bf.BATCH_FILE).exists():
         if _loaded(Path(folder)).get("batch_id") == batch_id:
@@ -113,21 +110,24 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
         if rows is None:
             if table is not None and each:
                 raise RowsError("give a table (--table) or patterns (--each), not both")
-            found, problems = read_table(table) if table is not None else each_rows(list(each), product=product)
+            found, problems = table_rows(table) if table is not None else each_rows(list(each), product=product)
         else:
-            found, problems = list(rows), []
+            found, problems = iter(rows), []
     except RowsError as exc:
         raise BatchError(str(exc)) from None
     manifest, image_env = _manifest(image, options)
     from ..inputs import resolve_url_inputs
+    from .checking import check_batch
 
-    runs, more = batch_requests(manifest, found, template, image_env=image_env, resolve=resolve_url_inputs)
-    problems += [p for p in more if p.code != "no-rows" or not problems]  # no rows: the problems above say why
     runner, owned = _executor(executor, parallel, cpus, mem, gpus)
     try:
-        sizes, unfit = _sizes(runner, manifest, runs, image_env) if not problems else ({}, [])
-        if problems or unfit:
-            return BatchResult(None, None, "refused", problems=problems + unfit)
+        checked = check_batch(manifest, found, template, runner, image_env=image_env, resolve=resolve_url_inputs)
+        del found
+        if problems:  # the table's own (no rows: they say why, not "the batch has no rows")
+            return BatchResult(None, None, "refused", problems=problems + [p for p in checked.problems
+                                                                            if p.code != "no-rows"])
+        if checked.problems or checked.unfit:  # whether a row fits is said once every row is fine
+            return BatchResult(None, None, "refused", problems=checked.problems or checked.unfit)
         batch_id = batch_id or os.urandom(6).hex()
         try:  # where the executor can hold it, checked before anything is written
             target = _placed(runner, Path(folder) if folder else None,
@@ -140,18 +140,11 @@ def run_batch(image: str, *, table: str | Path | None = None, each: Sequence[tup
                                                                 "packageVersion": job.package_version},
                   "created": bf.now_text(),
                   "options": {**_recorded_options(options, retries, backoff), "executor": _described(runner)}}
-        from .requests import request_of
-
-        entries: list[bf.RunEntry] = []
-        kept: dict[int, RunRequest] = {}  # the requests their records cannot give back (the others are remade)
-        for run in runs:
-            entries.append(bf.RunEntry(run.row, request_record(run.request, manifest)))
-            if request_of(entries[-1].request) != run.request:  # as it is read back at submit, from its text
-                kept[run.row] = run.request
-        drive = _Drive(runner, where, header, entries, options, sizes, retries=retries, backoff=backoff,
-                       on_finished=on_finished, on_progress=on_progress)
-        drive.requests, drive.remade = kept, True
-        del runs, found  # what the rows were read and checked as: the drive keeps what it needs
+        drive = _Drive(runner, where, header, checked.entries, options, checked.sizes, retries=retries,
+                       backoff=backoff, on_finished=on_finished, on_progress=on_progress)
+        drive.requests, drive.remade, drive.secrets = checked.kept, True, checked.secrets
+        entries = checked.entries
+        del checked
         with bf.hold(where):  # a resume in another process waits for this one to end
             status = drive.run(entries, on_start=on_start)
             return BatchResult(batch_id, where, status, drive.summary(status, force=True, full=True))

@@ -133,7 +133,7 @@ def _finish(result: Any, report: _Report, as_json: bool) -> None:
         raise typer.Exit(result.exit_status)
     document = result.document or {}
     if as_json:
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(json.dumps(document, indent=2, default=list))  # its runs: a view made run by run
     counts = document.get("counts", {})
     shown = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "total")
     typer.echo(f"seed: batch {result.batch_id} {result.status}: {counts.get('total', 0)} runs ({shown}); "
