@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import documents, pipeline_jobs
 from .containers import remove_containers
+from .staging import stage_inputs
 
 if TYPE_CHECKING:
     from ..executors.base import RunFuture
@@ -136,18 +137,7 @@ class Jobs:
             if process.pipeline is not None:  # a pipeline process: its job is a pipeline run
                 return pipeline_jobs.submit(self, process, execute, job_id)
             folder = self.folder(job_id)
-            inputs = folder / "inputs"
-            inputs.mkdir(parents=True, mode=0o700)
-            local: dict[str, list[str]] = {}
-            references: dict[str, list[str]] = {}
-            for name, values in execute.file_inputs.items():
-                for index, value in enumerate(values):
-                    if hasattr(value, "href"):
-                        references.setdefault(name, []).append(value.href)
-                        continue
-                    path = inputs / f"{name.lower()}-{index}"  # never a name the request chose
-                    path.write_bytes(value.data)
-                    local.setdefault(name, []).append(str(path))
+            local, references = stage_inputs(execute, folder / "inputs")
             configured = self.config.get(process.id) or {}
             request = RunRequest(image=process.image, file_inputs=local, json_inputs=dict(execute.json_inputs),
                                  settings=dict(configured.get("settings") or {}),

@@ -92,19 +92,10 @@ class Handle:
 def submit(jobs: "Jobs", process: "Process", execute: "Execute", job_id: str) -> dict[str, Any]:
     """Record the job (``accepted``) and start its pipeline in a thread of its own (a pipeline lasts: it must
     not hold the intake). ``job_id`` is reserved in ``jobs`` already."""
+    from .staging import stage_inputs
+
     folder = jobs.folder(job_id)
-    inputs = folder / "inputs"
-    inputs.mkdir(parents=True, mode=0o700)
-    local: dict[str, list[str]] = {}
-    references: dict[str, list[str]] = {}
-    for name, values in execute.file_inputs.items():
-        for index, value in enumerate(values):
-            if hasattr(value, "href"):
-                references.setdefault(name, []).append(value.href)
-                continue
-            path = inputs / f"{name.lower()}-{index}"  # never a name the request chose
-            path.write_bytes(value.data)
-            local.setdefault(name, []).append(str(path))
+    local, references = stage_inputs(execute, folder / "inputs")
     request = {"pipeline": process.id, "file_inputs": local, "references": references,
                "json_inputs": dict(execute.json_inputs)}
     record = {"id": job_id, "image": process.image, "job_name": process.id, "job_version": process.version,
