@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -23,6 +24,7 @@ STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
 # holds a run 10 s at most, then the run says it was not recorded
 SALT_NAME = "secret-salt"
+_ADDED_COLUMN = re.compile(r"\s*ALTER TABLE runs ADD COLUMN (\w+)")
 
 
 class StoreError(SeedRunnerError):
@@ -96,8 +98,12 @@ class RunStore:
                 try:
                     version = db.execute("PRAGMA user_version").fetchone()[0]  # another runner may have done it
                     steps = [_SCHEMA] if version == 0 else [_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION)]
+                    # A column already there (a store a build with other step numbers touched) is not added twice.
+                    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
                     for statement in filter(str.strip, ";".join(steps).split(";")):
-                        db.execute(statement)
+                        added = _ADDED_COLUMN.match(statement)
+                        if added is None or added[1] not in present:
+                            db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     db.execute("COMMIT")
                 except BaseException:
