@@ -346,14 +346,15 @@ def test_a_locked_store_never_blocks_a_run(busybox_image: str, tmp_path: Path, h
 
 
 def test_a_store_that_already_has_a_later_column_migrates_without_adding_it_twice(tmp_path: Path) -> None:
-    """A store at schema 2 that a build with other step numbers gave a later column (executor_job) already:
-    the migration adds only what is missing, keeps every row, and the store opens."""
+    """A store at schema 2 that a build with other step numbers gave a later column (executor_job) and a later
+    version: the migration adds exactly what is missing (cache_record too), keeps every row, and the store opens."""
     from seed_runner.store.runstore import _COLUMNS, RunStore as Store
 
     path = tmp_path / "runs.sqlite3"
     shutil.copy(Path(__file__).parent / "data" / "runs-v2.sqlite3", path)
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE runs ADD COLUMN executor_job TEXT")
+    db.execute("PRAGMA user_version = 3")  # and says a version past the step (cache_record) it never had
     db.commit()
     rows = len(db.execute("SELECT * FROM runs").fetchall())
     db.close()
@@ -361,6 +362,7 @@ def test_a_store_that_already_has_a_later_column_migrates_without_adding_it_twic
         assert len(store.list()) == rows
     after = sqlite3.connect(path)
     assert after.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert [r[1] for r in after.execute("PRAGMA table_info(runs)")].count("executor_job") == 1
+    names = [r[1] for r in after.execute("PRAGMA table_info(runs)")]
+    assert names.count("executor_job") == 1 and "cache_record" in names
     assert len(after.execute("PRAGMA table_info(runs)").fetchall()) == len(_COLUMNS)
     after.close()

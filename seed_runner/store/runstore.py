@@ -104,6 +104,9 @@ class RunStore:
                         added = _ADDED_COLUMN.match(statement)
                         if added is None or added[1] not in present:
                             db.execute(statement)
+                    present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+                    for name in (n for n in _COLUMNS if n not in present):  # a step another build numbered past
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {name} TEXT")
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     db.execute("COMMIT")
                 except BaseException:
