@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import SeedRunnerError
-from .schema import (_BRIEF, _CACHE_SCHEMA, _COLUMNS, _JSON_COLUMNS, _MIGRATIONS, _PIPELINE_SCHEMA,  # noqa: F401
-                     _SCHEMA, SCHEMA_VERSION)
+from .schema import _BRIEF, _COLUMNS, _JSON_COLUMNS, _MIGRATIONS, _SCHEMA, SCHEMA_VERSION
 
 STORE_FILE = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 10000  # 20 runners ending at once wait a few ms (more on a loaded CI machine); a stuck lock
