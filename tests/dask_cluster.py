@@ -35,7 +35,7 @@ class Cluster:
 
     def addresses(self, client: Any) -> dict[str, str]:
         """{worker name: its address now} (a worker restarted by its nanny has a new address)."""
-        workers = client.scheduler_info(n_workers=-1)["workers"]
+        workers = client.sync(client.scheduler.identity, n_workers=-1)["workers"]  # not the racy cache
         return {str(w["name"]): address for address, w in workers.items()}
 
     def pids(self, client: Any) -> dict[str, int]:
@@ -121,7 +121,7 @@ def add_worker(cluster: Cluster, spec: WorkerSpec, directory: Path, *, timeout: 
     from distributed import Client
 
     with Client(cluster.address, timeout=timeout, set_as_default=False) as client:
-        before = len(client.scheduler_info(n_workers=-1)["workers"])
+        before = len(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
         cluster.processes.append(_start_worker(cluster, spec, directory))
         client.wait_for_workers(before + 1, timeout=timeout)
 

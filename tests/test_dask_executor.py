@@ -118,6 +118,20 @@ def test_runs_are_packed_by_the_resources_they_declare(client: Any, cluster: Clu
     assert small.result().document["status"] == "succeeded"
 
 
+def test_every_worker_is_seen_while_the_client_refreshes_its_own_copy(cluster: Cluster) -> None:
+    """The client's periodic refresh of its cached scheduler identity lists no worker; reading that cache raced
+    it, and a run was once refused with "no Dask worker is connected" on a cluster of two."""
+    import dask
+    from distributed import Client
+
+    from seed_runner.executors.dask_cluster import _scheduler_info
+
+    with dask.config.set({"distributed.client.scheduler-info-interval": "2ms"}), \
+            Client(cluster.address, set_as_default=False) as client:
+        seen = [len(_scheduler_info(client)["workers"]) for _ in range(300)]
+    assert set(seen) == {2}
+
+
 @pytest.mark.engine
 def test_a_run_that_fits_no_worker_is_refused_at_submit(client: Any, cluster: Cluster, shared: Path,
                                                          busybox_image: str) -> None:

@@ -38,7 +38,7 @@ def sleeper(docker_client: Any, busybox_image: str) -> Iterator[str]:
 
 @pytest.fixture
 def server(tmp_path: Path, sleeper: str) -> Iterator[Server]:
-    running = Server(tmp_path, "--images", "python-stats-*", "--images", "serve-test-*", "--parallel", "2",
+    running = Server(tmp_path, "--images", "python-stats-*", "--images", "serve-test-sleep-*", "--parallel", "2",
                      "--sync-wait", "60").start()
     yield running
     running.stop()

@@ -87,10 +87,13 @@ class Workers:
 
 
 def _scheduler_info(client: Any) -> dict[str, Any]:
+    """The scheduler's identity with every worker, asked for now. Not ``client.scheduler_info()``: that returns
+    the client's cached copy, which its own periodic refresh overwrites with a copy listing no worker at all, so
+    a call racing the refresh saw an empty cluster."""
     try:
-        return dict(client.scheduler_info(n_workers=-1))  # every worker (newer versions list 5 by default)
+        return dict(client.sync(client.scheduler.identity, n_workers=-1))  # newer versions list 5 by default
     except TypeError:  # older distributed: no n_workers, and every worker is listed
-        return dict(client.scheduler_info())
+        return dict(client.sync(client.scheduler.identity))
 
 
 def connect(client_or_address: Any, *, timeout: float) -> tuple[Any, bool]:
