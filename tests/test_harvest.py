@@ -14,7 +14,6 @@ import os
 import random
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -712,20 +711,18 @@ def test_ten_thousand_files(tmp_path: Path) -> None:
     for i in range(0, 10_000, 10):
         (tmp_path / f"f{i:05d}.dat.metadata.json").write_text(
             json.dumps({"type": "Point", "coordinates": [i / 100 - 50, 10]}))
-    start = time.perf_counter()
-    result = harvest(one_output("f*.dat", multiple=True), tmp_path)
-    elapsed = time.perf_counter() - start
+    result = harvest(one_output("f*.dat", multiple=True), tmp_path)  # its speed: bench/harvest.py
     captured = result.files["OUT"]
     assert len(captured) == 10_000 and result.warnings == () and result.failures == ()
     assert captured[0].path == "f00000.dat" and captured[-1].path == "f09999.dat"
     assert sum(f.metadata is not None for f in captured) == 1_000
     assert captured[1234].sha256 == hashlib.sha256((1234).to_bytes(4, "big")).hexdigest()
-    assert elapsed < 10, f"{elapsed:.1f} s for 10,000 files"
     serializable(result)
 
 
 def test_sidecar_over_100_mb(tmp_path: Path) -> None:
-    """A ~105 MB MultiPoint point cloud: parsed, checked and reduced in seconds, not refused."""
+    """A ~105 MB MultiPoint point cloud: parsed, checked and reduced, not refused (its speed, against json.load of
+    the same file, is measured in bench/harvest.py, not here)."""
     rng = random.Random(5)
     chunk = [[rng.uniform(-179, 179), rng.uniform(-89, 89)] for _ in range(1000)]
     chunk[0] = [-179.5, 12.0]  # the extremes, so the bbox is known
@@ -739,14 +736,11 @@ def test_sidecar_over_100_mb(tmp_path: Path) -> None:
         handle.write("]}")
     assert path.stat().st_size > 100_000_000
     write(tmp_path, "cloud.laz")
-    start = time.perf_counter()
     result = harvest(one_output("*.laz"), tmp_path)
-    elapsed = time.perf_counter() - start
     (cloud,) = result.files["OUT"]
     assert result.warnings == () and cloud.metadata is not None
     assert cloud.metadata.bbox == (-179.5, -89.5, 179.25, max(p[1] for p in chunk))
     assert list(cloud.metadata.center) in chunk
-    assert elapsed < 20, f"{elapsed:.1f} s"
 
 
 # ------------------------------------------------------------------------------------ failures, shape
