@@ -146,7 +146,7 @@ def test_a_job_past_its_timeout_is_stopped(busybox_image: str, tmp_path: Path) -
     elapsed = time.monotonic() - start
     assert result.outcome.status == "timed-out" and result.exit_status == 3
     assert result.document["error"]["name"] == "timeout" and result.document["timed_out"] is True
-    assert elapsed < 1 + 1 + 2 + 1.5  # timeout + grace + 2 s (+ start-up)
+    assert elapsed < 30  # SIGKILL after the 1 s grace, not the job's 60 s sleep (slack for a loaded engine)
 
 
 def test_a_job_over_its_memory_limit_is_out_of_memory(busybox_image: str, tmp_path: Path) -> None:

@@ -173,14 +173,13 @@ def _sleep_cases(folder: Path, seconds: dict[str, float], timeout: float | None 
 
 def test_parallel_runs_cases_side_by_side(sleeper: str, tmp_path: Path) -> None:
     cases = _sleep_cases(tmp_path / "cases", {"first": 2, "second": 2})
-    started = time.monotonic()
     proc = seed("test", sleeper, "--cases", str(cases), "--parallel", "2", "-o", str(tmp_path / "out"), "--json")
-    took = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout + proc.stderr
     timings = [json.loads((tmp_path / "out" / name / "result.json").read_text())["timings"]
                for name in ("first", "second")]
+    # The runs overlapped (each started before the other finished): the oracle of "side by side", which a
+    # wall-clock bound on a loaded machine is not.
     assert timings[0]["started"] < timings[1]["finished"] and timings[1]["started"] < timings[0]["finished"]
-    assert took < 3.9  # one after the other they take more than 4 s
 
 
 def test_an_image_is_tested_with_cases_from_a_folder_and_a_timeout_can_be_expected(sleeper: str,
