@@ -1,8 +1,8 @@
-"""The tutorials work as written: every ```sh block of docs/tutorials/first-job.md and batch.md runs, in order, in
-a fresh folder, on the real engine; a block titled with a file name (```sh title="word-count/run.sh") is a file
-the reader writes, included from docs/ with `--8<--`, and is written there. The only changes: the job's name is
-made unique to the test, the registry is the test's own, and the block that says "press Ctrl-C" gets a SIGINT
-once its first run has ended."""
+"""The tutorials work as written: every ```sh block of docs/tutorials/first-job.md, batch.md and service.md runs,
+in order, in a fresh folder, on the real engine; a block titled with a file name (```sh title="word-count/run.sh")
+is a file the reader writes, included from docs/ with `--8<--`, and is written there. The only changes: the job's
+name is made unique to the test, the registry is the test's own, the server listens on a free port, and the
+block that says "press Ctrl-C" gets a SIGINT once its first run has ended."""
 
 from __future__ import annotations
 
@@ -115,3 +115,34 @@ def test_the_batch_tutorial_stops_and_resumes(tmp_path: Path) -> None:
     assert 1 in attempts and 2 in attempts  # the runs that had succeeded were kept, the others ran again
     table = json.loads((tmp_path / "from-table/batch.json").read_text())
     assert table["counts"] == {"total": 2, "succeeded": 2}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_service_tutorial_serves_runs_and_stops(tmp_path: Path) -> None:
+    """seed serve in the background on a free port, two executions by curl, the run history, then kill."""
+    port = str(_free_port())
+    try:
+        steps = walk("tutorials/service.md", tmp_path, {"5050": port})
+        printed = {body.splitlines()[-1]: proc.stdout for body, proc in steps}
+        assert f"http://127.0.0.1:{port}/" in printed["cat serve.log"]
+        assert any("DATA_FILES CONFIG THRESHOLD -> SUMMARY" in out for out in printed.values())
+        results = json.loads((tmp_path / "results.json").read_text())
+        assert results["TOTAL_COUNT"] == 5 and results["LABEL"] == "by HTTP"
+        assert json.loads((tmp_path / "status.json").read_text())["status"] == "successful"
+        assert any('"OVERALL_MEAN": 5.0' in out for out in printed.values())
+        assert any('"overall_mean": 7.2' in out for out in printed.values())  # the SUMMARY file, by its link
+        assert "python-stats 1.0.0" in printed["seed runs --limit 2"]
+    finally:
+        pid = tmp_path / "serve.pid"
+        if pid.exists():  # the tutorial's last step kills it; a failed step before it must not leave it running
+            try:
+                os.kill(int(pid.read_text()), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
