@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -430,3 +431,16 @@ def test_a_server_that_cannot_work_says_why_in_one_line(tmp_path: Path) -> None:
     bad = subprocess.run([SEED, "serve", "--host", "0.0.0.0", "--token-file", str(tokens)], env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "line 1" in bad.stderr and "short" not in bad.stderr.replace("--token-file", "")
+    with socket.socket() as taken:  # a port another program listens on: one line, exit 4, no banner first
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = subprocess.run([SEED, "serve", "--port", port, "--images", "matches-nothing"], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert busy.returncode == 4 and busy.stderr.count("\n") == 1, busy.stderr
+    assert f"127.0.0.1:{port}" in busy.stderr and "in use" in busy.stderr and "http://" not in busy.stderr
+    tokens.write_text("a-token-long-enough-0123456789 execute\n")
+    elsewhere = subprocess.run([SEED, "serve", "--host", "192.0.2.1", "--port", port, "--token-file", str(tokens),
+                                "--images", "matches-nothing"], env=env, capture_output=True, text=True, timeout=60)
+    assert elsewhere.returncode == 4 and elsewhere.stderr.count("\n") == 1, elsewhere.stderr  # not this machine's
+    assert "192.0.2.1" in elsewhere.stderr and "cannot listen" in elsewhere.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,6 +19,27 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening before anything starts, so that a taken port is one line and
+    exit 4 (uvicorn alone logs the error after our banner and exits 3, the status of a timeout)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as exc:
+        _fail(f"--host {host}: cannot be listened on ({getattr(exc, 'strerror', None) or exc})", 4)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "in use by another program; stop it or pick another --port" if exc.errno == errno.EADDRINUSE else exc.strerror
+        _fail(f"{host}:{port}: cannot listen there: {reason}", 4)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _fail(message: str, status: int = 2) -> None:
@@ -58,7 +81,8 @@ def serve(
     from starting (each problem on a line of its own).
 
     Listens on loopback unless told otherwise; any other address needs --token-file. Exit status: 0 stopped,
-    2 a refused configuration (or pipeline), 4 the engine or the run store cannot be used.
+    2 a refused configuration (or pipeline), 4 the engine or the run store cannot be used, or the address cannot
+    be listened on (a port in use).
     """
     try:
         import uvicorn
@@ -113,12 +137,20 @@ def serve(
         for problem in refused.problems:
             typer.echo(f"seed serve: error: {problem}", err=True)
         raise typer.Exit(2)
+    try:
+        listening = _listening_socket(host, port)
+    except typer.Exit:
+        chosen.close(cancel=True)
+        raise
     typer.echo(f"seed serve: http://{host}:{port}/ ({'tokens required' if tokens else 'no tokens: loopback only'})",
                err=True)
     # Slow clients: a request's headers must arrive within the keep-alive timeout, and bodies are read with a
     # deadline by the handlers; limit_concurrency bounds the connections a crowd of clients may hold.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=1000,
-                h11_max_incomplete_event_size=64 * 1024, server_header=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=5, limit_concurrency=1000,
+                                           h11_max_incomplete_event_size=64 * 1024, server_header=False))
+    server.run(sockets=[listening])
+    if not server.started:  # the application's start-up failed; uvicorn logged why
+        _fail("the server did not start (see the line above)", 4)
     sys.exit(0)
 
 
