@@ -43,7 +43,13 @@ def test_ids_are_unique_and_every_test_has_a_description_and_a_rule() -> None:
     for test in TESTS:
         assert re.fullmatch(r"[a-z]+\.[a-z0-9-]+", test.id), test.id
         assert test.description and "\n" not in test.description
-        assert re.match(r"(SEED-RULES \d+(\.\d+)?|DECISIONS [A-Z])", test.rule), test.rule
+        assert re.match(r"(spec \d+(\.\d+)?|contract: [A-Z])", test.rule), test.rule
+    # A `contract: X` rule is a section of the runtime-contract page, which users are sent to.
+    headings = set(re.findall(r"^## (.+)$", (REPO / "docs/explanation/runtime-contract.md").read_text(), re.M))
+    for test in TESTS:
+        for part in test.rule.split("; "):
+            if part.startswith("contract: "):
+                assert part.removeprefix("contract: ").split(" (")[0] in headings, (test.id, part)
 
 
 def test_every_container_test_is_checked_by_its_probe_and_every_check_is_a_test() -> None:

@@ -6,8 +6,9 @@ A test is judged either from inside the container (``judge=None``: the probe's T
 ``judges.py``). Every test belongs to one run of one probe (``probe``, ``run``: see ``recipes.py``); a run serves
 several tests, and the suite runs each needed run once.
 
-Rules are sections of SEED-RULES.md (the spec digest, shared/docs) and, where the spec leaves the choice open,
-of DECISIONS.md (how this project settles it).
+A rule is ``spec n.m`` (the Seed specification's requirements, numbered by topic: 3 the manifest, 4 the runtime
+environment, 5 output capture, 6 errors) or ``contract: X``, the section X of the runtime-contract page
+(docs/explanation/runtime-contract.md), where the specification leaves the choice open and this project settles it.
 """
 
 from __future__ import annotations
@@ -34,23 +35,23 @@ class ConformanceTest:
         return "container" if self.judge is None else "host"
 
 
-_ENV = "SEED-RULES 4.2"
-_JSON = "SEED-RULES 4.4; DECISIONS Environment injection"
-_LAYOUT = "SEED-RULES 4.3; DECISIONS Container layout"
-_ALLOC = "SEED-RULES 4.7; DECISIONS Environment injection"
-_LIMITS = "SEED-RULES 4.7; DECISIONS Environment injection (Docker mapping)"
-_FILES = "SEED-RULES 5.1; DECISIONS Outputs"
+_ENV = "spec 4.2"
+_JSON = "spec 4.4; contract: Environment injection"
+_LAYOUT = "spec 4.3; contract: Container layout"
+_ALLOC = "spec 4.7; contract: Environment injection"
+_LIMITS = "spec 4.7; contract: Environment injection (Docker mapping)"
+_FILES = "spec 5.1; contract: Outputs"
 
 T = ConformanceTest
 TESTS: tuple[ConformanceTest, ...] = (
     # -- the variables the job sees (probe env) -----------------------------------------------------------------
     T("env.output-dir", "OUTPUT_DIR is the absolute path of a directory", _ENV, "env"),
     T("env.name-normalization", "a name is upper-cased with '-' as '_' (retry-Count is RETRY_COUNT)",
-      "SEED-RULES 4.1", "env"),
-    T("env.file-input", "a single file input is the absolute path of the readable file", "SEED-RULES 4.2, 4.3",
+      "spec 4.1", "env"),
+    T("env.file-input", "a single file input is the absolute path of the readable file", "spec 4.2, 4.3",
       "env"),
     T("env.multiple-input", "a multiple input is a flat directory of exactly its files (from three folders)",
-      "SEED-RULES 4.2, 4.3", "env"),
+      "spec 4.2, 4.3", "env"),
     T("env.optional-unset", "optional file and JSON inputs not given are unset, not empty", _ENV, "env"),
     T("env.json-string", "a string JSON input is the raw text, without quotes", _JSON, "env"),
     T("env.json-integer", "an integer JSON input is its literal (42)", _JSON, "env"),
@@ -58,22 +59,22 @@ TESTS: tuple[ConformanceTest, ...] = (
     T("env.json-boolean", "a boolean JSON input is its literal (false)", _JSON, "env"),
     T("env.json-object", "an object JSON input is compact JSON text", _JSON, "env"),
     T("env.json-array", "an array JSON input is compact JSON text", _JSON, "env"),
-    T("env.settings", "every setting is its value verbatim ($, quotes and * untouched)", "SEED-RULES 4.5", "env"),
-    T("env.secret-setting", "a secret setting reaches the job intact", "SEED-RULES 4.5", "env"),
+    T("env.settings", "every setting is its value verbatim ($, quotes and * untouched)", "spec 4.5", "env"),
+    T("env.secret-setting", "a secret setting reaches the job intact", "spec 4.5", "env"),
     T("env.input-metadata", "INPUT_METADATA names a JSON file with JOB: the inputs given, file records",
-      "DECISIONS Environment injection (INPUT_METADATA)", "env"),
+      "contract: Environment injection (INPUT_METADATA)", "env"),
     T("command.expansion", "the command is expanded with Bash rules: splitting, quotes, ${V/#/p}, ${V:-w}",
-      "SEED-RULES 4.8; DECISIONS Command", "env"),
-    T("settings.secret-masked", "the secret's value appears nowhere in the result document", "SEED-RULES 4.5",
+      "spec 4.8; contract: Command", "env"),
+    T("settings.secret-masked", "the secret's value appears nowhere in the result document", "spec 4.5",
       "env", judge="secret_masked"),
     # -- the file system (probe fs) -----------------------------------------------------------------------------
-    T("fs.output-dir-writable", "files and folders can be created in OUTPUT_DIR", "SEED-RULES 4.9", "fs"),
+    T("fs.output-dir-writable", "files and folders can be created in OUTPUT_DIR", "spec 4.9", "fs"),
     T("fs.inputs-read-only", "input files cannot be written (read-only mounts)", _LAYOUT, "fs"),
     T("fs.input-folders-read-only", "nothing can be created in the inputs' folders", _LAYOUT, "fs"),
     T("fs.input-metadata-read-only", "the INPUT_METADATA file cannot be written", _LAYOUT, "fs"),
-    T("fs.mount-ro", "a ro mount shows its files and cannot be written", "SEED-RULES 4.6", "fs"),
-    T("fs.mount-rw", "a rw mount shows its files and can be written", "SEED-RULES 4.6", "fs"),
-    T("fs.mount-default-ro", "a mount without a mode is read-only", "SEED-RULES 3.10, 4.6", "fs"),
+    T("fs.mount-ro", "a ro mount shows its files and cannot be written", "spec 4.6", "fs"),
+    T("fs.mount-rw", "a rw mount shows its files and can be written", "spec 4.6", "fs"),
+    T("fs.mount-default-ro", "a mount without a mode is read-only", "spec 3.10, 4.6", "fs"),
     # -- resources and limits (probes resources, oom) -----------------------------------------------------------
     T("resources.allocated-cpus", "ALLOCATED_CPUS has six decimals (0.500000)", _ALLOC, "resources"),
     T("resources.allocated-mem", "ALLOCATED_MEM is ceil(value + inputMultiplier x input MiB), an integer", _ALLOC,
@@ -85,23 +86,23 @@ TESTS: tuple[ConformanceTest, ...] = (
     T("limits.no-extra-swap", "no swap beyond the memory limit", _LIMITS, "resources"),
     T("limits.cpu", "the cgroup CPU quota / period is ALLOCATED_CPUS", _LIMITS, "resources"),
     T("limits.shared-memory", "/dev/shm holds ALLOCATED_SHAREDMEM MiB (more than Docker's 64 MiB default)",
-      "SEED-RULES 4.7 (sharedMem)", "resources"),
+      "spec 4.7 (sharedMem)", "resources"),
     T("limits.out-of-memory", "a job past its memory is killed and the result says out-of-memory",
-      "DECISIONS Outcome", "oom", judge="out_of_memory"),
+      "contract: Outcome", "oom", judge="out_of_memory"),
     # -- the timeout (probe timeout) ----------------------------------------------------------------------------
     T("timeout.enforced", "a job past its timeout is stopped and the result says timed-out",
-      "SEED-RULES 4.10; DECISIONS Outcome", "timeout", judge="timed_out"),
+      "spec 4.10; contract: Outcome", "timeout", judge="timed_out"),
     T("timeout.sigterm-first", "the job gets SIGTERM before SIGKILL, and its outputs are still captured",
-      "DECISIONS Outcome", "timeout", judge="sigterm_first"),
+      "contract: Outcome", "timeout", judge="sigterm_first"),
     # -- exit codes and errors (probe errors) -------------------------------------------------------------------
     T("errors.declared-exit-code", "a declared exit code fails the run with that error (name, title, category)",
-      "SEED-RULES 6, 3.12", "errors", "declared", judge="declared_error"),
-    T("errors.default-category", "a declared error without a category is category job", "SEED-RULES 3.12, 6",
+      "spec 6, 3.12", "errors", "declared", judge="declared_error"),
+    T("errors.default-category", "a declared error without a category is category job", "spec 3.12, 6",
       "errors", "default-category", judge="default_category"),
     T("errors.undeclared-exit-code", "an undeclared exit code fails the run with algorithm-unknown (job)",
-      "SEED-RULES 6; DECISIONS Outcome", "errors", "undeclared", judge="undeclared_error"),
+      "spec 6; contract: Outcome", "errors", "undeclared", judge="undeclared_error"),
     T("errors.exit-code-before-capture", "a non-zero exit wins over a missing required output",
-      "SEED-RULES 6; DECISIONS Outcome", "errors", "precedence", judge="exit_before_capture"),
+      "spec 6; contract: Outcome", "errors", "precedence", judge="exit_before_capture"),
     # -- output capture (probes outputs, capture) ---------------------------------------------------------------
     T("outputs.pattern-glob", "patterns are glob(7) relative to OUTPUT_DIR; a leading dot is not matched by *",
       _FILES, "outputs", judge="pattern_glob"),
@@ -117,22 +118,22 @@ TESTS: tuple[ConformanceTest, ...] = (
     T("outputs.optional-missing", "an optional output without a match is no failure", _FILES, "outputs",
       judge="optional_missing"),
     T("outputs.json-outputs", "seed.outputs.json members by key, typed; extra ones ignored, optional ones absent",
-      "SEED-RULES 5.2; DECISIONS Outputs", "outputs", judge="json_outputs"),
+      "spec 5.2; contract: Outputs", "outputs", judge="json_outputs"),
     T("outputs.sidecar", "<file>.metadata.json is attached to its file as GeoJSON metadata",
-      "SEED-RULES 5.3; DECISIONS Metadata sidecars", "outputs", judge="sidecar"),
+      "spec 5.3; contract: Metadata sidecars", "outputs", judge="sidecar"),
     T("outputs.invalid-sidecar", "an invalid side-car is a warning naming it, not a failure",
-      "SEED-RULES 5.3; DECISIONS Metadata sidecars", "outputs", judge="invalid_sidecar"),
+      "spec 5.3; contract: Metadata sidecars", "outputs", judge="invalid_sidecar"),
     T("capture.missing-required-output", "a required output without a match fails the run "
-      "(missing-required-output)", "SEED-RULES 5.1, 6; DECISIONS Outcome", "capture", "missing",
+      "(missing-required-output)", "spec 5.1, 6; contract: Outcome", "capture", "missing",
       judge="missing_required_output"),
     T("capture.unexpected-multiple-outputs", "two files for a single output fail the run "
-      "(unexpected-multiple-outputs)", "SEED-RULES 5.1, 6; DECISIONS Outcome", "capture", "many",
+      "(unexpected-multiple-outputs)", "spec 5.1, 6; contract: Outcome", "capture", "many",
       judge="unexpected_multiple_outputs"),
     T("capture.outputs-json-missing", "no seed.outputs.json with a required JSON output fails the run "
-      "(invalid-outputs-json)", "SEED-RULES 5.2; DECISIONS Outcome", "capture", "nojson",
+      "(invalid-outputs-json)", "spec 5.2; contract: Outcome", "capture", "nojson",
       judge="outputs_json_missing"),
     T("capture.outputs-json-wrong-type", "a JSON output of the wrong type fails the run (invalid-outputs-json)",
-      "SEED-RULES 5.2; DECISIONS Outcome", "capture", "wrongtype", judge="outputs_json_wrong_type"),
+      "spec 5.2; contract: Outcome", "capture", "wrongtype", judge="outputs_json_wrong_type"),
 )
 del T
 
