@@ -8,7 +8,6 @@ succeeded, 1 some run failed (the job or its data), 2 refused (nothing ran: ever
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -16,6 +15,8 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
+from .run_driving import counted, drive, fail, refuse
+from .run_options import BatchJson, Cpus, Gpus, Mem, OutputsTo, Parallel, Quiet, Scheduler
 from .slurm_options import Account, Partition, Qos, SbatchOptions, SlurmPython
 
 
@@ -77,7 +78,7 @@ def _executor(kind: str, scheduler: str | None, shared_dir: Path | None, outputs
     try:
         return DaskExecutor(scheduler, shared_dir=shared_dir, outputs_to=outputs_to)
     except SeedRunnerError as exc:  # the scheduler does not answer, no worker sees the shared folder, ...
-        _fail(exc)
+        fail(exc)
 
 
 class _Report:
@@ -124,69 +125,16 @@ class _Report:
 def _finish(result: Any, report: _Report, as_json: bool) -> None:
     report.stop()
     if result.status == "refused":
-        from .render import problem_line
-
-        for problem in result.problems:
-            typer.echo(f"seed: {problem_line(problem, markup=False)}", err=True)
-        typer.echo(f"seed: the batch was refused ({len(result.problems)} problem"
-                   f"{'s' if len(result.problems) != 1 else ''}); nothing ran", err=True)
-        raise typer.Exit(result.exit_status)
+        refuse(result, "batch")
     document = result.document or {}
     if as_json:
         typer.echo(json.dumps(document, indent=2, default=list))  # its runs: a view made run by run
     counts = document.get("counts", {})
-    shown = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "total")
-    typer.echo(f"seed: batch {result.batch_id} {result.status}: {counts.get('total', 0)} runs ({shown}); "
-               f"{result.folder}/batch.json", err=True)
+    typer.echo(f"seed: batch {result.batch_id} {result.status}: {counts.get('total', 0)} runs "
+               f"({counted(counts, leave_out=('total',))}); {result.folder}/batch.json", err=True)
     if result.status == "interrupted" or not document.get("complete", True):
         typer.echo(f"seed: resume it with: seed batch resume {result.folder}", err=True)
     raise typer.Exit(result.exit_status)
-
-
-def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
-    """Run the batch (``call``), always closing the executor; a batch that cannot start is one line, exit 2."""
-    from ..errors import SeedRunnerError
-
-    try:
-        result = _with_signals(call)
-    except SeedRunnerError as exc:
-        report.stop()
-        _fail(exc)
-    except KeyboardInterrupt:  # before the runs began (the check of the rows): nothing ran, no folder was made
-        report.stop()
-        typer.echo("seed: interrupted; no run was started", err=True)
-        raise typer.Exit(130) from None
-    finally:
-        if executor is not None:  # None: the batch's own, made and closed by resume
-            executor.close(cancel=True)
-    _finish(result, report, as_json)
-
-
-def _fail(exc: Exception) -> None:
-    """One line and the exit status of what went wrong: 2 a batch that cannot start as given (its table, its
-    folder, a run that never fits), 1 an invalid manifest, 4 the engine, the image or the cluster."""
-    from ..errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestError
-
-    status = getattr(exc, "exit_status", None)
-    if status is None:
-        status = 1 if isinstance(exc, InvalidManifestError) else \
-            4 if isinstance(exc, (EngineUnavailableError, ImageNotFoundError)) else 2
-    typer.echo(f"seed: error: {exc}", err=True)
-    raise typer.Exit(status) from None
-
-
-def _with_signals(call: Any) -> Any:
-    """SIGTERM/SIGHUP/SIGQUIT behave like Ctrl-C: every container of the batch is stopped and removed."""
-
-    def terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = {s: signal.signal(s, terminate) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)}
-    try:
-        return call()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @batch_app.command("run")
@@ -217,11 +165,10 @@ def run_command(
         "--output", "-o", help="The batch folder (new or empty); default: a new folder under ./seed-runs.")] = None,
     batch_id: Annotated[Optional[str], typer.Option(
         "--batch-id", help="Name the batch; the id of the batch already in -o DIR resumes it.")] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
-                        ] = None,
-    cpus: Annotated[Optional[float], typer.Option(help="CPUs the runs in flight may declare together.")] = None,
-    mem: Annotated[Optional[float], typer.Option(help="MiB the runs in flight may declare together.")] = None,
-    gpus: Annotated[Optional[float], typer.Option(help="GPUs the runs in flight may declare together.")] = None,
+    parallel: Parallel = None,
+    cpus: Cpus = None,
+    mem: Mem = None,
+    gpus: Gpus = None,
     retries: Annotated[Optional[int], typer.Option(
         min=0, help="Retries of a run that failed for a system reason (default 0; resuming: the batch's).")] = None,
     cache: Annotated[Optional[bool], typer.Option("--cache/--no-cache", help="Use the result cache (SEED_CACHE).")
@@ -231,17 +178,17 @@ def run_command(
     manifest_file: Annotated[Optional[Path], typer.Option("--manifest", help="Use this manifest, not the label.")
                              ] = None,
     executor: Annotated[str, typer.Option(help="local, dask (with --scheduler) or slurm.")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
+    scheduler: Scheduler = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask, Slurm: a folder every worker (node) sees.")
                           ] = None,
-    outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
+    outputs_to: OutputsTo = None,
     partition: Partition = None,
     account: Account = None,
     qos: Qos = None,
     sbatch_options: SbatchOptions = None,
     slurm_python: SlurmPython = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
+    as_json: BatchJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run IMAGE once per row of --table, or per file matched by --each; every row is checked first.
 
@@ -262,10 +209,11 @@ def run_command(
     chosen = _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus, mem, gpus,
                        (partition, account, qos, sbatch_options, slurm_python))
     report = _Report(quiet)
-    _drive(lambda: run_batch(
+    result = drive(lambda: run_batch(
         image, table=table, each=[(n, p or "") for n, p in pairs(each, "--each")], product=product,
         template=template, options=options, folder=output, batch_id=batch_id, executor=chosen, retries=retries,
-        on_start=report.start, on_finished=report.finished, on_progress=report.progress), chosen, report, as_json)
+        on_start=report.start, on_finished=report.finished, on_progress=report.progress), chosen, report)
+    _finish(result, report, as_json)
 
 
 @batch_app.command("resume")
@@ -280,28 +228,27 @@ def resume_command(
     inputs: Annotated[Optional[list[str]], typer.Option(
         "--input", "-i", metavar="NAME=URL", help="A URL input again, for every row whose URL lost credentials.")
     ] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
-                        ] = None,
-    cpus: Annotated[Optional[float], typer.Option(help="CPUs the runs in flight may declare together.")] = None,
-    mem: Annotated[Optional[float], typer.Option(help="MiB the runs in flight may declare together.")] = None,
-    gpus: Annotated[Optional[float], typer.Option(help="GPUs the runs in flight may declare together.")] = None,
+    parallel: Parallel = None,
+    cpus: Cpus = None,
+    mem: Mem = None,
+    gpus: Gpus = None,
     retries: Annotated[Optional[int], typer.Option(
         min=0, help="Retries of a run that failed for a system reason (default: the batch's).")] = None,
     table: Annotated[Optional[Path], typer.Option(
         "--table", help="The batch's table again: each row's secret settings and URL credentials.")] = None,
     executor: Annotated[Optional[str], typer.Option(
         help="local, dask (with --scheduler) or slurm; default: the batch's own (batch.json keeps it).")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
+    scheduler: Scheduler = None,
     shared_dir: Annotated[Optional[Path], typer.Option(help="Dask, Slurm: a folder every worker or node sees.")
                           ] = None,
-    outputs_to: Annotated[Optional[str], typer.Option(help="Dask: copy run folders to this fsspec URL.")] = None,
+    outputs_to: OutputsTo = None,
     partition: Partition = None,
     account: Account = None,
     qos: Qos = None,
     sbatch_options: SbatchOptions = None,
     slurm_python: SlurmPython = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print batch.json at the end.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
+    as_json: BatchJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run again the runs of a batch that did not succeed (the others are kept), on the batch's own executor.
 
@@ -320,11 +267,11 @@ def resume_command(
     chosen = None if executor is None else _executor(executor, scheduler, shared_dir, outputs_to, parallel, cpus,
                                                      mem, gpus, slurm)
     report = _Report(quiet)
-    _drive(lambda: resume_batch(
+    result = drive(lambda: resume_batch(  # executor None: the batch's own, made and closed by resume
         batch, settings=parts.settings, executor=chosen, parallel=parallel, cpus=cpus, mem=mem, gpus=gpus,
         retries=retries, on_start=report.start, on_finished=report.finished, on_progress=report.progress,
-        table=table, file_inputs={n: [str(v) for v in vs] for n, vs in parts.file_inputs.items()}), chosen, report,
-        as_json)
+        table=table, file_inputs={n: [str(v) for v in vs] for n, vs in parts.file_inputs.items()}), chosen, report)
+    _finish(result, report, as_json)
 
 
 def _manifest(path: Path | None) -> Any:

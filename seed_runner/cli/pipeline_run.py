@@ -14,7 +14,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .batch import _executor, _fail, _with_signals
+from .batch import _executor
+from .run_driving import counted, drive, fail, refuse, say_problems
+from .run_options import Parallel, PipelineExecutor, PipelineJson, PipelineSharedDir, Quiet, Scheduler
 
 pipelines_app = typer.Typer(name="pipelines", no_args_is_help=False, add_completion=False,
                             invoke_without_command=True, help="List pipeline runs (`seed pipelines show ID`).")
@@ -96,46 +98,19 @@ def _counted(counts: dict[str, int]) -> str:
 def _finish(result: Any, report: _Report, as_json: bool) -> None:
     report.stop()
     if result.status == "refused":
-        from .render import problem_line
-
-        for problem in result.problems:
-            typer.echo(f"seed: {problem_line(problem, markup=False)}", err=True)
-        typer.echo(f"seed: the pipeline was refused ({len(result.problems)} problem"
-                   f"{'s' if len(result.problems) != 1 else ''}); nothing ran", err=True)
-        raise typer.Exit(result.exit_status)
-    from .render import problem_line
-
-    for problem in result.problems:  # the check's warnings
-        typer.echo(f"seed: {problem_line(problem, markup=False)}", err=True)
+        refuse(result, "pipeline")
+    say_problems(result.problems)  # the check's warnings
     document = result.document or {}
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     for name, step in (document.get("steps") or {}).items():
         if step["state"] == "failed" and step.get("reason"):  # the first cause; the rest were said as they came
             typer.echo(f"seed: {name} {step['state']}: {step['reason']}", err=True)
-    counts = document.get("counts", {})
-    shown = ", ".join(f"{n} {k}" for k, n in counts.items())
-    typer.echo(f"seed: pipeline {result.pipeline_id} {result.status}: {shown}; {result.folder}", err=True)
+    typer.echo(f"seed: pipeline {result.pipeline_id} {result.status}: {counted(document.get('counts', {}))}; "
+               f"{result.folder}", err=True)
     if result.status != "succeeded":
         typer.echo(f"seed: resume it with: seed pipeline resume {result.folder}", err=True)
     raise typer.Exit(result.exit_status)
-
-
-def _drive(call: Any, executor: Any, report: _Report, as_json: bool) -> None:
-    from ..errors import SeedRunnerError
-
-    try:
-        result = _with_signals(call)
-    except SeedRunnerError as exc:
-        report.stop()
-        _fail(exc)
-    except KeyboardInterrupt:  # before any run began: nothing ran
-        report.stop()
-        typer.echo("seed: interrupted; no run was started", err=True)
-        raise typer.Exit(130) from None
-    finally:
-        executor.close(cancel=True)
-    _finish(result, report, as_json)
 
 
 def run_command(
@@ -155,8 +130,7 @@ def run_command(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="The pipeline folder (new or empty); default: a new folder under ./seed-runs.")
     ] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
-                        ] = None,
+    parallel: Parallel = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="After a failure, finish the other branches.")
                           ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step, taking nothing from the cache.")
@@ -164,11 +138,11 @@ def run_command(
     retries: Annotated[int, typer.Option(min=0, help="Retries of a run that failed for a system reason.")] = 0,
     max_items: Annotated[int, typer.Option(min=1, help="The most runs one forEach may make (a larger fan-out is "
                                                        "refused).")] = 10_000,
-    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print pipeline.json at the end.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
+    executor: PipelineExecutor = "local",
+    scheduler: Scheduler = None,
+    shared_dir: PipelineSharedDir = None,
+    as_json: PipelineJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a pipeline: each run starts as soon as the runs it needs have ended; unchanged runs come from the cache.
 
@@ -190,11 +164,11 @@ def run_command(
 
         output = shared_dir / default_folder(file.stem, os.urandom(6).hex()).name
     report = _Report(quiet)
-    _drive(lambda: run_pipeline(
+    result = drive(lambda: run_pipeline(
         file, inputs=dict(parts.file_inputs), json_inputs=dict(parts.json_inputs), settings=given,
         folder=output, executor=chosen, keep_going=keep_going, cache=not no_cache, retries=retries,
-        job_types=mapping, on_start=report.start, on_event=report.event, max_items=max_items), chosen, report,
-        as_json)
+        job_types=mapping, on_start=report.start, on_event=report.event, max_items=max_items), chosen, report)
+    _finish(result, report, as_json)
 
 
 def _settings(settings: list[str] | None, secret_files: list[str] | None) -> dict[str, str]:
@@ -217,18 +191,17 @@ def resume_command(
                                                              "environment).")] = None,
     secret_files: Annotated[Optional[list[str]], typer.Option(
         "--secret", metavar="[STEP.]NAME=FILE", help="A secret setting again, read from FILE.")] = None,
-    parallel: Annotated[Optional[int], typer.Option(min=1, help="Runs at once at most (default: the CPUs).")
-                        ] = None,
+    parallel: Parallel = None,
     keep_going: Annotated[Optional[bool], typer.Option("--keep-going/--stop-at-failure",
                                                        help="Default: as the pipeline was run.")] = None,
     retries: Annotated[Optional[int], typer.Option(min=0, help="Default: the pipeline's.")] = None,
     max_items: Annotated[Optional[int], typer.Option(min=1, help="The most runs one forEach may make; default: "
                                                                  "the pipeline's.")] = None,
-    executor: Annotated[str, typer.Option(help="local, or dask (with --scheduler).")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option(help="The Dask scheduler, tcp://HOST:8786.")] = None,
-    shared_dir: Annotated[Optional[Path], typer.Option(help="Dask: a folder every worker sees.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print pipeline.json at the end.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
+    executor: PipelineExecutor = "local",
+    scheduler: Scheduler = None,
+    shared_dir: PipelineSharedDir = None,
+    as_json: PipelineJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Go on with a pipeline stopped by Ctrl-C, SIGTERM, a crash or a lost worker: no run that succeeded is
     repeated.
@@ -241,9 +214,10 @@ def resume_command(
     chosen = _executor(executor, scheduler, shared_dir if executor == "dask" else None, None, parallel,
                        None, None, None)
     report = _Report(quiet)
-    _drive(lambda: resume_pipeline(
+    result = drive(lambda: resume_pipeline(
         pipeline, settings=given, executor=chosen, keep_going=keep_going, retries=retries,
-        on_start=report.start, on_event=report.event, max_items=max_items), chosen, report, as_json)
+        on_start=report.start, on_event=report.event, max_items=max_items), chosen, report)
+    _finish(result, report, as_json)
 
 
 @pipelines_app.callback()
@@ -264,7 +238,7 @@ def pipelines(
         typer.echo("no pipeline runs recorded yet")
         return
     for r in records:
-        counts = ", ".join(f"{n} {k}" for k, n in (r.get("counts") or {}).items())
+        counts = counted(r.get("counts") or {})
         typer.echo(f"{r['id']}  {r['created'] or '':<24}  {r['status']:<11}  {r['name']}  ({counts})  {r['folder']}")
 
 
@@ -280,9 +254,9 @@ def show(pipeline_id: Annotated[str, typer.Argument(help="A pipeline id (or a un
         folder = find_pipeline(pipeline_id)
         document = st.load(folder).to_dict()
     except st.PipelineFolderError as exc:
-        _fail(SeedRunnerError(str(exc)))
+        fail(SeedRunnerError(str(exc)))
     except SeedRunnerError as exc:
-        _fail(exc)
+        fail(exc)
     document.pop("definition", None)
     typer.echo(json.dumps(document, indent=2))
 
@@ -297,7 +271,7 @@ def _records(prefix: str | None, limit: int | None) -> list[dict[str, Any]]:
         with RunStore.open(create=False) as store:
             return store.pipelines(prefix, limit)
     except StoreError as exc:
-        _fail(exc)
+        fail(exc)
         return []
 
 
