@@ -14,7 +14,7 @@ import queue
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..errors import SeedRunnerError
 from ..executors.base import Footprint, RunFuture, RunOptions
@@ -34,17 +34,49 @@ MAX_BACKOFF_SECONDS = 60.0
 SUMMARY_SECONDS = 1.0
 """batch.json is rewritten at most this often while runs end (and always at the end)..."""
 SUMMARY_SHARE = 0.05
-"""... and less often when it is large: its writing takes at most this share of the time (10,000 runs: a write of
-about 0.2 s, every 4 s)."""
+"""... and less often when it is large: its writing takes at most this share of the time (``Throttle``)."""
 PROGRESS_SECONDS = 0.25
 """The progress callback is called at most this often (and always at the end): counting what runs is O(runs)."""
 
-# Exit statuses of a batch (docs/reference/batch.md).
+# Exit statuses of a batch (docs/reference/batch.md), and of a pipeline.
 EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
+
+T = TypeVar("T")
+
+
+class ExitStatus:
+    """A batch's or a pipeline's result, whose exit status its status decides."""
+
+    status: str
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_BY_STATUS[self.status]
+
+
+class Throttle:
+    """A document rewritten while runs end (batch.json, pipeline.json): at most every ``seconds``, and less often
+    when it is large, so that its writing takes at most ``share`` of the time (10,000 runs: a write of about
+    0.2 s, every 4 s)."""
+
+    def __init__(self, seconds: float, share: float) -> None:
+        self.seconds, self.share = seconds, share
+        self.written = 0.0
+        self.interval = seconds
+
+    def write(self, write: Callable[[], T], force: bool = False) -> T | None:
+        """``write()``'s value, or None when it is not yet time (``force``: now)."""
+        if not force and time.monotonic() - self.written < self.interval:
+            return None
+        began = time.monotonic()
+        written = write()
+        self.written = time.monotonic()
+        self.interval = max(self.seconds, (self.written - began) / self.share)
+        return written
 
 
 @dataclass
-class BatchResult:
+class BatchResult(ExitStatus):
     batch_id: str | None
     folder: Path | None
     status: str
@@ -52,10 +84,6 @@ class BatchResult:
     document: dict[str, Any] | None = None
     """batch.json as written."""
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def exit_status(self) -> int:
-        return EXIT_BY_STATUS[self.status]
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,36 @@ def retryable(document: dict[str, Any]) -> bool:
     return document.get("status") == "error" and error_.get("name") in RETRYABLE
 
 
+def retry_delay(backoff: float, tries: int) -> float:
+    """Seconds before the retry of a run tried ``tries`` times: exponential backoff, capped."""
+    return min(backoff * 2 ** (tries - 1), MAX_BACKOFF_SECONDS)
+
+
+def executor_failure(run_id: str | None, exc: Exception) -> dict[str, Any]:
+    """The result document of a run whose executor failed (not the run): a system error."""
+    return {"run_id": run_id, "status": "error", "run_dir": None,
+            "error": {"name": "runner-failure", "category": "system"},
+            "message": f"the executor failed: {type(exc).__name__}: {exc}"}
+
+
+def end_ended(ended_runs: "queue.SimpleQueue[RunFuture]", futures: Any, ended: Callable[[RunFuture], None],
+              seconds: float) -> None:
+    """``ended`` every run that has ended (runs put in ``ended_runs`` as they end: one put per end, so that the
+    loop never scans every future), waiting up to ``seconds`` for the first. A run no longer in ``futures`` was
+    ended already (by a Ctrl-C)."""
+    try:
+        future = ended_runs.get(timeout=seconds)
+    except queue.Empty:
+        return
+    while True:
+        if future in futures:
+            ended(future)
+        try:
+            future = ended_runs.get_nowait()
+        except queue.Empty:
+            return
+
+
 def _secret_names(manifest: Any) -> set[str]:
     return {s.name for s in manifest.job.interface.settings if s.secret}
 
@@ -104,14 +162,13 @@ class _Drive:
         self.secrets: dict[str, str] = {}  # the secret settings every row shares: records mask them
         """A row without a request in ``requests`` is submitted as its record gives it back (``request_of``)."""
         self.due: list[tuple[float, bf.RunEntry]] = []  # retries waiting for their backoff
-        self.written = 0.0
-        self.interval = SUMMARY_SECONDS
+        self.throttle = Throttle(SUMMARY_SECONDS, SUMMARY_SHARE)
         self.shown = 0.0
         self.final: list[bf.RunEntry] = []  # rows whose last attempt is their last
         self.failed = 0
         self.total = 0
         self.before: dict[int, int] = {}  # each row's attempts before this pass (a resumed row's: none, 0)
-        # Runs that ended, in the order they ended: one put per end, so the loop never scans every future.
+        # Runs that ended, in the order they ended (``end_ended``).
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
 
     def submit(self, entry: bf.RunEntry) -> None:
@@ -134,14 +191,8 @@ class _Drive:
         future.add_done_callback(self.ended_runs.put)
 
     def summary(self, status: str = "running", force: bool = False, full: bool = False) -> dict[str, Any] | None:
-        if not force and time.monotonic() - self.written < self.interval:
-            return None
-        began = time.monotonic()
-        document = bf.write_summary(self.folder, self.header, self.entries, status=status, started=self.started,
-                                    full=full)
-        self.written = time.monotonic()
-        self.interval = max(SUMMARY_SECONDS, (self.written - began) / SUMMARY_SHARE)
-        return document
+        return self.throttle.write(lambda: bf.write_summary(self.folder, self.header, self.entries, status=status,
+                                                            started=self.started, full=full), force)
 
     def progress(self, force: bool = False) -> None:
         if self.on_progress is None or (not force and time.monotonic() - self.shown < PROGRESS_SECONDS):
@@ -161,13 +212,11 @@ class _Drive:
         try:
             document = future.result().document
         except Exception as exc:  # noqa: BLE001 - an executor's own failure: the run is a system error
-            document = {"run_id": future.request.run_id, "status": "error", "run_dir": None,
-                        "error": {"name": "runner-failure", "category": "system"},
-                        "message": f"the executor failed: {type(exc).__name__}: {exc}"}
+            document = executor_failure(future.request.run_id, exc)
         entry.attempts.append(bf.attempt(document))
         tries = len(entry.attempts) - self.before.get(entry.row, 0)  # this pass's: a resumed row retries again
         if retryable(document) and tries <= self.retries:
-            delay = min(self.backoff * 2 ** (tries - 1), MAX_BACKOFF_SECONDS)
+            delay = retry_delay(self.backoff, tries)
             self.due.append((time.monotonic() + delay, entry))
             entry.attempts[-1]["retry_in_seconds"] = delay
             return
@@ -175,17 +224,7 @@ class _Drive:
 
     def wait(self, seconds: float) -> None:
         """End every run that has ended, waiting up to ``seconds`` for the first."""
-        try:
-            future = self.ended_runs.get(timeout=seconds)
-        except queue.Empty:
-            return
-        while True:
-            if future in self.futures:  # not one ended already by a Ctrl-C
-                self.ended(future)
-            try:
-                future = self.ended_runs.get_nowait()
-            except queue.Empty:
-                return
+        end_ended(self.ended_runs, self.futures, self.ended, seconds)
 
     def run(self, todo: list[bf.RunEntry], on_start: Callable[[Path, str], None] | None = None) -> str:
         self.total = len(todo)

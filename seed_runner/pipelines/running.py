@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from ..batches.running import MAX_BACKOFF_SECONDS, retryable
+from ..batches.running import ExitStatus, Throttle, end_ended, executor_failure, retry_delay, retryable
 from ..executors.base import RunFuture, RunOptions
 from ..manifest.model import Manifest
 from ..store.recording import request_record
@@ -25,7 +25,6 @@ from . import state as st
 from .model import Pipeline
 from .plan import MAX_FOR_EACH, PlannedRun, ready
 
-EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "refused": 2, "error": 4, "interrupted": 130}
 WRITE_SECONDS = 0.5
 """pipeline.json is rewritten at most this often while runs end (and always when a step ends)..."""
 WRITE_SHARE = 0.05
@@ -50,7 +49,7 @@ class RunEvent:
 
 
 @dataclass
-class PipelineResult:
+class PipelineResult(ExitStatus):
     """How a pipeline run ended (``run_pipeline``, ``resume_pipeline``): its id, its folder, its status, the
     ``pipeline.json`` document, and the problems that refused it before anything started."""
 
@@ -60,10 +59,6 @@ class PipelineResult:
     """succeeded (every step succeeded or was skipped), failed, error (a system failure), refused, interrupted."""
     document: dict[str, Any] | None = None
     problems: list[Any] = field(default_factory=list)
-
-    @property
-    def exit_status(self) -> int:
-        return EXIT_BY_STATUS[self.status]
 
 
 class Driver:
@@ -86,8 +81,7 @@ class Driver:
         self.ended_runs: queue.SimpleQueue[RunFuture] = queue.SimpleQueue()
         self.stopping = False
         self.interrupted = False
-        self.written = 0.0
-        self.interval = WRITE_SECONDS
+        self.throttle = Throttle(WRITE_SECONDS, WRITE_SHARE)
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -184,31 +178,19 @@ class Driver:
                             run_dir=str(self.state.run_path(run))))
 
     def wait(self, seconds: float) -> None:
-        try:
-            future = self.ended_runs.get(timeout=seconds)
-        except queue.Empty:
-            return
-        while True:
-            if future in self.futures:
-                self.ended(future)
-            try:
-                future = self.ended_runs.get_nowait()
-            except queue.Empty:
-                return
+        end_ended(self.ended_runs, self.futures, self.ended, seconds)
 
     def ended(self, future: RunFuture) -> None:
         run, planned = self.futures.pop(future)
         try:
             document = future.result().document
         except Exception as exc:  # noqa: BLE001 - an executor's own failure: the run is a system error
-            document = {"run_id": run.run_id, "status": "error", "error": {"name": "runner-failure",
-                                                                         "category": "system"},
-                        "message": f"the executor failed: {type(exc).__name__}: {exc}"}
+            document = executor_failure(run.run_id, exc)
         st.take_result(run, document)
         self.event(RunEvent("ended", planned.step, planned.index, run.run_id, run.status, run.message,
                             str(self.state.run_path(run))))
         if retryable(document) and run.attempts <= self.retries and not self.stopping:
-            delay = min(self.backoff * 2 ** (run.attempts - 1), MAX_BACKOFF_SECONDS)
+            delay = retry_delay(self.backoff, run.attempts)
             run.status = "pending"
             self.due.append((time.monotonic() + delay, run, planned))
             return
@@ -237,12 +219,7 @@ class Driver:
         self.stopping = True
         for future in list(self.futures):
             future.cancel("cancelled")
-        for _, run, _ in self.due:
-            run.status = "cancelled"
-        self.due.clear()
-        for run, _ in self.queued:  # never submitted
-            run.status, run.message = "cancelled", "cancelled before it started"
-        self.queued.clear()
+        self.drop_waiting("cancelled")
         downstream = self.pipeline.downstream(name)
         for other, step in self.state.steps.items():
             if step.state == "pending":
@@ -253,6 +230,16 @@ class Driver:
         for other, step in self.state.steps.items():
             if step.state == "running" and not self.futures_of(other):
                 self.step_ended(other)
+
+    def drop_waiting(self, status: str) -> None:
+        """The runs not in the executor's hands end ``status`` (cancelled, interrupted): those waiting for a
+        retry, and those queued, never submitted."""
+        for _, run, _ in self.due:
+            run.status = status
+        self.due.clear()
+        for run, _ in self.queued:
+            run.status, run.message = status, f"{status} before it started"
+        self.queued.clear()
 
     def futures_of(self, name: str) -> list[RunFuture]:
         return [f for f, (_, planned) in self.futures.items() if planned.step == name]
@@ -266,12 +253,7 @@ class Driver:
         for run, _ in list(self.futures.values()):
             run.status = "interrupted"
         self.futures.clear()
-        for _, run, _ in self.due:
-            run.status = "interrupted"
-        self.due.clear()
-        for run, _ in self.queued:  # never submitted
-            run.status, run.message = "interrupted", "interrupted before it started"
-        self.queued.clear()
+        self.drop_waiting("interrupted")
         for step in self.state.steps.values():
             if step.state == "running":
                 step.state = "pending"  # decided again on resume; its succeeded runs are kept
@@ -292,14 +274,9 @@ class Driver:
     # -- records ------------------------------------------------------------------------------------------
 
     def write(self, force: bool = False) -> None:
-        """pipeline.json, at most every ``interval``: a large one (a fan-out of thousands) is written less often,
+        """pipeline.json, at most every WRITE_SECONDS: a large one (a fan-out of thousands) is written less often,
         so that writing it takes at most WRITE_SHARE of the time (as batch.json)."""
-        if not force and time.monotonic() - self.written < self.interval:
-            return
-        began = time.monotonic()
-        st.write(self.state)
-        self.written = time.monotonic()
-        self.interval = max(WRITE_SECONDS, (self.written - began) / WRITE_SHARE)
+        self.throttle.write(lambda: st.write(self.state), force)
 
     def event(self, event: RunEvent) -> None:
         if self.on_event is not None:
