@@ -187,5 +187,21 @@ def unstarted(request: "RunRequest", reason: Reason) -> "RunResult":
     return stopped_before_start(request, reason)
 
 
+def mark_started(future: RunFuture, on_start: Callable[[RunFuture], Any] | None) -> None:
+    """(an executor's own thread) A run's task has begun where it runs: its future is marked running, unless it
+    was cancelled or has ended meanwhile, and ``on_start`` is told; a caller's progress display that fails never
+    stops the thread."""
+    try:
+        if not future.set_running_or_notify_cancel():
+            return
+    except RuntimeError:  # it ended meanwhile
+        return
+    if on_start is not None:
+        try:
+            on_start(future)
+        except Exception:  # noqa: BLE001 - a progress display's failure is not the run's
+            pass
+
+
 def as_completed(futures: Iterable[RunFuture], timeout: float | None = None) -> Iterator[RunFuture]:
     return concurrent.futures.as_completed(list(futures), timeout)  # type: ignore[arg-type]

@@ -57,7 +57,8 @@ except ImportError as exc:
 
 from ..errors import SeedRunnerError
 from ..runtime.cancellation import Reason
-from .base import ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, unstarted, with_run_id
+from .base import (ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, mark_started, unstarted,
+                   with_run_id)
 from .dask_cluster import (RESOURCE_NAMES, DaskClusterError, Workers, connect, probe_shared_dir, share_marker,
                            wait_for_workers)
 from .dask_task import Placement
@@ -294,16 +295,7 @@ class DaskExecutor(ExecutorBase):
         if future.running():  # a second start: its first worker died, and Dask runs it again
             self._worker_died = True
             return
-        try:
-            if not future.set_running_or_notify_cancel():
-                return
-        except RuntimeError:  # it ended meanwhile
-            return
-        if self._on_start is not None:
-            try:
-                self._on_start(future)
-            except Exception:  # noqa: BLE001 - a caller's progress display never stops the cluster's thread
-                pass
+        mark_started(future, self._on_start)
 
     def _ended(self, future: DaskRunFuture, dask_future: Any) -> None:
         """(Dask's callback thread) The task ended: its future gets its result, exactly once."""
@@ -350,7 +342,8 @@ def _absent_or_empty(folder: Path) -> bool:
 
 
 def _result_of(future: DaskRunFuture, dask_future: Any, executor: DaskExecutor) -> "RunResult":
-    from .dask_outputs import ended_in, keep_record, lost
+    from .dask_outputs import ended_in
+    from .recording import keep_record, lost
 
     if dask_future.status == "finished":
         delivered = dask_future.result()

@@ -21,8 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .recording import restate
+
 if TYPE_CHECKING:
-    from ..runtime.plan import RunRequest
     from ..runtime.runner import RunResult
 
 _SKIPPED = ("work/inputs",)
@@ -119,52 +120,6 @@ def store_record(run_id: str) -> dict[str, Any] | None:
             return store.get(run_id)
     except StoreError:
         return None
-
-
-def restate(run_id: str, *, run_dir: str | None = None, document: dict[str, Any] | None = None) -> None:
-    """Change a recorded run: its folder (moved to ``outputs_to``), or its end (from ``document``)."""
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open() as store:
-            try:
-                record: dict[str, Any] | None = store.get(run_id)
-            except StoreError:
-                record = None
-            if run_dir is not None and record is not None:
-                record["run_dir"] = run_dir
-                store.record_started(record)  # the whole row again, with the new folder
-            if document is not None:
-                store.record_finished(document, record)  # inserts a row of the document when none is there
-    except StoreError:
-        pass  # a store that cannot be written never changes a run's outcome (as in the runner)
-
-
-def keep_record(record: dict[str, Any] | None) -> None:
-    """Write a worker's record of a run into this machine's run store (the same row when they share one)."""
-    if record is None:
-        return
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open() as store:
-            store.record_started(record)
-    except StoreError:
-        pass
-
-
-def lost(request: "RunRequest", name: str, message: str) -> "RunResult":
-    """The result of a run that no worker could finish (its worker died too often, the task failed): a system
-    error, recorded in this machine's run store."""
-    from ..runtime.outcome import system_failure
-    from ..runtime.runner import RunResult, stopped_before_start
-
-    outcome = system_failure(name, message)
-    base = stopped_before_start(request)  # the document's shape, without a folder
-    document = {**base.document, "status": outcome.status, "error": outcome.error.to_dict(),  # type: ignore[union-attr]
-                "message": message}
-    restate(str(request.run_id), document=document)
-    return RunResult(outcome, document, None)
 
 
 def ended_in(run_dir: str | None) -> "RunResult | None":

@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import SeedRunnerError
 from ..runtime.cancellation import Reason
-from .base import DoesNotFit, ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, with_run_id
+from .base import (DoesNotFit, ExecutorBase, ExecutorClosed, Footprint, RunFuture, RunOptions, mark_started,
+                   with_run_id)
 from .slurm_commands import SlurmError, SlurmRefused, sbatch_test  # noqa: F401 - SlurmError: exported
 from .slurm_watch import Watch
 
@@ -250,16 +251,7 @@ class SlurmExecutor(ExecutorBase):
 
     def started(self, future: RunFuture) -> None:
         """(the watch thread) A task announced its start."""
-        try:
-            if not future.set_running_or_notify_cancel():
-                return
-        except RuntimeError:  # it ended meanwhile
-            return
-        if self._on_start is not None:
-            try:
-                self._on_start(future)
-            except Exception:  # noqa: BLE001 - a caller's progress display never stops the watch
-                pass
+        mark_started(future, self._on_start)
 
     def __del__(self) -> None:  # a forgotten executor still stops its thread
         try:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .recording import keep_record, restate
+from .recording import lost as recorded_lost
 
 if TYPE_CHECKING:
     from ..runtime.plan import RunRequest
@@ -59,72 +62,6 @@ def from_folder(request: "RunRequest") -> "RunResult | None":
 def lost(request: "RunRequest", message: str, slurm_job: str | None, name: str = "worker-lost") -> "RunResult":
     """A run Slurm ended (or lost) before it finished: a system error (``worker-lost``, which a batch retries),
     the message naming Slurm's reason; written in its folder when it has one, and in this machine's store."""
-    from ..runtime.outcome import system_failure
-    from ..runtime.runner import RunResult, stopped_before_start
-
-    outcome = system_failure(name, message)
-    base = stopped_before_start(request)  # the document's shape, without a folder
     run_dir = Path(str(request.run_dir))
-    kept = run_dir if (run_dir / "outputs").is_dir() else None
-    earlier = _document(run_dir) if kept else None
-    document = {**(earlier or base.document), "status": outcome.status,
-                "error": outcome.error.to_dict(), "message": message}  # type: ignore[union-attr]
-    if kept is not None:
-        document["run_dir"] = str(kept)
-        _write(kept / "result.json", document)
-    restate(str(request.run_id), document=document, executor_job=f"slurm:{slurm_job}" if slurm_job else None)
-    return RunResult(outcome, document, kept)
-
-
-def unstarted(request: "RunRequest", reason: str) -> "RunResult":
-    from ..runtime.runner import stopped_before_start
-
-    return stopped_before_start(request, reason)
-
-
-def _document(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
-def _write(path: Path, document: dict[str, Any]) -> None:
-    from ..runtime.atomic import write_text_atomically
-
-    try:
-        write_text_atomically(path, json.dumps(document, indent=2) + "\n", encoding="ascii")
-    except OSError:
-        pass
-
-
-def keep_record(record: dict[str, Any] | None) -> None:
-    """A node's record of a run, written into this machine's run store (the same row when they share one)."""
-    if record is None:
-        return
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open() as store:
-            store.record_started(record)
-    except StoreError:
-        pass  # a store that cannot be written never changes a run's outcome (as in the runner)
-
-
-def restate(run_id: str, *, document: dict[str, Any], executor_job: str | None = None) -> None:
-    """Record a run's end (from ``document``), and its Slurm job, in this machine's store."""
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open() as store:
-            try:
-                record: dict[str, Any] | None = store.get(run_id)
-            except StoreError:
-                record = None
-            if record is not None and executor_job:
-                store.record_started({**record, "executor_job": executor_job})
-            store.record_finished(document, record)
-    except StoreError:
-        pass
-
+    return recorded_lost(request, name, message, kept=run_dir if (run_dir / "outputs").is_dir() else None,
+                         executor_job=f"slurm:{slurm_job}" if slurm_job else None)

@@ -338,9 +338,9 @@ def _under(folder: Path, probed: Path) -> bool:
 
 
 def _unstarted(task: "Task", reason: str) -> Any:
-    from .slurm_results import unstarted
+    from .base import unstarted
 
-    return unstarted(task.future.request, reason)
+    return unstarted(task.future.request, reason)  # type: ignore[arg-type]
 
 
 def _lost(task: "Task", message: str, name: str = "worker-lost") -> Any:
