@@ -99,3 +99,20 @@ def wait_for(client: httpx.Client, job_id: str, statuses: tuple[str, ...] = ("su
 
 def sleeper_label() -> str:
     return json.dumps(SLEEPER_MANIFEST)
+
+
+def secret_manifest(name: str) -> dict[str, Any]:
+    """A job ``name`` that takes a secret setting (API_KEY, echoed to its log and written to its output USED)
+    and a plain one (REGION): what the tests of secrets never shown build, each file under a name of its own."""
+    return {
+        "seedVersion": "1.0.0",
+        "job": {
+            "name": name, "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "Secret",
+            "description": "Uses a secret setting", "maintainer": {"name": "t", "email": "t@example.com"},
+            "timeout": 60,
+            "interface": {"command": "sh -c 'echo key=${API_KEY}; echo ${API_KEY} > ${OUTPUT_DIR}/used.txt'",
+                          "settings": [{"name": "API_KEY", "secret": True}, {"name": "REGION"}],
+                          "outputs": {"files": [{"name": "USED", "pattern": "used.txt",
+                                                 "mediaType": "text/plain"}]}},
+        },
+    }

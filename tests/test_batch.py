@@ -164,29 +164,14 @@ def test_ctrl_c_stops_every_container_and_marks_the_unfinished_runs(tmp_path: Pa
 
 
 def test_on_a_terminal_a_progress_bar_counts_the_runs(tmp_path: Path) -> None:
-    import os
-    import pty
+    from .terminal import on_a_terminal
 
     (tmp_path / "data").mkdir()
     for i in range(3):
         (tmp_path / "data" / f"in{i}.png").write_bytes(PNG.read_bytes())
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([SEED, "batch", WATERMARK, "--each", "INPUT_IMAGE=data/*.png", "-o", "out"],
-                            cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower,
-                            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    assert proc.wait(60) == 0
-    text = seen.decode("utf-8", "replace")
+    status, text = on_a_terminal(["batch", WATERMARK, "--each", "INPUT_IMAGE=data/*.png", "-o", "out"], tmp_path,
+                                 timeout=60)
+    assert status == 0, text
     assert "3/3" in text and "0 running" in text  # the bar's last state
     assert "seed: row 1 succeeded" not in text  # no plain lines on a terminal
     assert "succeeded: 3 runs (3 succeeded)" in text

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +23,7 @@ from seed_runner.executors import LocalExecutor, RunOptions
 from seed_runner.runtime.plan import RunRequest
 
 from .test_batch import CHECKER, SEED
+from .loopback import serving
 
 pytestmark = pytest.mark.engine
 
@@ -55,13 +55,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Handler) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def files_holding(root: Path, secrets: list[str], *, but: Path | None = None) -> list[str]:

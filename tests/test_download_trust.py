@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,9 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seed_runner.inputs import resolve_url_inputs
 from seed_runner.inputs.download_cache import DownloadCache
-from seed_runner.runtime.plan import PlanError, RunRequest
+from seed_runner.runtime.plan import PlanError
+
+from .loopback import serving
+from .test_url_inputs import _resolve, seed_home  # noqa: F401 - seed_home: autouse, a store of the test's own
 
 SEED = str(Path(sys.executable).with_name("seed"))
 WATERMARK = "image-watermark-0.1.0-seed:0.1.0"
@@ -94,28 +95,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.handle_error = lambda request, address: None
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(autouse=True)
-def seed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "seed-home"
-    monkeypatch.setenv("SEED_HOME", str(home))
-    monkeypatch.delenv("SEED_MAX_DOWNLOAD", raising=False)
-    monkeypatch.delenv("SEED_DOWNLOAD_TIMEOUT", raising=False)
-    return home
-
-
-def _resolve(url: str, **kwargs: object) -> Path:
-    request = resolve_url_inputs(RunRequest(image="x", file_inputs={"INPUT": [url]}), progress=False, **kwargs)
-    return Path(request.file_inputs["INPUT"][0])
+    with serving(_Handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _overwrite(path: Path, data: bytes) -> None:

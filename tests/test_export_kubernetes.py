@@ -4,12 +4,9 @@ a BusyBox container (downloads from a loopback HTTP server, writes a valid INPUT
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,6 +18,7 @@ from seed_runner.api import load_manifest
 from seed_runner.export.kubernetes import ExportProblem, KubernetesRequest, kubernetes_job
 from seed_runner.runtime.command import expand_command
 from tests.kubelet_expansion import kubelet_expand
+from tests.loopback import serving_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = str(Path(sys.executable).with_name("seed"))
@@ -127,11 +125,8 @@ def http_files(tmp_path: Path) -> Iterator[str]:
     served.mkdir()
     (served / "a.csv").write_text("1\n2\n3\n")
     (served / "b.txt").write_text("10\n20\n")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving_folder(served) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.engine

@@ -26,6 +26,7 @@ from seed_runner.export.kubernetes import ExportProblem, KubernetesRequest, kube
 from seed_runner.runtime.command import expand_command
 from tests.conftest import CLEAN_MANIFEST
 from tests.kubelet_expansion import kubelet_expand
+from tests.loopback import serving_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = str(Path(sys.executable).with_name("seed"))
@@ -160,18 +161,12 @@ HOSTILE_NAMES = ["q'uote.txt", 'd"q.txt', "sub$(echo${IFS}PWNED1>&2).txt", "tick
 
 @pytest.fixture
 def hostile_server(tmp_path: Path) -> Any:
-    import functools
-    import http.server
-
     served = tmp_path / "served"
     served.mkdir()
     for index, name in enumerate(HOSTILE_NAMES):
         (served / name).write_text("x" * (index + 1))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving_folder(served) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.engine

@@ -3,40 +3,18 @@ last state; no plain line a run (those are for pipes), and the final line said."
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .pipeline_fixtures import EXAMPLE, SEED, home, text_jobs  # noqa: F401
+from .pipeline_fixtures import EXAMPLE, home, text_jobs  # noqa: F401
+from .terminal import on_a_terminal
 
 pytestmark = pytest.mark.engine
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run ``seed ARGS`` with a pty as its terminal; its exit status and everything it wrote there."""
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([SEED, *args], cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
-                            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    return proc.wait(120), seen.decode("utf-8", "replace")
 
 
 def last_frame(text: str) -> dict[str, str]:

@@ -20,7 +20,8 @@ from seed_runner.engine.runner_identity import RUN_LABEL
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import _build  # noqa: E402
 from ogc_schemas import check  # noqa: E402
-from serve_fixture import SEED, SLEEPER, Server, sleeper_label, wait_for  # noqa: E402
+from serve_fixture import SEED, SLEEPER, Server, secret_manifest, sleeper_label, wait_for  # noqa: E402
+from loopback import serving, text_handler  # noqa: E402
 
 pytestmark = pytest.mark.engine
 STATS = "python-stats-1.0.0-seed:1.0.0"
@@ -273,56 +274,30 @@ def test_owslib_lists_describes_and_executes(server: Server) -> None:
 
 
 def test_a_reference_to_the_servers_own_machine_fails_the_job_unless_allowed(tmp_path: Path, sleeper: str) -> None:
-    import http.server
-    import threading
-
-    class Files(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Length", "6")
-            self.end_headers()
-            self.wfile.write(b"hello\n")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
-    threading.Thread(target=files.serve_forever, daemon=True).start()
-    href = f"http://127.0.0.1:{files.server_address[1]}/data.txt"
-    body = {"inputs": {"SECONDS": 0, "INPUT": {"href": href}}}
-    env_home = tmp_path / "a"
-    env_home.mkdir()
-    refusing = Server(env_home, "--images", "serve-test-*").start()
-    try:
-        with refusing.client() as client:
-            info = client.post("/processes/serve-test-sleep/execution", json=body,
-                               headers={"Prefer": "respond-async"}).json()
-            failed = check("statusInfo", wait_for(client, info["jobID"]))
-            assert failed["status"] == "failed" and "loopback" in failed["message"]
-    finally:
-        refusing.stop()
-    allowing = Server(tmp_path, "--images", "serve-test-*", "--allow-url", "127.0.0.1").start()
-    try:
-        with allowing.client() as client:
-            results = client.post("/processes/serve-test-sleep/execution", json=body).json()
-            assert client.get(results["COPY"]["href"]).content == b"hello\n"
-    finally:
-        allowing.stop()
-        files.shutdown()
+    with serving(text_handler(b"hello\n", content_type=None)) as port:
+        body = {"inputs": {"SECONDS": 0, "INPUT": {"href": f"http://127.0.0.1:{port}/data.txt"}}}
+        env_home = tmp_path / "a"
+        env_home.mkdir()
+        refusing = Server(env_home, "--images", "serve-test-*").start()
+        try:
+            with refusing.client() as client:
+                info = client.post("/processes/serve-test-sleep/execution", json=body,
+                                   headers={"Prefer": "respond-async"}).json()
+                failed = check("statusInfo", wait_for(client, info["jobID"]))
+                assert failed["status"] == "failed" and "loopback" in failed["message"]
+        finally:
+            refusing.stop()
+        allowing = Server(tmp_path, "--images", "serve-test-*", "--allow-url", "127.0.0.1").start()
+        try:
+            with allowing.client() as client:
+                results = client.post("/processes/serve-test-sleep/execution", json=body).json()
+                assert client.get(results["COPY"]["href"]).content == b"hello\n"
+        finally:
+            allowing.stop()
 
 
 SECRET_JOB = "serve-test-secret-1.0.0-seed:1.0.0"
-SECRET_MANIFEST = {
-    "seedVersion": "1.0.0",
-    "job": {
-        "name": "serve-test-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "Secret",
-        "description": "Uses a secret setting", "maintainer": {"name": "t", "email": "t@example.com"},
-        "timeout": 60,
-        "interface": {"command": "sh -c 'echo key=${API_KEY}; echo ${API_KEY} > ${OUTPUT_DIR}/used.txt'",
-                      "settings": [{"name": "API_KEY", "secret": True}, {"name": "REGION"}],
-                      "outputs": {"files": [{"name": "USED", "pattern": "used.txt", "mediaType": "text/plain"}]}},
-    },
-}
+SECRET_MANIFEST = secret_manifest("serve-test-secret")
 
 
 def test_settings_come_from_the_servers_configuration_and_secrets_are_never_shown(

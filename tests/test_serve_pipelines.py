@@ -20,7 +20,8 @@ from seed_runner.engine.runner_identity import RUN_LABEL
 sys.path.insert(0, str(Path(__file__).parent))
 from ogc_schemas import check  # noqa: E402
 from pipeline_fixtures import EXAMPLE, text_jobs  # noqa: E402,F401
-from serve_fixture import SEED, Server, wait_for  # noqa: E402
+from serve_fixture import SEED, Server, secret_manifest, wait_for  # noqa: E402
+from loopback import serving, text_handler  # noqa: E402
 
 pytestmark = pytest.mark.engine
 TEXT = b"hello world\nsecond line\nthird\n"
@@ -187,17 +188,7 @@ def test_a_pipeline_with_errors_refuses_to_start_in_one_line(tmp_path: Path, tex
 
 
 SECRET_JOB = "serve-pipeline-test-secret-1.0.0-seed:1.0.0"
-SECRET_MANIFEST = {
-    "seedVersion": "1.0.0",
-    "job": {
-        "name": "serve-pipeline-test-secret", "jobVersion": "1.0.0", "packageVersion": "1.0.0", "title": "Secret",
-        "description": "Uses a secret setting", "maintainer": {"name": "t", "email": "t@example.com"},
-        "timeout": 60,
-        "interface": {"command": "sh -c 'echo key=${API_KEY}; echo ${API_KEY} > ${OUTPUT_DIR}/used.txt'",
-                      "settings": [{"name": "API_KEY", "secret": True}, {"name": "REGION"}],
-                      "outputs": {"files": [{"name": "USED", "pattern": "used.txt", "mediaType": "text/plain"}]}},
-    },
-}
+SECRET_MANIFEST = secret_manifest("serve-pipeline-test-secret")
 SECRETIVE = f"""\
 seedPipeline: "1.0"
 name: secretive
@@ -275,25 +266,9 @@ def test_a_pipeline_job_running_when_its_server_is_stopped_ends_failed(tmp_path:
 
 def test_a_pipeline_s_reference_is_fetched_by_the_server_under_its_address_rules(tmp_path: Path,
                                                                                text_jobs: Any) -> None:
-    import http.server
-    import threading
-
-    class Text(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(TEXT)))
-            self.end_headers()
-            self.wfile.write(TEXT)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    local = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Text)
-    threading.Thread(target=local.serve_forever, daemon=True).start()
-    href = f"http://127.0.0.1:{local.server_address[1]}/in.txt"
     shout = _write(tmp_path, "shout.yaml", EXAMPLE)
-    try:
+    with serving(text_handler(TEXT)) as port:
+        href = f"http://127.0.0.1:{port}/in.txt"
         for allowed, expected in (((), "failed"), (("--allow-url", "127.0.0.1"), "successful")):
             server = Server(tmp_path, *NO_IMAGES, "--pipeline", str(shout), *allowed).start()
             try:
@@ -310,35 +285,17 @@ def test_a_pipeline_s_reference_is_fetched_by_the_server_under_its_address_rules
                         assert client.get(result["SHOUTED"]["href"]).content == TEXT.upper()
             finally:
                 server.stop()
-    finally:
-        local.shutdown()
 
 
 def test_an_accepted_pipeline_job_runs_after_its_server_was_killed(tmp_path: Path, text_jobs: Any) -> None:
-    import http.server
     import threading
 
     answer = threading.Event()
-
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            answer.wait(120)  # the job stays accepted while its reference is fetched
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(TEXT)))
-            self.end_headers()
-            self.wfile.write(TEXT)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    local = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    local.daemon_threads = True
-    threading.Thread(target=local.serve_forever, daemon=True).start()
-    href = f"http://127.0.0.1:{local.server_address[1]}/in.txt"
     args = (*NO_IMAGES, "--pipeline", str(_write(tmp_path, "shout.yaml", EXAMPLE)), "--allow-url", "127.0.0.1")
-    server = Server(tmp_path, *args).start()
-    try:
+    # The job stays accepted while its reference is fetched: the answer waits for the server's kill.
+    with serving(text_handler(TEXT, before=lambda: answer.wait(120))) as port:
+        href = f"http://127.0.0.1:{port}/in.txt"
+        server = Server(tmp_path, *args).start()
         with server.client() as client:
             job_id = client.post("/processes/shout/execution", json={"inputs": {"TEXT": {"href": href}}},
                                  headers={"Prefer": "respond-async"}).json()["jobID"]
@@ -353,5 +310,3 @@ def test_an_accepted_pipeline_job_runs_after_its_server_was_killed(tmp_path: Pat
                 assert client.get(result["SHOUTED"]["href"]).content == TEXT.upper()
         finally:
             again.stop()
-    finally:
-        local.shutdown()

@@ -23,6 +23,8 @@ from seed_runner.inputs.download_cache import DownloadCache
 from seed_runner.inputs.urls import file_name, parse_size, redact
 from seed_runner.runtime.plan import PlanError, RunRequest
 
+from .loopback import serving
+
 REPO = Path(__file__).resolve().parents[1]
 SEED = str(Path(sys.executable).with_name("seed"))
 WATERMARK = "image-watermark-0.1.0-seed:0.1.0"
@@ -96,14 +98,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.handle_error = lambda request, address: None  # a client that gave up (timeout, limit) is expected
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +107,7 @@ def seed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "seed-home"
     monkeypatch.setenv("SEED_HOME", str(home))
     monkeypatch.delenv("SEED_MAX_DOWNLOAD", raising=False)
+    monkeypatch.delenv("SEED_DOWNLOAD_TIMEOUT", raising=False)
     return home
 
 
