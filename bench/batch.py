@@ -37,6 +37,23 @@ def manifest() -> dict:
         "interface": {"command": "true ${INPUT}", "inputs": {"files": [{"name": "INPUT"}]}}}}
 
 
+def build_job(docker: str, folder: Path) -> None:
+    """The bench job's image (IMAGE: BASE with the manifest as its label), built in ``folder``."""
+    label = json.dumps(manifest(), separators=(",", ":"))
+    (folder / "Dockerfile").write_text(f"FROM {BASE}\n")
+    subprocess.run([docker, "build", "-q", "--label", f"com.ngageoint.seed.manifest={label}", "-t", IMAGE,
+                    str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def input_files(folder: Path, count: int) -> list[Path]:
+    """``count`` one-line input files, made in ``folder`` (new)."""
+    folder.mkdir()
+    files = [folder / f"in{i:05d}.txt" for i in range(count)]
+    for i, path in enumerate(files):
+        path.write_text(f"{i}\n")
+    return files
+
+
 def peak_rss_kib(pid: int, done: threading.Event, box: dict[str, int]) -> None:
     """The process's VmHWM (its own peak resident set), read until it ends."""
     while not done.is_set():
@@ -85,15 +102,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["SEED_HOME"] = str(root / "seed-home")
-        label = json.dumps(manifest(), separators=(",", ":"))
-        (root / "Dockerfile").write_text(f"FROM {BASE}\n")
-        subprocess.run([docker, "build", "-q", "--label", f"com.ngageoint.seed.manifest={label}", "-t", IMAGE,
-                        str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        build_job(docker, root)
         for count in (args.runs, max(1, args.runs // 4)):
-            files = root / f"files{count}"
-            files.mkdir()
-            for i in range(count):
-                (files / f"in{i:05d}.txt").write_text(f"{i}\n")
+            input_files(root / f"files{count}", count)
         xargs_docker(docker, 4, args.parallel)  # warm the engine
         ours, floor, peaks = [], [], {}
         for i in range(args.repeat):

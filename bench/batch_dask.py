@@ -17,7 +17,6 @@ Needs the engine and the base image (make images), and the dask extra (make setu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.dask_cluster: the tests' real cluster
 
-from batch import BASE, IMAGE, manifest, xargs_docker  # noqa: E402 - bench/batch.py: the same job, the same floor
+from batch import IMAGE, build_job, input_files, xargs_docker  # noqa: E402 - bench/batch.py: the same job, the same floor
 
 from tests.dask_cluster import WorkerSpec, start_cluster  # noqa: E402
 
@@ -73,14 +72,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["SEED_HOME"] = str(root / "seed-home")  # the workers inherit it: a store of their own
-        label = json.dumps(manifest(), separators=(",", ":"))
-        (root / "Dockerfile").write_text(f"FROM {BASE}\n")
-        subprocess.run([docker, "build", "-q", "--label", f"com.ngageoint.seed.manifest={label}", "-t", IMAGE,
-                        str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        (root / "files").mkdir()
-        files = [root / "files" / f"in{i:05d}.txt" for i in range(args.runs)]
-        for i, path in enumerate(files):
-            path.write_text(f"{i}\n")
+        build_job(docker, root)
+        files = input_files(root / "files", args.runs)
         cluster = start_cluster([WorkerSpec(f"w{i}", nthreads=1, resources="CPU=1,MEM=2048") for i in range(2)],
                                 root / "dask")
         try:

@@ -18,7 +18,6 @@ Needs the engine, the base image (make images) and a Slurm cluster (scripts/ensu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from batch import BASE, IMAGE, manifest  # noqa: E402 - bench/batch.py: the same job
+from batch import IMAGE, build_job, input_files  # noqa: E402 - bench/batch.py: the same job
 
 
 def through(executor_kind: str, files: list[Path], out: Path) -> dict[str, float]:
@@ -97,14 +96,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.getcwd()) as tmp:  # below the working folder: the node sees it
         root = Path(tmp)
         os.environ["SEED_HOME"] = str(root / "seed-home")
-        label = json.dumps(manifest(), separators=(",", ":"))
-        (root / "Dockerfile").write_text(f"FROM {BASE}\n")
-        subprocess.run([docker, "build", "-q", "--label", f"com.ngageoint.seed.manifest={label}", "-t", IMAGE,
-                        str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        (root / "files").mkdir()
-        files = [root / "files" / f"in{i:05d}.txt" for i in range(args.runs)]
-        for i, path in enumerate(files):
-            path.write_text(f"{i}\n")
+        build_job(docker, root)
+        files = input_files(root / "files", args.runs)
         try:
             through("local", files[:4], root / "warm-local")
             through("slurm", files[:4], root / "warm-slurm")
