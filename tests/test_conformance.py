@@ -117,7 +117,7 @@ def test_select_takes_parts_of_ids_and_globs() -> None:
 
 
 def test_the_docs_table_is_the_catalog() -> None:
-    page = (REPO / "docs/how-to/conformance.md").read_text()
+    page = (REPO / "docs/reference/conformance.md").read_text()
     assert catalog.markdown_table() in page
 
 
