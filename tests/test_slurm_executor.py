@@ -77,6 +77,15 @@ def recorded(run_id: str) -> dict[str, Any]:
         return store.get(run_id)
 
 
+def recorded_or_none(run_id: str) -> dict[str, Any] | None:
+    from seed_runner.store.runstore import RunNotFound
+
+    try:
+        return recorded(run_id)
+    except RunNotFound:  # its start is recorded by a thread of the node's runner
+        return None
+
+
 def image_of(build_image: Any, manifest: Any) -> str:
     return build_image(labels={LABEL: json.dumps(manifest.data, default=dict)})
 
@@ -127,6 +136,8 @@ def test_cancel_stops_a_running_run_and_a_pending_one_never_starts(slurm: None, 
         running, pending = (executor.submit(RunRequest(image=busybox_image), long) for _ in range(2))
         wait_until(lambda: running.running(), timeout=120)
         wait_until(lambda: containers_of(docker_client, [str(running.run_id)]), timeout=60)
+        going = wait_until(lambda: recorded_or_none(str(running.run_id)), timeout=60)
+        assert going["status"] == "running" and going["executor_job"] == f"slurm:{running.slurm_job}"
         assert show_job(str(pending.slurm_job))["JobState"] == "PENDING"
         assert pending.cancel() and running.cancel()
         ran, never = running.result(timeout=120), pending.result(timeout=120)

@@ -132,6 +132,8 @@ def run_task(folder: Path, task: str) -> int:
 
         options = replace(options, manifest=Manifest.from_dict(manifest_document))
     job = slurm_job_here()
+    if job:  # recorded with the run's start: `seed runs` names the Slurm job while it runs
+        request = replace(request, executor_job=f"slurm:{job}")
     write_atomically(folder / f"{task}.started", (job or "").encode("ascii", "replace"))
     from ..runtime.runner import run, stopped_before_start
 

@@ -48,6 +48,9 @@ class RunRequest:
     """The pipeline this run belongs to (`seed pipeline run`), kept in the run store."""
     input_runs: tuple[str, ...] = ()
     """The runs whose outputs this run reads (a pipeline's, or a future's), kept in the run store."""
+    executor_job: str | None = None
+    """Where an executor placed this run (``slurm:JOB_TASK``), kept in the run store from the run's start, so
+    that `seed runs` shows it while the run goes; executors set it, users need not."""
     read_only_mounts: Sequence[str] = ()
     """Mounts (by name) given read-only whatever mode the manifest declares: `seed test` mounts a case's host
     folders so, since a case file may come from a stranger."""

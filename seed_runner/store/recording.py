@@ -122,6 +122,7 @@ def _start(context: dict[str, Any], request: Any, plan: Any, image: Any) -> dict
             "batch_id": getattr(request, "batch_id", None),
             "pipeline_id": getattr(request, "pipeline_id", None),
             "input_runs": list(getattr(request, "input_runs", ()) or ()) or None,
+            "executor_job": getattr(request, "executor_job", None),
             "digest": getattr(image, "id", None), "job_name": job.name, "job_version": job.job_version,
             "package_version": job.package_version, "status": "running", "run_dir": str(plan.run_dir),
             "inputs": inputs, "json_inputs": req["json_inputs"], "settings": req["settings"],
