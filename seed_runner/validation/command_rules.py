@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from ..runtime.command import CommandSyntaxError, parse_command
+from ..runtime.command_parser import CommandSyntaxError, command_references
 from ..problems import Finding, error, warning
 from ..manifest.names import INPUT_METADATA, OUTPUT_DIR, allocated_variable, normalize_name
 from .rules import FILE_INPUTS, FILE_OUTPUTS, JSON_INPUTS, MOUNTS, SCALARS, SETTINGS, Document
@@ -24,11 +24,11 @@ def command_findings(doc: Document | dict, image_env: Iterable[str] = ()) -> lis
     if not isinstance(command, str):
         return []
     try:
-        parsed = parse_command(command)
+        references = command_references(command)
     except CommandSyntaxError as exc:
         code = exc.code if exc.code.startswith("command-") else f"command-{exc.code}"
         return [error(code, PATH, str(exc))]
-    return list(_reference_findings(doc, parsed.references, set(image_env)))
+    return list(_reference_findings(doc, references, set(image_env)))
 
 
 def _reference_findings(doc: Document, references, image_env: set[str]) -> Iterator[Finding]:
