@@ -6,21 +6,22 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..errors import EngineUnavailableError, ImageNotFoundError
 from ..problems import Finding, Severity, error, has_errors
 from ..manifest.image import ImageInfo
 from ..manifest.json_limits import printable, value_findings
 from ..manifest.jsontext import MAX_DOCUMENT_BYTES, json_kind
-from ..manifest.model import Manifest
-from ..manifest.sourcemap import place_findings
 from ..manifest.sources import Source, read_file, read_regular_file, resolve
 from .command_rules import command_findings
 from .image_rules import image_document, image_name_findings
 from .reports import name_bytes, utf8_text
 from .rules import Document, rule_findings
 from .schema_findings import schema_findings
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: `seed validate`'s text output needs neither
+    from ..manifest.model import Manifest
 
 __all__ = ["ImageReader", "ValidationResult", "validate_document", "validate_image_info", "validate_mapping",
            "validate_sources"]
@@ -40,10 +41,12 @@ class ValidationResult:
     its findings carry their line and column in it."""
 
     @cached_property
-    def manifest(self) -> Manifest | None:
+    def manifest(self) -> "Manifest | None":
         """The typed manifest, when the document has no errors (built on first use)."""
         if self.document is None or not self.valid:
             return None
+        from ..manifest.model import Manifest
+
         return Manifest.from_dict(self.document)
 
     @property
@@ -138,7 +141,7 @@ def _checked_source(source: Source, read_image: ImageReader | None, positions: b
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
         return _validate_image(source, read_image)
-    stamp = _stamp(source.path)
+    stamp = _stamp(source.path) if positions else None
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
         findings += _validate_parsed(document)
@@ -169,6 +172,8 @@ def _placed(findings: list[Finding], path: Path, stamp: tuple[int, int, int] | N
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return findings
+    from ..manifest.sourcemap import place_findings
+
     return place_findings(findings, text)
 
 

@@ -42,10 +42,21 @@ class Document:
     Rules read it defensively: a value of the wrong type is treated as absent (the schema reports it).
     """
 
+    __slots__ = ("raw", "_arrays", "_items", "_named", "_variables")
+
     def __init__(self, raw: dict):
         self.raw = raw
+        # The arrays the rules walk, found in one pass (``value`` of each path, without walking it again).
+        job = _member(raw, "job")
+        face = _member(job, "interface")
+        inputs, outputs = _member(face, "inputs"), _member(face, "outputs")
+        self._arrays: dict[Path, Any] = {
+            FILE_INPUTS: inputs.get("files"), JSON_INPUTS: inputs.get("json"), FILE_OUTPUTS: outputs.get("files"),
+            JSON_OUTPUTS: outputs.get("json"), MOUNTS: face.get("mounts"), SETTINGS: face.get("settings"),
+            SCALARS: _member(job, "resources").get("scalar"), ERRORS: job.get("errors")}
         self._items: dict[Path, list[tuple[Path, dict]]] = {}
         self._named: dict[Path, list[tuple[Path, str]]] = {}
+        self._variables: list[tuple[Path, str, str]] | None = None
 
     def value(self, path: Path) -> Any:
         """The value at ``path``, or None when any step is missing or of the wrong type."""
@@ -60,8 +71,8 @@ class Document:
         """(path, element) for every object in the array at ``path``."""
         found = self._items.get(path)
         if found is None:
-            array = self.value(path)
-            found = [((*path, i), e) for i, e in enumerate(array) if isinstance(e, dict)] \
+            array = self._arrays[path] if path in self._arrays else self.value(path)
+            found = [(path + (i,), e) for i, e in enumerate(array) if isinstance(e, dict)] \
                 if isinstance(array, list) else []
             self._items[path] = found
         return found
@@ -70,18 +81,25 @@ class Document:
         """(path of the name member, name) for every element of the array at ``path`` with a string name."""
         found = self._named.get(path)
         if found is None:
-            found = [((*p, "name"), e["name"]) for p, e in self.items(path) if isinstance(e.get("name"), str)]
+            found = [(p + ("name",), name) for p, e in self.items(path) if isinstance(name := e.get("name"), str)]
             self._named[path] = found
         return found
 
     def declared_scalars(self) -> list[str]:
         return [name for _, name in self.named(SCALARS)]
 
-    def variable_names(self) -> Iterator[tuple[Path, str, str]]:
+    def variable_names(self) -> list[tuple[Path, str, str]]:
         """(path, name, kind) of every element that becomes an environment variable."""
-        for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
-            for path, name in self.named(group):
-                yield path, name, KIND_LABELS[group]
+        if self._variables is None:
+            self._variables = [(path, name, KIND_LABELS[group])
+                               for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS) for path, name in self.named(group)]
+        return self._variables
+
+
+def _member(node: dict, key: str) -> dict:
+    """``node[key]`` when it is an object, else an empty one (the rules treat a value of the wrong type as absent)."""
+    value = node.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _is_number(value: Any) -> bool:
