@@ -13,6 +13,7 @@ from ..problems import Finding, Severity, error, has_errors
 from ..manifest.image import ImageInfo
 from ..manifest.json_limits import printable, value_findings
 from ..manifest.jsontext import MAX_DOCUMENT_BYTES, json_kind
+from ..manifest.names import image_name
 from ..manifest.sources import Source, read_file, read_regular_file, resolve
 from .command_rules import command_findings
 from .image_rules import image_document, image_name_findings
@@ -69,7 +70,9 @@ class ValidationResult:
         """The result as `seed validate --json` has it. Every text is valid UTF-8: a name (or a message naming
         it) with bytes that are not UTF-8 shows each as U+FFFD, and ``sourceBytes`` / ``fileBytes`` then hold
         the name's own bytes, percent-encoded (``reports.name_bytes``)."""
-        job = self.manifest.job if self.manifest else None
+        # The document's own members, as the typed manifest has them: building it only to read five costs more
+        # than validating did.
+        job = self.document["job"] if self.document is not None and self.valid else None
         data: dict[str, Any] = {
             "source": utf8_text(self.source),
             "kind": self.kind,
@@ -77,8 +80,8 @@ class ValidationResult:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "job": None if job is None else {
-                "name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
-                "title": job.title, "image": self.manifest.image_name},
+                "name": job["name"], "jobVersion": job["jobVersion"], "packageVersion": job["packageVersion"],
+                "title": job["title"], "image": image_name(job["name"], job["jobVersion"], job["packageVersion"])},
             "file": None if self.file is None else utf8_text(self.file),
             "findings": [{k: utf8_text(v) if isinstance(v, str) else v for k, v in f.to_dict().items()}
                          for f in self.findings],
