@@ -28,7 +28,8 @@ class Source:
     name: str
     """What the user named (a path as given, an image reference), for messages."""
     kind: SourceKind
-    path: Path | None = None
+    path: Path | str | None = None
+    """The file to read (a manifest found by ``--recursive`` keeps the text the search made)."""
     problem: Finding | None = field(default=None, compare=False)
     """Set when the source could not even be located."""
 
@@ -44,7 +45,7 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
         if recursive:
             found = find_manifests(path)
             if found:
-                return [Source(p, "file", Path(p)) for p in found]
+                return [Source(p, "file", p) for p in found]  # text: 3,000 Path objects cost 10 ms
             return [Source(text, "directory", path, error(
                 "missing-manifest", "$", f"no {MANIFEST_FILE} anywhere below {text}; check the directory"))]
         manifest = path / MANIFEST_FILE
@@ -112,7 +113,7 @@ def read_regular_file(path: str | Path, limit: int = MAX_DOCUMENT_BYTES) -> byte
     return b"".join(chunks)
 
 
-def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
+def read_file(path: str | Path, name: str) -> tuple[Any, list[Finding]]:
     """Read and parse a manifest file; never raises for a bad file."""
     try:
         data = read_regular_file(path)

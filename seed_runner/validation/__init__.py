@@ -151,7 +151,7 @@ def _checked_source(source: Source, read_image: ImageReader | None, positions: b
     return _result(source, document, _placed(findings, source.path, stamp) if positions else findings)
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+def _stamp(path: str | Path) -> tuple[int, int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
@@ -159,7 +159,7 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def _placed(findings: list[Finding], path: Path, stamp: tuple[int, int, int] | None) -> list[Finding]:
+def _placed(findings: list[Finding], path: str | Path, stamp: tuple[int, int, int] | None) -> list[Finding]:
     """The findings with their line and column in the file. The file is read again only when there are
     findings to place (a valid manifest costs nothing), and its positions are used only when it is still the
     file that was validated (same inode, size and modification time)."""
