@@ -332,8 +332,8 @@ def parse_command(command: str) -> ParsedCommand:
 # Most commands are blanks, plain words and ${NAME}, $NAME or ${NAME<op>word} with a plain word: no quotes,
 # backslashes, nested expansions, tildes, braces or comments. Such a command cannot fail to parse, and its
 # references are read by two patterns in a few microseconds instead of the parser's 30 (a validator needs only
-# them). Anything else goes through the parser. Every loop is possessive: no input makes the pattern backtrack.
-# tests/test_command.py holds this reading to the parser's on generated commands.
+# them). Anything else goes through the parser. The loops are possessive: no input makes the pattern backtrack.
+# tests/test_command_references.py holds this reading to the parser's on generated commands.
 _V = r"(?:[A-Za-z][A-Za-z0-9_]*+|_[A-Za-z0-9_]++)"  # a name; "_" alone is a special parameter
 _PLAIN = r"[A-Za-z0-9_./=:,@%+\-]"  # top-level text that no rule of check_word or command() looks at
 _WORD = r"[A-Za-z0-9_./=:,@%+\- \t#]"  # an operator's word (read as unquoted: blanks, '#' are plain there)
