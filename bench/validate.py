@@ -6,8 +6,9 @@ Prints one line per figure:
   - the same for in-memory documents (`validate_document`), which isolates parsing from file I/O;
   - manifests per second through the CLI as a pipeline uses it: `seed validate --recursive DIR > file` over
     3,000 files (human output to a file, so plain lines; and `--json` to a file), start-up included;
-  - the same on 3,000 copies of a manifest with three warnings (name, timeout, error code), against the same
-    number of clean manifests in the same run (interleaved rounds, medians): the ratio says what findings cost;
+  - the same on 3,000 manifests with three warnings (name, timeout, error code), each with its own names and
+    texts, against the same number of clean manifests varied alike, in the same run (interleaved rounds,
+    medians): the ratio says what findings cost;
   - the median wall time of `seed validate one.json` against `python3 -c pass` measured in the same run, and
     the difference (target: at most 150 ms above the floor).
 
@@ -88,6 +89,20 @@ def with_three_warnings() -> dict:
     return doc
 
 
+def varied(doc: dict, i: int) -> dict:
+    """``doc`` made the ``i``-th of its corpus: its own job name, title, description and input name (with the
+    command that uses it), so that no two manifests are the same and no cache of any kind could answer for a
+    copy; the findings stay the same."""
+    doc = copy.deepcopy(doc)
+    job = doc["job"]
+    job["name"], job["title"] = f"{job['name']}-{i}", f"Job {i}"
+    job["description"] = f"{job['description']} Copy {i} of the corpus."
+    face = job["interface"]
+    face["inputs"]["files"][0]["name"] = f"INPUT_FILE_{i}"
+    face["command"] = face["command"].replace("${INPUT_FILE}", f"${{INPUT_FILE_{i}}}")
+    return doc
+
+
 def write_jobs(root: Path, docs: list[object], indent: int | None = None) -> Path:
     for i, doc in enumerate(docs):
         folder = root / f"j{i}"
@@ -112,11 +127,12 @@ def cli_rate(seed: str, docs: list[object], *extra: str) -> float:
 
 
 def findings_against_clean(seed: str, count: int, rounds: int, *extra: str) -> tuple[float, float]:
-    """(manifests/s on ``count`` copies of a manifest with three warnings, the same on clean copies): medians of
-    ``rounds`` interleaved calls each, so that machine noise hits both alike. Indented as people write them."""
+    """(manifests/s on ``count`` manifests with three warnings, the same on clean ones): medians of ``rounds``
+    interleaved calls each, so that machine noise hits both alike. Indented as people write them; each
+    manifest differs from the others in its names and texts (``varied``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        warned = write_jobs(Path(tmp) / "warned", [with_three_warnings()] * count, indent=2)
-        clean = write_jobs(Path(tmp) / "clean", [CLEAN_MANIFEST] * count, indent=2)
+        warned = write_jobs(Path(tmp) / "warned", [varied(with_three_warnings(), i) for i in range(count)], indent=2)
+        clean = write_jobs(Path(tmp) / "clean", [varied(CLEAN_MANIFEST, i) for i in range(count)], indent=2)
         warned_times, clean_times = [], []
         for _ in range(rounds):
             warned_times.append(cli_seconds(seed, warned, *extra))

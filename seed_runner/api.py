@@ -15,7 +15,10 @@ from .errors import EngineUnavailableError, ImageNotFoundError, InvalidManifestE
 from .problems import has_errors
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable
+
     from .engine.client import Engine
+    from .manifest.image import ImageInfo
     from .manifest.model import Manifest
     from .validation import ValidationResult
 
@@ -43,10 +46,25 @@ def validate_all(sources: Iterable[str | Path], *, recursive: bool = False, engi
     call with files only never connects). ``positions``: give each finding of a file its ``line`` and
     ``column`` (False skips that work and leaves them None, for a caller that does not show them).
     """
-    from .engine.images import image_reader
     from .validation import validate_sources
 
-    return validate_sources(sources, recursive=recursive, read_image=image_reader(engine), positions=positions)
+    return validate_sources(sources, recursive=recursive, read_image=_image_reader(engine), positions=positions)
+
+
+def _image_reader(engine: "Engine | None") -> "Callable[[str], ImageInfo]":
+    """``engine.images.image_reader(engine)``, imported on the first image: a call with files only never loads
+    the engine client (a few milliseconds of every `seed validate`'s start)."""
+    reader: "Callable[[str], ImageInfo] | None" = None
+
+    def read(reference: str) -> "ImageInfo":
+        nonlocal reader
+        if reader is None:
+            from .engine.images import image_reader
+
+            reader = image_reader(engine)
+        return reader(reference)
+
+    return read
 
 
 def load_manifest(source: str | Path | Mapping[str, Any], *, engine: "Engine | None" = None) -> "Manifest":

@@ -89,6 +89,22 @@ def test_recursive_finds_every_manifest_below(tmp_path: Path, write_manifest: Ca
     assert [r.valid for r in results] == [True, False]
 
 
+def test_recursive_follows_no_link_to_a_directory_and_takes_a_link_to_a_file(tmp_path: Path,
+                                                                             write_manifest: Callable) -> None:
+    # What os.walk finds (the search reads each directory once, without it).
+    target = write_manifest(CLEAN_MANIFEST, "jobs/real")
+    (tmp_path / "jobs" / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "jobs" / "node_modules" / "x" / "seed.manifest.json").write_text("{}")
+    (tmp_path / "jobs" / "dir" / "seed.manifest.json").mkdir(parents=True)  # a directory of that name
+    (tmp_path / "jobs" / "linked").symlink_to(tmp_path / "jobs" / "real", target_is_directory=True)
+    (tmp_path / "jobs" / "file").mkdir()
+    (tmp_path / "jobs" / "file" / "seed.manifest.json").symlink_to(target)
+    results = validate_all([tmp_path / "jobs"], recursive=True)
+    assert [Path(r.source).relative_to(tmp_path / "jobs").as_posix() for r in results] == [
+        "file/seed.manifest.json", "real/seed.manifest.json"]
+    assert all(r.valid for r in results)
+
+
 def test_one_bad_source_does_not_stop_the_others(tmp_path: Path, write_manifest: Callable) -> None:
     good = write_manifest(CLEAN_MANIFEST, "good")
     empty = write_manifest(b"", "empty")

@@ -186,3 +186,23 @@ def test_warnings_keep_a_manifest_valid_unless_strict(manifest: dict) -> None:
     result = validate(manifest)
     assert result.valid and result.is_valid(strict=False)
     assert not result.is_valid(strict=True)
+
+
+def test_unknown_variable_message_says_which_mount_or_output_has_that_name(manifest: dict) -> None:
+    """A reference to a mount or an output says that it injects nothing (the one declared last, when a mount and
+    an output both have that name); another reference says that nothing injects it."""
+    iface(manifest)["outputs"]["files"].append({"name": "reference", "pattern": "ref*.txt"})
+    iface(manifest).update(command="${INPUT_FILE} ${RESULT} ${REFERENCE} ${VERBOSE} ${RESULT}")
+    messages = [f.message for f in validate(manifest).findings if f.code == "command-unknown-variable"]
+    assert messages == [
+        "${RESULT} at column 15 expands to nothing: it names output 'RESULT' (outputs inject no variable; write "
+        "under ${OUTPUT_DIR}); the command is expanded by the runner, not by a shell in the container",
+        "${REFERENCE} at column 25 expands to nothing: it names output 'reference' (outputs inject no variable; "
+        "write under ${OUTPUT_DIR}); the command is expanded by the runner, not by a shell in the container",
+        "${VERBOSE} at column 38 expands to nothing: no input, setting or resource of the manifest injects it; the "
+        "command is expanded by the runner, not by a shell in the container",
+    ]
+    iface(manifest)["outputs"]["files"].pop()
+    (finding,) = [f for f in validate(manifest).findings if "REFERENCE" in f.message]
+    assert "it names mount 'REFERENCE' (mounts inject no variable; use its container path '/reference')" \
+        in finding.message

@@ -92,19 +92,16 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest", refuse_huge_nu
         text = data.removeprefix("\ufeff")
     if not text.strip():
         return None, [error("empty-document", "$", _empty_message(what))]
-    duplicates_seen = False
+    members = 0
 
-    def object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal duplicates_seen
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
-        duplicates_seen = True
-        return _mark_duplicates(pairs)
+    def count_members(obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal members
+        members += len(obj)
+        return obj
 
     numbers = NumberGuard()
     try:
-        value = json.loads(text, object_pairs_hook=object_hook, parse_constant=_reject_constant,
+        value = json.loads(text, object_hook=count_members, parse_constant=_reject_constant,
                            parse_int=numbers.parse_int, parse_float=numbers.parse_float)
     except json.JSONDecodeError as exc:
         hint = ""
@@ -123,9 +120,28 @@ def parse_json_text(data: bytes | str, *, what: str = "manifest", refuse_huge_nu
         if unfit:  # too deep: placed at the bracket that opens one level too many (the other findings by path)
             return None, [f.at(*_too_deep_at(text)) if f.code == "too-deeply-nested" else f for f in unfit]
     findings: list[Finding] = []
-    if duplicates_seen:
-        value = _strip_duplicates(value, (), findings)
+    if members != text.count(":") and members != _structural_colons(text):
+        # A member name appeared twice in an object (the parsed objects kept fewer members than the text has
+        # colons between a name and its value): read again, noting each object's pairs, to say where.
+        value = _strip_duplicates(json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant,
+                                             parse_int=numbers.parse_int, parse_float=numbers.parse_float),
+                                  (), findings)
     return value, findings
+
+
+# A JSON string token (the text parsed already, so the first quote found opens one).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _structural_colons(text: str) -> int:
+    """The colons of JSON ``text`` outside strings: one a member, so the number of members the text holds. (The
+    cheaper ``text.count(":")`` also counts colons inside strings: it is exact only when no string holds one.)"""
+    return _STRING.sub("", text).count(":")
+
+
+def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _mark_duplicates(pairs)
 
 
 def _too_deep(text: str, what: str) -> Finding:

@@ -28,7 +28,8 @@ class Source:
     name: str
     """What the user named (a path as given, an image reference), for messages."""
     kind: SourceKind
-    path: Path | None = None
+    path: Path | str | None = None
+    """The file to read (a manifest found by ``--recursive`` keeps the text the search made)."""
     problem: Finding | None = field(default=None, compare=False)
     """Set when the source could not even be located."""
 
@@ -44,7 +45,7 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
         if recursive:
             found = find_manifests(path)
             if found:
-                return [Source(str(p), "file", p) for p in found]
+                return [Source(p, "file", p) for p in found]  # text: 3,000 Path objects cost 10 ms
             return [Source(text, "directory", path, error(
                 "missing-manifest", "$", f"no {MANIFEST_FILE} anywhere below {text}; check the directory"))]
         manifest = path / MANIFEST_FILE
@@ -58,13 +59,30 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
     return [Source(text, "image")]
 
 
-def find_manifests(root: Path) -> list[Path]:
+def find_manifests(root: Path | str) -> list[str]:
+    """Every seed.manifest.json below ``root``, sorted as text (comparing Path objects is 10 times slower).
+
+    What ``os.walk(root)`` finds, with one ``scandir`` a directory and nothing more: a symbolic link to a
+    directory is not followed, a directory that cannot be read is skipped, and so are SKIPPED_DIRECTORIES."""
     found = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRECTORIES)
-        if MANIFEST_FILE in files:
-            found.append(os.path.join(directory, MANIFEST_FILE))
-    return [Path(path) for path in sorted(found)]  # sorted as text: comparing Path objects is 10x slower
+    pending = [os.fspath(root)]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        if entry.name == MANIFEST_FILE:
+                            found.append(entry.path)
+                    elif entry.name not in SKIPPED_DIRECTORIES and not entry.is_symlink():
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return sorted(found)
 
 
 class NotARegularFile(OSError):
@@ -95,7 +113,7 @@ def read_regular_file(path: str | Path, limit: int = MAX_DOCUMENT_BYTES) -> byte
     return b"".join(chunks)
 
 
-def read_file(path: Path, name: str) -> tuple[Any, list[Finding]]:
+def read_file(path: str | Path, name: str) -> tuple[Any, list[Finding]]:
     """Read and parse a manifest file; never raises for a bad file."""
     try:
         data = read_regular_file(path)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["CommandSyntaxError", "VariableReference", "ParsedCommand", "parse_command"]
+__all__ = ["CommandSyntaxError", "VariableReference", "ParsedCommand", "command_references", "parse_command"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RUNS = {"top": re.compile(r"[^ \t\n'\"\\$`;|&<>()]+"), "op": re.compile(r"[^'\"\\$`}/<>]+"),  # plain text
@@ -327,3 +327,26 @@ def parse_command(command: str) -> ParsedCommand:
     parser = _Parser(command)
     words = parser.command()
     return ParsedCommand(command, tuple(parser.refs), words)
+
+
+# Most commands are blanks, plain words and ${NAME}, $NAME or ${NAME<op>word} with a plain word: no quotes,
+# backslashes, nested expansions, tildes, braces or comments. Such a command cannot fail to parse, and its
+# references are read by two patterns in a few microseconds instead of the parser's 30 (a validator needs only
+# them). Anything else goes through the parser. The loops are possessive: no input makes the pattern backtrack.
+# tests/test_command_references.py holds this reading to the parser's on generated commands.
+_V = r"(?:[A-Za-z][A-Za-z0-9_]*+|_[A-Za-z0-9_]++)"  # a name; "_" alone is a special parameter
+_PLAIN = r"[A-Za-z0-9_./=:,@%+\-]"  # top-level text that no rule of check_word or command() looks at
+_WORD = r"[A-Za-z0-9_./=:,@%+\- \t#]"  # an operator's word (read as unquoted: blanks, '#' are plain there)
+_PATTERN = r"[A-Za-z0-9_.=:,@%+\- \t#]"  # ${V/p/r}'s p, which ends at '/'
+_SIMPLE = re.compile(
+    rf"(?:[ \t]|{_PLAIN}|\${_V}(?![A-Za-z0-9_])|\$\{{{_V}(?:\}}|(?::-|:\+|##|%%|-|\+|#|%){_WORD}*+\}}"
+    rf"|/[/#%]?{_PATTERN}*+(?:/{_WORD}*+)?\}}))*+")
+_REFERENCE = re.compile(rf"\$(?:\{{({_V})(:-|:\+|##|%%|//|-|\+|#|%|/[#%]?)?|({_V}))")
+
+
+def command_references(command: str) -> tuple[VariableReference, ...]:
+    """``parse_command(command).references``, read without building the words when the command is simple
+    (see _SIMPLE); raises ``CommandSyntaxError`` as ``parse_command`` does."""
+    if _SIMPLE.fullmatch(command) is None:
+        return parse_command(command).references
+    return tuple([VariableReference(m[1] or m[3], m[2], False, m.start()) for m in _REFERENCE.finditer(command)])

@@ -6,21 +6,23 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..errors import EngineUnavailableError, ImageNotFoundError
 from ..problems import Finding, Severity, error, has_errors
 from ..manifest.image import ImageInfo
 from ..manifest.json_limits import printable, value_findings
 from ..manifest.jsontext import MAX_DOCUMENT_BYTES, json_kind
-from ..manifest.model import Manifest
-from ..manifest.sourcemap import place_findings
+from ..manifest.names import image_name
 from ..manifest.sources import Source, read_file, read_regular_file, resolve
 from .command_rules import command_findings
 from .image_rules import image_document, image_name_findings
 from .reports import name_bytes, utf8_text
 from .rules import Document, rule_findings
 from .schema_findings import schema_findings
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: `seed validate`'s text output needs neither
+    from ..manifest.model import Manifest
 
 __all__ = ["ImageReader", "ValidationResult", "validate_document", "validate_image_info", "validate_mapping",
            "validate_sources"]
@@ -40,10 +42,12 @@ class ValidationResult:
     its findings carry their line and column in it."""
 
     @cached_property
-    def manifest(self) -> Manifest | None:
+    def manifest(self) -> "Manifest | None":
         """The typed manifest, when the document has no errors (built on first use)."""
         if self.document is None or not self.valid:
             return None
+        from ..manifest.model import Manifest
+
         return Manifest.from_dict(self.document)
 
     @property
@@ -66,7 +70,9 @@ class ValidationResult:
         """The result as `seed validate --json` has it. Every text is valid UTF-8: a name (or a message naming
         it) with bytes that are not UTF-8 shows each as U+FFFD, and ``sourceBytes`` / ``fileBytes`` then hold
         the name's own bytes, percent-encoded (``reports.name_bytes``)."""
-        job = self.manifest.job if self.manifest else None
+        # The document's own members, as the typed manifest has them: building it only to read five costs more
+        # than validating did.
+        job = self.document["job"] if self.document is not None and self.valid else None
         data: dict[str, Any] = {
             "source": utf8_text(self.source),
             "kind": self.kind,
@@ -74,8 +80,8 @@ class ValidationResult:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "job": None if job is None else {
-                "name": job.name, "jobVersion": job.job_version, "packageVersion": job.package_version,
-                "title": job.title, "image": self.manifest.image_name},
+                "name": job["name"], "jobVersion": job["jobVersion"], "packageVersion": job["packageVersion"],
+                "title": job["title"], "image": image_name(job["name"], job["jobVersion"], job["packageVersion"])},
             "file": None if self.file is None else utf8_text(self.file),
             "findings": [{k: utf8_text(v) if isinstance(v, str) else v for k, v in f.to_dict().items()}
                          for f in self.findings],
@@ -138,14 +144,14 @@ def _checked_source(source: Source, read_image: ImageReader | None, positions: b
         return ValidationResult(source.name, source.kind, (source.problem,))
     if source.kind == "image":
         return _validate_image(source, read_image)
-    stamp = _stamp(source.path)
+    stamp = _stamp(source.path) if positions else None
     document, findings = read_file(source.path, source.name)
     if document is not None or not findings:
         findings += _validate_parsed(document)
     return _result(source, document, _placed(findings, source.path, stamp) if positions else findings)
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+def _stamp(path: str | Path) -> tuple[int, int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
@@ -153,7 +159,7 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def _placed(findings: list[Finding], path: Path, stamp: tuple[int, int, int] | None) -> list[Finding]:
+def _placed(findings: list[Finding], path: str | Path, stamp: tuple[int, int, int] | None) -> list[Finding]:
     """The findings with their line and column in the file. The file is read again only when there are
     findings to place (a valid manifest costs nothing), and its positions are used only when it is still the
     file that was validated (same inode, size and modification time)."""
@@ -169,6 +175,8 @@ def _placed(findings: list[Finding], path: Path, stamp: tuple[int, int, int] | N
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return findings
+    from ..manifest.sourcemap import place_findings
+
     return place_findings(findings, text)
 
 

@@ -32,6 +32,8 @@ ERRORS: Path = ("job", "errors")
 SYSTEM_DIRECTORIES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin",
                       "/sys", "/usr")
 
+_SYSTEM_PREFIXES = tuple(d + "/" for d in SYSTEM_DIRECTORIES)
+
 KIND_LABELS = {FILE_INPUTS: "input", JSON_INPUTS: "json input", SETTINGS: "setting", FILE_OUTPUTS: "output",
                JSON_OUTPUTS: "json output", MOUNTS: "mount", ERRORS: "error", SCALARS: "resource"}
 
@@ -42,10 +44,37 @@ class Document:
     Rules read it defensively: a value of the wrong type is treated as absent (the schema reports it).
     """
 
+    __slots__ = ("raw", "job", "_items", "_named", "_variables")
+
     def __init__(self, raw: dict):
         self.raw = raw
+        self.job = job = _member(raw, "job")
+        """``raw["job"]`` when it is an object, else an empty one."""
+        # Every array the rules walk, read in one pass: its objects, and those of them with a string name.
+        face = _member(job, "interface")
+        inputs, outputs = _member(face, "inputs"), _member(face, "outputs")
         self._items: dict[Path, list[tuple[Path, dict]]] = {}
         self._named: dict[Path, list[tuple[Path, str]]] = {}
+        for path, array in ((FILE_INPUTS, inputs.get("files")), (JSON_INPUTS, inputs.get("json")),
+                            (FILE_OUTPUTS, outputs.get("files")), (JSON_OUTPUTS, outputs.get("json")),
+                            (MOUNTS, face.get("mounts")), (SETTINGS, face.get("settings")),
+                            (SCALARS, _member(job, "resources").get("scalar")), (ERRORS, job.get("errors"))):
+            self._read_array(path, array)
+        self._variables: list[tuple[Path, str, str]] | None = None
+
+    def _read_array(self, path: Path, array: Any) -> None:
+        items: list[tuple[Path, dict]] = []
+        named: list[tuple[Path, str]] = []
+        if isinstance(array, list):
+            for i, element in enumerate(array):
+                if isinstance(element, dict):
+                    where = path + (i,)
+                    items.append((where, element))
+                    name = element.get("name")
+                    if isinstance(name, str):
+                        named.append((where + ("name",), name))
+        self._items[path] = items
+        self._named[path] = named
 
     def value(self, path: Path) -> Any:
         """The value at ``path``, or None when any step is missing or of the wrong type."""
@@ -58,30 +87,31 @@ class Document:
 
     def items(self, path: Path) -> list[tuple[Path, dict]]:
         """(path, element) for every object in the array at ``path``."""
-        found = self._items.get(path)
-        if found is None:
-            array = self.value(path)
-            found = [((*path, i), e) for i, e in enumerate(array) if isinstance(e, dict)] \
-                if isinstance(array, list) else []
-            self._items[path] = found
-        return found
+        if path not in self._items:
+            self._read_array(path, self.value(path))
+        return self._items[path]
 
     def named(self, path: Path) -> list[tuple[Path, str]]:
         """(path of the name member, name) for every element of the array at ``path`` with a string name."""
-        found = self._named.get(path)
-        if found is None:
-            found = [((*p, "name"), e["name"]) for p, e in self.items(path) if isinstance(e.get("name"), str)]
-            self._named[path] = found
-        return found
+        if path not in self._named:
+            self._read_array(path, self.value(path))
+        return self._named[path]
 
     def declared_scalars(self) -> list[str]:
-        return [name for _, name in self.named(SCALARS)]
+        return [name for _, name in self._named[SCALARS]]
 
-    def variable_names(self) -> Iterator[tuple[Path, str, str]]:
+    def variable_names(self) -> list[tuple[Path, str, str]]:
         """(path, name, kind) of every element that becomes an environment variable."""
-        for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS):
-            for path, name in self.named(group):
-                yield path, name, KIND_LABELS[group]
+        if self._variables is None:
+            self._variables = [(path, name, KIND_LABELS[group])
+                               for group in (FILE_INPUTS, JSON_INPUTS, SETTINGS) for path, name in self.named(group)]
+        return self._variables
+
+
+def _member(node: dict, key: str) -> dict:
+    """``node[key]`` when it is an object, else an empty one (the rules treat a value of the wrong type as absent)."""
+    value = node.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _is_number(value: Any) -> bool:
@@ -93,7 +123,7 @@ def _is_number(value: Any) -> bool:
 
 def resources_need_scalar(doc: Document) -> Iterator[Finding]:
     """Rule 2: the spec makes ``scalar`` required; the official schema's check does nothing."""
-    resources = doc.value(("job", "resources"))
+    resources = doc.job.get("resources")
     if isinstance(resources, dict) and "scalar" not in resources:
         yield error("missing-scalar", json_path((*SCALARS[:2], "scalar")),
                     "resources has no 'scalar' list; declare at least cpus, mem and disk, "
@@ -107,24 +137,24 @@ def mount_paths(doc: Document) -> Iterator[Finding]:
         path = mount.get("path")
         if not isinstance(path, str):
             continue
-        where = json_path((*element_path, "path"))
         if not path.startswith("/"):
-            yield error("mount-path-not-absolute", where,
+            yield error("mount-path-not-absolute", json_path(element_path + ("path",)),
                         f"mount path {path!r} must be an absolute path inside the container, e.g. '/{path.lstrip('./')}'")
             continue
         norm = posixpath.normpath(path)
         norm = "/" if norm == "//" else norm
+        where = element_path + ("path",)  # made a JSON path only for a finding
         if norm in seen:
-            yield warning("duplicate-mount-path", where,
+            yield warning("duplicate-mount-path", json_path(where),
                           f"mount path {path!r} is also used by {json_path(seen[norm])}; "
                           "two mounts at one path hide each other, give each its own path")
-        seen.setdefault(norm, (*element_path, "path"))
-        if norm == "/" or any(norm == d or norm.startswith(d + "/") for d in SYSTEM_DIRECTORIES):
-            yield warning("mount-path-system", where,
+        seen.setdefault(norm, where)
+        if norm == "/" or norm in SYSTEM_DIRECTORIES or norm.startswith(_SYSTEM_PREFIXES):
+            yield warning("mount-path-system", json_path(where),
                           f"mount path {path!r} covers a system directory of the container; "
                           "mount under a directory of your own such as /data")
         elif norm == layout.ROOT or norm.startswith(layout.ROOT + "/"):
-            yield warning("mount-path-reserved", where,
+            yield warning("mount-path-reserved", json_path(where),
                           f"mount path {path!r} is inside {layout.ROOT}, where seed-runner places inputs and "
                           "outputs; choose another path")
 
@@ -230,24 +260,24 @@ def error_codes(doc: Document) -> Iterator[Finding]:
         code = spec.get("code")
         if not isinstance(code, int) or isinstance(code, bool):
             continue
-        where = json_path((*element_path, "code"))
+        where = element_path + ("code",)  # made a JSON path only for a finding
         if code in seen:
-            yield warning("duplicate-error-code", where,
+            yield warning("duplicate-error-code", json_path(where),
                           f"exit code {code} is already declared by error '{seen[code]}'; only the first is used, "
                           "give each error its own code")
         else:
             seen[code] = str(spec.get("name"))
         if code == 0:
-            yield warning("error-code-zero", where, "exit code 0 means success and can never report an error; "
-                                                     "use a code from 1 to 255")
+            yield warning("error-code-zero", json_path(where),
+                          "exit code 0 means success and can never report an error; use a code from 1 to 255")
         elif not 0 < code <= 255:
-            yield warning("error-code-out-of-range", where,
+            yield warning("error-code-out-of-range", json_path(where),
                           f"exit code {code} cannot occur (exit codes are 0-255); use a code from 1 to 255")
 
 
 def non_positive_values(doc: Document) -> Iterator[Finding]:
     """Rule 11: timeout <= 0, negative resource values and multipliers."""
-    timeout = doc.value(("job", "timeout"))
+    timeout = doc.job.get("timeout")
     if _is_number(timeout) and timeout <= 0:
         meaning = "0 means no limit at all" if timeout == 0 else "a negative timeout is meaningless"
         yield warning("timeout-not-positive", "$.job.timeout",
@@ -262,18 +292,19 @@ def non_positive_values(doc: Document) -> Iterator[Finding]:
 
 def image_name_rules(doc: Document) -> Iterator[Finding]:
     """Rule 13: the image name <name>-<jobVersion>-seed:<packageVersion> must be legal for Docker."""
-    name = doc.value(("job", "name"))
+    job = doc.job
+    name = job.get("name")
     if isinstance(name, str) and name != name.lower():
         yield warning("image-name-uppercase", "$.job.name",
                       f"job name {name!r} has upper-case letters, which Docker image names cannot; "
                       f"use {suggested_job_name(name)!r}")  # invalid-name's suggestion too: one fix
     for member in ("jobVersion", "packageVersion"):
-        version = doc.value(("job", member))
+        version = job.get(member)
         if isinstance(version, str) and "+" in version:
             yield warning("image-name-plus", f"$.job.{member}",
                           f"{member} {version!r} has build metadata ('+'), which Docker image names and tags "
                           "cannot hold; drop the '+...' part")
-    package = doc.value(("job", "packageVersion"))
+    package = job.get("packageVersion")
     if isinstance(package, str) and len(package) > MAX_TAG_LENGTH:
         yield warning("image-tag-too-long", "$.job.packageVersion",
                       f"packageVersion is {len(package)} characters; a Docker tag holds at most {MAX_TAG_LENGTH}")
@@ -285,24 +316,24 @@ def output_patterns(doc: Document) -> Iterator[Finding]:
         pattern = output.get("pattern")
         if not isinstance(pattern, str):
             continue
-        where = json_path((*element_path, "pattern"))
+        where = element_path + ("pattern",)  # made a JSON path only for a finding
         parts = pattern.split("/")
         if not pattern:
-            yield error("output-pattern-empty", where, "the pattern is empty; give a glob such as '*.png'")
+            yield error("output-pattern-empty", json_path(where), "the pattern is empty; give a glob such as '*.png'")
         elif pattern.startswith("/"):
-            yield error("output-pattern-absolute", where,
+            yield error("output-pattern-absolute", json_path(where),
                         f"pattern {pattern!r} is absolute; patterns are relative to OUTPUT_DIR, "
                         f"write {pattern.lstrip('/')!r}")
         elif ".." in parts:
-            yield error("output-pattern-parent", where,
+            yield error("output-pattern-parent", json_path(where),
                         f"pattern {pattern!r} climbs out of OUTPUT_DIR with '..'; outputs must be inside it")
         if "**" in pattern:
-            yield warning("output-pattern-recursive", where,
+            yield warning("output-pattern-recursive", json_path(where),
                           f"pattern {pattern!r} uses '**', which is not recursive here (it acts like '*'); "
                           "name the subdirectories, e.g. 'sub/*.png'")
         last = parts[-1]
         if last.endswith(".metadata.json") or last == "seed.outputs.json":
-            yield warning("output-pattern-reserved", where,
+            yield warning("output-pattern-reserved", json_path(where),
                           f"pattern {pattern!r} names side-car or seed.outputs.json files, which are then captured "
                           "as outputs too; make sure that is intended")
 
