@@ -65,7 +65,8 @@ def find_manifests(root: Path | str) -> list[str]:
     What ``os.walk(root)`` finds, with one ``scandir`` a directory and nothing more: a symbolic link to a
     directory is not followed, a directory that cannot be read is skipped, and so are SKIPPED_DIRECTORIES."""
     found = []
-    pending = [os.fspath(root)]
+    top = str(Path(root))  # as a Path spells it ("./a/" is "a"), so found paths are spelt as Paths spell them
+    pending = [top]
     while pending:
         directory = pending.pop()
         try:
@@ -82,6 +83,8 @@ def find_manifests(root: Path | str) -> list[str]:
                         pending.append(entry.path)
         except OSError:
             continue
+    if top == os.curdir:  # scandir(".") names "./a/...", which a Path (and so every report) names "a/..."
+        found = [path[2:] for path in found]
     return sorted(found)
 
 
