@@ -49,7 +49,11 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
             return [Source(text, "directory", path, error(
                 "missing-manifest", "$", f"no {MANIFEST_FILE} anywhere below {text}; check the directory"))]
         manifest = path / MANIFEST_FILE
-        if manifest.exists():
+        try:
+            present = manifest.exists()
+        except OSError:  # the directory cannot be searched: reading the manifest says why (unreadable-source)
+            present = True
+        if present:
             return [Source(text, "directory", manifest)]
         return [Source(text, "directory", path, error(
             "missing-manifest", "$", f"{text} has no {MANIFEST_FILE}; name the manifest file, or add --recursive "
