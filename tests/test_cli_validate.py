@@ -188,3 +188,14 @@ def test_a_directory_that_cannot_be_searched_is_a_finding_not_a_crash(tmp_path: 
     assert "internal error" not in result.stderr
     assert f"{locked}: error unreadable-source" in result.stdout and "Permission denied" in result.stdout
     assert "missing.json: error source-not-found" in result.stdout  # the next source is still checked
+
+
+def test_validate_leaves_the_collectors_thresholds_as_it_found_them(good: Path, bad: Path) -> None:
+    # The command raises them while it validates (its results hold no cycles); a process that runs it in-process
+    # (a test, a script driving the typer app) must not be left with a collector that runs 140 times less often.
+    import gc
+
+    before = gc.get_threshold()
+    for args in (["validate", str(good)], ["validate", "--json", str(bad)], ["validate", "-r", str(bad.parent)]):
+        runner.invoke(app, args)
+        assert gc.get_threshold() == before
