@@ -105,6 +105,32 @@ def test_recursive_follows_no_link_to_a_directory_and_takes_a_link_to_a_file(tmp
     assert all(r.valid for r in results)
 
 
+def test_recursive_from_the_current_directory_names_files_as_before(tmp_path: Path, write_manifest: Callable,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # `seed validate -r .` named its manifests "a/seed.manifest.json" (a Path made of each found one), never
+    # "./a/seed.manifest.json": the names are in every report format, and CI annotations match on them.
+    write_manifest(CLEAN_MANIFEST, "a")
+    write_manifest(b"[]", "b/deeper")
+    monkeypatch.chdir(tmp_path)
+    for root in (".", "./", Path(".")):
+        assert [r.source for r in validate_all([root], recursive=True)] == [
+            "a/seed.manifest.json", "b/deeper/seed.manifest.json"]
+
+
+def test_recursive_finds_a_manifest_below_more_folders_than_the_recursion_limit(tmp_path: Path) -> None:
+    # os.walk (Python 3.11) recursed once a folder: a tree 1,100 deep was an internal error (exit 70).
+    import os
+
+    deepest = str(tmp_path)
+    for _ in range(1_100):
+        deepest = os.path.join(deepest, "d")
+        os.mkdir(deepest)
+    Path(deepest, "seed.manifest.json").write_text(json.dumps(CLEAN_MANIFEST))
+    results = validate_all([tmp_path], recursive=True)
+    assert [r.source for r in results] == [os.path.join(deepest, "seed.manifest.json")]
+    assert results[0].valid
+
+
 def test_one_bad_source_does_not_stop_the_others(tmp_path: Path, write_manifest: Callable) -> None:
     good = write_manifest(CLEAN_MANIFEST, "good")
     empty = write_manifest(b"", "empty")

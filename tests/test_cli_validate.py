@@ -161,3 +161,41 @@ def test_the_spec_examples_validate(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert result.returncode == 0, result.stdout
     assert report["summary"]["sources"] == 3
+
+
+def test_a_directory_that_cannot_be_searched_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    # `seed validate DIR` asked whether DIR/seed.manifest.json exists, and a directory without search
+    # permission made that question raise: exit 70 ("internal error"), the other sources left unchecked.
+    import os
+    import shutil
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "seed.manifest.json").write_text("{}")
+    locked.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # root searches any directory: run without the capabilities that let it
+        if shutil.which("setpriv") is None:
+            pytest.skip("setpriv is needed to drop root's file capabilities")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                  "--inh-caps=-dac_override,-dac_read_search"]
+    try:
+        result = subprocess.run([*prefix, SEED, "validate", str(locked), str(tmp_path / "missing.json")],
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 1, result.stderr
+    assert "internal error" not in result.stderr
+    assert f"{locked}: error unreadable-source" in result.stdout and "Permission denied" in result.stdout
+    assert "missing.json: error source-not-found" in result.stdout  # the next source is still checked
+
+
+def test_validate_leaves_the_collectors_thresholds_as_it_found_them(good: Path, bad: Path) -> None:
+    # The command raises them while it validates (its results hold no cycles); a process that runs it in-process
+    # (a test, a script driving the typer app) must not be left with a collector that runs 140 times less often.
+    import gc
+
+    before = gc.get_threshold()
+    for args in (["validate", str(good)], ["validate", "--json", str(bad)], ["validate", "-r", str(bad.parent)]):
+        runner.invoke(app, args)
+        assert gc.get_threshold() == before

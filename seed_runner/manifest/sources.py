@@ -49,7 +49,11 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
             return [Source(text, "directory", path, error(
                 "missing-manifest", "$", f"no {MANIFEST_FILE} anywhere below {text}; check the directory"))]
         manifest = path / MANIFEST_FILE
-        if manifest.exists():
+        try:
+            present = manifest.exists()
+        except OSError:  # the directory cannot be searched: reading the manifest says why (unreadable-source)
+            present = True
+        if present:
             return [Source(text, "directory", manifest)]
         return [Source(text, "directory", path, error(
             "missing-manifest", "$", f"{text} has no {MANIFEST_FILE}; name the manifest file, or add --recursive "
@@ -65,7 +69,8 @@ def find_manifests(root: Path | str) -> list[str]:
     What ``os.walk(root)`` finds, with one ``scandir`` a directory and nothing more: a symbolic link to a
     directory is not followed, a directory that cannot be read is skipped, and so are SKIPPED_DIRECTORIES."""
     found = []
-    pending = [os.fspath(root)]
+    top = str(Path(root))  # as a Path spells it ("./a/" is "a"), so found paths are spelt as Paths spell them
+    pending = [top]
     while pending:
         directory = pending.pop()
         try:
@@ -82,6 +87,8 @@ def find_manifests(root: Path | str) -> list[str]:
                         pending.append(entry.path)
         except OSError:
             continue
+    if top == os.curdir:  # scandir(".") names "./a/...", which a Path (and so every report) names "a/..."
+        found = [path[2:] for path in found]
     return sorted(found)
 
 
