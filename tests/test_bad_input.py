@@ -126,9 +126,15 @@ def test_recursive_finds_a_manifest_below_more_folders_than_the_recursion_limit(
         deepest = os.path.join(deepest, "d")
         os.mkdir(deepest)
     Path(deepest, "seed.manifest.json").write_text(json.dumps(CLEAN_MANIFEST))
-    results = validate_all([tmp_path], recursive=True)
-    assert [r.source for r in results] == [os.path.join(deepest, "seed.manifest.json")]
-    assert results[0].valid
+    try:
+        results = validate_all([tmp_path], recursive=True)
+        assert [r.source for r in results] == [os.path.join(deepest, "seed.manifest.json")]
+        assert results[0].valid
+    finally:  # removed here, bottom up: pytest's own clean-up (shutil.rmtree) recurses and fails on this tree
+        os.unlink(os.path.join(deepest, "seed.manifest.json"))
+        while deepest != str(tmp_path):
+            os.rmdir(deepest)
+            deepest = os.path.dirname(deepest)
 
 
 def test_one_bad_source_does_not_stop_the_others(tmp_path: Path, write_manifest: Callable) -> None:
