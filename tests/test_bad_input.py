@@ -79,6 +79,14 @@ def test_unreadable_sources(tmp_path: Path, write_manifest: Callable) -> None:
         assert only_error(validate(path)).code == "unreadable-source"
 
 
+def test_a_link_loop_is_named_as_one_not_as_a_matter_of_permissions(tmp_path: Path) -> None:
+    loop = tmp_path / "seed.manifest.json"
+    loop.symlink_to(loop.name)  # points at itself
+    finding = only_error(validate(loop))
+    assert finding.code == "unreadable-source" and "link" in finding.message
+    assert "permissions" not in finding.message
+
+
 def test_recursive_finds_every_manifest_below(tmp_path: Path, write_manifest: Callable) -> None:
     write_manifest(CLEAN_MANIFEST, "a")
     write_manifest(b"[]", "b/deeper")

@@ -6,6 +6,7 @@ not a manifest) becomes a finding of that source, so that the other sources are 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -129,5 +130,14 @@ def read_file(path: str | Path, name: str) -> tuple[Any, list[Finding]]:
     except NotARegularFile:
         return None, [error("unreadable-source", "$", f"{name} is not a regular file; name a seed.manifest.json")]
     except OSError as exc:
-        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); check its permissions")]
+        return None, [error("unreadable-source", "$", f"{name} cannot be read ({exc.strerror}); {_advice(exc)}")]
     return parse_json_text(data, refuse_huge_numbers=True)
+
+
+def _advice(exc: OSError) -> str:
+    """What to do about a file that cannot be read, by why (a link loop is no matter of permissions)."""
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link on its path points back into itself: fix or remove the link"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "check its permissions"
+    return "check the file and the device it is on"
