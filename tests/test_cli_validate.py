@@ -180,14 +180,18 @@ def test_a_directory_that_cannot_be_searched_is_a_finding_not_a_crash(tmp_path: 
         prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
                   "--inh-caps=-dac_override,-dac_read_search"]
     try:
-        result = subprocess.run([*prefix, SEED, "validate", str(locked), str(tmp_path / "missing.json")],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run([*prefix, SEED, "validate", str(locked), str(tmp_path / "missing.json"),
+                                 f"{locked.name}/in"],  # also an image reference's spelling: what is there wins
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
     finally:
         locked.chmod(0o700)
     assert result.returncode == 1, result.stderr
     assert "internal error" not in result.stderr
     assert f"{locked}: error unreadable-source" in result.stdout and "Permission denied" in result.stdout
     assert "missing.json: error source-not-found" in result.stdout  # the next source is still checked
+    # A file in the folder that cannot be searched: out of reach, not "no such file or local image".
+    assert f"{locked.name}/in: error unreadable-source" in result.stdout
+    assert "Permission denied" in result.stdout.split(f"{locked.name}/in:")[1]
 
 
 def test_validate_leaves_the_collectors_thresholds_as_it_found_them(good: Path, bad: Path) -> None:

@@ -40,8 +40,10 @@ def resolve(text: str, *, recursive: bool = False) -> list[Source]:
     path = Path(os.path.expanduser(text) if text.startswith("~") else text)
     try:
         mode: int | None = os.stat(path).st_mode
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         mode = None
+    except OSError:  # there, but out of reach (a folder of its path cannot be searched, a link loop): reading
+        return [Source(text, "file", path)]  # it says why, where an image lookup would say "no such image"
     if mode is not None and stat.S_ISDIR(mode):
         if recursive:
             found = find_manifests(path)
