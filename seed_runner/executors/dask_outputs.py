@@ -108,19 +108,6 @@ def _not_copied(result: "RunResult", url: str, why: str) -> "RunResult":
     return replace(result, outcome=outcome, document=document)
 
 
-# -- the run store ------------------------------------------------------------------------------------------
-
-
-def store_record(run_id: str) -> dict[str, Any] | None:
-    """This host's run store's record of a run (None: not recorded, or no store)."""
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open(create=False) as store:
-            return store.get(run_id)
-    except StoreError:
-        return None
-
 
 def ended_in(run_dir: str | None) -> "RunResult | None":
     """The result a run wrote in its folder (``result.json``), when it says the run ended; None otherwise. For a

@@ -152,7 +152,7 @@ def _run_here(request: "RunRequest", options: "RunOptions", manifest_document: d
         from .dask_outputs import copy_out
 
         result = copy_out(result, placement.outputs_to)
-    from .dask_outputs import store_record
+    from .recording import store_record
 
     return Delivered(replace(result, plan=None), store_record(str(request.run_id)), _worker_address())
 

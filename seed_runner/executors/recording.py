@@ -9,9 +9,23 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..runtime.run_result import read_result
+
 if TYPE_CHECKING:
     from ..runtime.plan import RunRequest
     from ..runtime.runner import RunResult
+
+
+def store_record(run_id: str) -> dict[str, Any] | None:
+    """This host's run store's record of a run, as a worker or a Slurm job reads it to send it back (None: not
+    recorded, or no store)."""
+    from ..store.runstore import RunStore, StoreError
+
+    try:
+        with RunStore.open(create=False) as store:
+            return store.get(run_id)
+    except StoreError:
+        return None
 
 
 def keep_record(record: dict[str, Any] | None) -> None:
@@ -61,7 +75,7 @@ def lost(request: "RunRequest", name: str, message: str, *, kept: Path | None = 
     from ..runtime.runner import RunResult, stopped_before_start
 
     outcome = system_failure(name, message)
-    earlier = _document(kept) if kept is not None else None
+    earlier = read_result(kept) if kept is not None else None
     base = earlier or stopped_before_start(request).document  # the document's shape, without a folder
     document = {**base, "status": outcome.status, "error": outcome.error.to_dict(),  # type: ignore[union-attr]
                 "message": message}
@@ -70,14 +84,6 @@ def lost(request: "RunRequest", name: str, message: str, *, kept: Path | None = 
         _write(kept / "result.json", document)
     restate(str(request.run_id), document=document, executor_job=executor_job)
     return RunResult(outcome, document, kept)
-
-
-def _document(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:

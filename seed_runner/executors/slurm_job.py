@@ -141,21 +141,13 @@ def run_task(folder: Path, task: str) -> int:
         result = stopped_before_start(request, token.reason)
     else:
         result = run(request, cancel=token, **options.run_kwargs())
-    record = _record(str(request.run_id))
+    from .recording import store_record
+
+    record = store_record(str(request.run_id))
     delivered = Delivered(replace(result, plan=None), record, job, signalled[0] if signalled else None,
                           asked_reason(folder, task) if signalled else None)
     write_atomically(folder / f"{task}.done", pickle.dumps(delivered))
     return 0
-
-
-def _record(run_id: str) -> dict[str, Any] | None:
-    from ..store.runstore import RunStore, StoreError
-
-    try:
-        with RunStore.open(create=False) as store:
-            return store.get(run_id)
-    except StoreError:
-        return None
 
 
 def main(argv: list[str]) -> int:

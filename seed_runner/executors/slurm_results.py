@@ -13,10 +13,10 @@ shows it).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..runtime.run_result import read_result
 from .recording import keep_record, restate
 from .recording import lost as recorded_lost
 
@@ -41,11 +41,8 @@ def from_folder(request: "RunRequest") -> "RunResult | None":
     from ..runtime.runner import RunResult
 
     run_dir = Path(str(request.run_dir))
-    try:
-        document = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(document, dict) or document.get("run_id") != request.run_id or "status" not in document:
+    document = read_result(run_dir)
+    if document is None or document.get("run_id") != request.run_id or "status" not in document:
         return None
     error = document.get("error") or {}
     message = str(document.get("message") or "")

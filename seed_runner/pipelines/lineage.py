@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..runtime.run_result import read_result
 from . import state as st
 from .model import Pipeline
 
@@ -95,11 +96,11 @@ def reconcile(state: st.PipelineState) -> None:
                 if not state.run_path(run).is_dir():
                     run.status = "missing"
                 continue
-            document = st.read_result(state.run_path(run))
+            document = read_result(state.run_path(run))
             if document is None and run.run_id in records:
                 record = records[run.run_id]
                 if record.get("status") == "succeeded" and record.get("run_dir"):
-                    document = st.read_result(Path(record["run_dir"]))
+                    document = read_result(Path(record["run_dir"]))
             if document is not None and document.get("run_id") == run.run_id:
                 st.take_result(run, document)
             elif run.status in ("running", "pending"):

@@ -181,15 +181,6 @@ def run_folder_name(step: str, index: int, run_id: str) -> str:
     return f"runs/{step}-{index:04d}-{run_id}"
 
 
-def read_result(run_dir: Path) -> dict[str, Any] | None:
-    """A run folder's result.json (the run's own word on how it ended), None when there is none yet."""
-    try:
-        document = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
 def take_result(run: RunState, document: dict[str, Any]) -> None:
     """What the state keeps of a run's result document."""
     error = document.get("error") or {}

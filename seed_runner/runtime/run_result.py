@@ -3,6 +3,7 @@ as absolute paths (the document holds them relative to the output folder, as the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .plan import RunPlan
 
 __all__ = ["RunResult"]
+
+
+def read_result(run_dir: Path) -> dict[str, Any] | None:
+    """A run folder's ``result.json`` (the run's own word on how it ended); None when there is none yet, or it is
+    not a JSON object."""
+    try:
+        document = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 @dataclass(frozen=True)
