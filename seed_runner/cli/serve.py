@@ -38,7 +38,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         reason = "in use by another program; stop it or pick another --port" if exc.errno == errno.EADDRINUSE else exc.strerror
         _fail(f"{host}:{port}: cannot listen there: {reason}", 4)
-    sock.set_inheritable(True)
     return sock
 
 
